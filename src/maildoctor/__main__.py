@@ -1,0 +1,3 @@
+from maildoctor.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""DNS access: one resolver interface, several backends (live, zone files), and wrappers."""

@@ -1,0 +1,115 @@
+"""What a DNS question got back: records, or a clearly distinguished kind of non-answer."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import dns.name
+import dns.rdata
+import dns.rdatatype
+
+
+class Outcome(str, enum.Enum):
+    ANSWER = "answer"
+    NXDOMAIN = "nxdomain"  # the name does not exist
+    NODATA = "nodata"  # the name exists, but has no records of that type
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    ERROR = "error"  # malformed reply, network error, ...
+
+    @property
+    def is_temporary(self) -> bool:
+        """The server could not tell: this must never be read as 'record missing'."""
+        return self in (Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR)
+
+    @property
+    def is_negative(self) -> bool:
+        return self in (Outcome.NXDOMAIN, Outcome.NODATA)
+
+
+@dataclass(frozen=True)
+class Answer:
+    name: str  # as asked, lower case, no trailing dot
+    rdtype: str  # "TXT", "MX", ...
+    outcome: Outcome
+    records: tuple[dns.rdata.Rdata, ...] = ()
+    cnames: tuple[str, ...] = ()  # the CNAME chain followed, in order (targets)
+    ttl: int = 0
+    authenticated: bool = False  # the AD bit of a validating resolver
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ANSWER
+
+    def texts(self) -> list[str]:
+        """TXT/SPF records with their character-strings joined (RFC 7208 §3.3)."""
+        out = []
+        for rd in self.records:
+            strings = getattr(rd, "strings", None)
+            if strings is not None:
+                out.append(b"".join(strings).decode("utf-8", errors="backslashreplace"))
+        return out
+
+    def strings(self) -> list[tuple[str, ...]]:
+        """TXT/SPF records as their separate character-strings, for checks about splitting."""
+        return [
+            tuple(s.decode("utf-8", errors="backslashreplace") for s in rd.strings)
+            for rd in self.records
+            if getattr(rd, "strings", None) is not None
+        ]
+
+    def addresses(self) -> list[str]:
+        return [rd.address for rd in self.records if hasattr(rd, "address")]
+
+    def describe(self) -> str:
+        """One line of evidence: the question and what came back."""
+        q = f"{self.name} {self.rdtype}"
+        via = "".join(f" -> CNAME {c}" for c in self.cnames)
+        if self.ok:
+            return f"{q}{via}: " + " | ".join(rd.to_text() for rd in self.records)
+        more = f" ({self.detail})" if self.detail else ""
+        return f"{q}{via}: {self.outcome.value.upper()}{more}"
+
+
+class Resolver(Protocol):
+    """Every check reads DNS through this, so the same check runs live, on zone files or in tests."""
+
+    async def query(self, name: str, rdtype: str) -> Answer: ...
+
+
+def normalize_name(name: str | dns.name.Name) -> str:
+    text = name.to_text() if isinstance(name, dns.name.Name) else name
+    return text.rstrip(".").lower() if text not in (".", "") else "."
+
+
+def to_dns_name(name: str) -> dns.name.Name:
+    return dns.name.from_text(name, origin=dns.name.root)
+
+
+def rdtype_of(rdtype: str) -> dns.rdatatype.RdataType:
+    return dns.rdatatype.from_text(rdtype.upper())
+
+
+@dataclass
+class QueryRecord:
+    """One DNS question as evidence: what was asked, what came back, how long it took."""
+
+    name: str
+    rdtype: str
+    outcome: str
+    records: list[str] = field(default_factory=list)
+    cnames: list[str] = field(default_factory=list)
+    ms: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "type": self.rdtype,
+            "outcome": self.outcome,
+            "records": self.records,
+            "cnames": self.cnames,
+            "ms": round(self.ms, 2),
+        }

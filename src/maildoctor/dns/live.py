@@ -1,0 +1,205 @@
+"""The live backend: real DNS through a recursive resolver (or any server given by --nameserver).
+
+dnspython builds and parses the messages; the UDP transport here keeps one socket per address
+family and matches replies to questions by id, so thousands of questions can be in flight
+without a socket each. Truncated replies are asked again over TCP (dnspython's TCP client).
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from dataclasses import dataclass
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.resolver
+
+from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of, to_dns_name
+
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    host: str
+    port: int = 53
+
+    @classmethod
+    def parse(cls, text: str) -> "Nameserver":
+        """IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address."""
+        text = text.strip()
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest.lstrip(":") or "53"
+        elif text.count(":") == 1:
+            host, port = text.split(":")
+        else:
+            host, port = text, "53"
+        try:
+            socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+            port_number = int(port)
+        except (OSError, ValueError):
+            raise ValueError(f"not a name server address: {text!r} (expected IP or IP:PORT)") from None
+        if not 0 < port_number < 65536:
+            raise ValueError(f"port out of range in {text!r}")
+        return cls(host, port_number)
+
+    @property
+    def family(self) -> int:
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+
+def system_nameservers() -> list[Nameserver]:
+    try:
+        found = dns.resolver.Resolver(configure=True).nameservers
+    except dns.exception.DNSException:
+        found = []
+    return [Nameserver(str(ns)) for ns in found] or [Nameserver("127.0.0.1")]
+
+
+class _UdpDemux(asyncio.DatagramProtocol):
+    """One UDP socket shared by many questions; replies are handed to the waiting question by id."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, tuple[dns.message.Message, asyncio.Future[bytes]]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if len(data) < 2:
+            return
+        waiting = self.pending.get(int.from_bytes(data[:2], "big"))
+        if waiting and not waiting[1].done():
+            waiting[1].set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        for _, fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def free_id(self) -> int:
+        for _ in range(64):
+            qid = random.getrandbits(16)
+            if qid not in self.pending:
+                return qid
+        raise RuntimeError("too many DNS questions in flight")
+
+
+class LiveResolver:
+    def __init__(
+        self,
+        nameservers: list[Nameserver] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        attempts: int = DEFAULT_ATTEMPTS,
+        max_in_flight: int = 2000,
+    ) -> None:
+        self.nameservers = nameservers or system_nameservers()
+        self.timeout = timeout
+        self.attempts = attempts
+        self._demux: dict[int, _UdpDemux] = {}
+        self._opening: dict[int, asyncio.Lock] = {}
+        self._limit = asyncio.Semaphore(max_in_flight)
+
+    async def _endpoint(self, family: int) -> _UdpDemux:
+        if family in self._demux:
+            return self._demux[family]
+        lock = self._opening.setdefault(family, asyncio.Lock())
+        async with lock:
+            if family not in self._demux:
+                loop = asyncio.get_running_loop()
+                local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
+                _, protocol = await loop.create_datagram_endpoint(_UdpDemux, local_addr=local, family=family)
+                self._demux[family] = protocol
+        return self._demux[family]
+
+    def close(self) -> None:
+        for demux in self._demux.values():
+            if demux.transport:
+                demux.transport.close()
+        self._demux.clear()
+
+    async def query(self, name: str, rdtype: str) -> Answer:
+        asked = normalize_name(name)
+        try:
+            qname = to_dns_name(name)
+            wanted = rdtype_of(rdtype)
+        except (dns.exception.DNSException, ValueError) as exc:
+            return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
+        last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
+        async with self._limit:
+            for attempt in range(self.attempts):
+                server = self.nameservers[attempt % len(self.nameservers)]
+                last = await self._ask(server, qname, wanted, asked, rdtype.upper())
+                if last.outcome not in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL):
+                    return last
+        return last
+
+    async def _ask(self, server: Nameserver, qname: dns.name.Name, wanted: int, asked: str, rdtype: str) -> Answer:
+        demux = await self._endpoint(server.family)
+        request = dns.message.make_query(qname, wanted, use_edns=0, payload=1232)
+        request.id = demux.free_id()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        demux.pending[request.id] = (request, future)
+        started = time.monotonic()
+        try:
+            assert demux.transport is not None
+            demux.transport.sendto(request.to_wire(), (server.host, server.port))
+            while True:
+                remaining = self.timeout - (time.monotonic() - started)
+                wire = await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.001))
+                try:
+                    response = dns.message.from_wire(wire)
+                except dns.exception.DNSException as exc:
+                    return Answer(asked, rdtype, Outcome.ERROR, detail=f"malformed reply from {server.host}: {exc}")
+                if request.is_response(response):
+                    break
+                # A stray or spoofed datagram with a colliding id: keep waiting for the real one.
+                future = asyncio.get_running_loop().create_future()
+                demux.pending[request.id] = (request, future)
+        except asyncio.TimeoutError:
+            return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer in {self.timeout:g}s")
+        except OSError as exc:
+            return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host}: {exc}")
+        finally:
+            demux.pending.pop(request.id, None)
+        if response.flags & dns.flags.TC:
+            try:
+                response = await dns.asyncquery.tcp(request, server.host, timeout=self.timeout, port=server.port)
+            except (dns.exception.Timeout, asyncio.TimeoutError):
+                return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer over TCP")
+            except (OSError, dns.exception.DNSException) as exc:
+                return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} over TCP: {exc}")
+        return interpret(response, asked, rdtype)
+
+
+def interpret(response: dns.message.Message, asked: str, rdtype: str) -> Answer:
+    rcode = response.rcode()
+    authenticated = bool(response.flags & dns.flags.AD)
+    try:
+        chain = response.resolve_chaining()
+    except dns.exception.DNSException as exc:
+        return Answer(asked, rdtype, Outcome.ERROR, detail=f"inconsistent reply: {exc}")
+    cnames = tuple(normalize_name(rrset[0].target) for rrset in chain.cnames)
+    if rcode == dns.rcode.NXDOMAIN:
+        return Answer(asked, rdtype, Outcome.NXDOMAIN, cnames=cnames, authenticated=authenticated)
+    if rcode == dns.rcode.SERVFAIL:
+        return Answer(asked, rdtype, Outcome.SERVFAIL, detail="SERVFAIL")
+    if rcode == dns.rcode.REFUSED:
+        return Answer(asked, rdtype, Outcome.REFUSED, detail="REFUSED")
+    if rcode != dns.rcode.NOERROR:
+        return Answer(asked, rdtype, Outcome.ERROR, detail=dns.rcode.to_text(rcode))
+    if chain.answer is None or len(chain.answer) == 0:
+        return Answer(asked, rdtype, Outcome.NODATA, cnames=cnames, authenticated=authenticated)
+    return Answer(
+        asked, rdtype, Outcome.ANSWER, records=tuple(chain.answer), cnames=cnames,
+        ttl=chain.minimum_ttl, authenticated=authenticated,
+    )

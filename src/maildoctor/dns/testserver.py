@@ -1,0 +1,219 @@
+"""A small authoritative DNS server for tests and benchmarks: serves zone files on loopback
+over UDP and TCP, with faults injected per name (timeout, SERVFAIL, REFUSED, truncation, delay).
+
+It runs its own event loop in a thread, so synchronous tests, asyncio tests and subprocesses
+(the CLI) can all talk to it as to any real server.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from maildoctor.dns.answer import Outcome, normalize_name, rdtype_of, to_dns_name
+from maildoctor.dns.zonedata import ZoneSet
+
+FAULTS = ("timeout", "servfail", "refused", "truncate")
+
+
+@dataclass
+class Faults:
+    """Faults by lower-case name (no trailing dot); a name may also be 'name/TYPE' for one type."""
+
+    by_name: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds added to every answer
+
+    def set(self, name: str, fault: str, rdtype: str | None = None) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}, one of {FAULTS}")
+        key = normalize_name(name) + (f"/{rdtype.upper()}" if rdtype else "")
+        self.by_name[key] = fault
+
+    def for_question(self, name: str, rdtype: str) -> str | None:
+        return self.by_name.get(f"{name}/{rdtype}") or self.by_name.get(name)
+
+
+class TestDnsServer:
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, zones: ZoneSet, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None) -> None:
+        self.zones = zones
+        self.host = host
+        self.port = port
+        self.faults = faults or Faults()
+        self.questions = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    # -- answering -----------------------------------------------------------------------------
+    def respond(self, wire: bytes, over_tcp: bool) -> bytes | None:
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None
+        self.questions += 1
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        if not query.question:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response.to_wire()
+        question = query.question[0]
+        name = normalize_name(question.name)
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        fault = self.faults.for_question(name, rdtype)
+        if fault == "timeout":
+            return None
+        if fault in ("servfail", "refused"):
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
+            return response.to_wire()
+        if fault == "truncate" and not over_tcp:
+            response.flags |= dns.flags.TC
+            return response.to_wire()
+        answer = self.zones.lookup(name, rdtype)
+        if answer.outcome is Outcome.REFUSED:
+            response.flags &= ~dns.flags.AA
+            response.set_rcode(dns.rcode.REFUSED)
+            return response.to_wire()
+        if answer.outcome is Outcome.SERVFAIL:
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response.to_wire()
+        owner = question.name
+        for target in answer.cnames:
+            rrset = dns.rrset.from_text(owner, answer.ttl or 300, "IN", "CNAME", target + ".")
+            response.answer.append(rrset)
+            owner = to_dns_name(target)
+        if answer.records:
+            rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, rdtype_of(rdtype))
+            rrset.update_ttl(answer.ttl)
+            for rd in answer.records:
+                rrset.add(rd)
+            response.answer.append(rrset)
+        if answer.outcome is Outcome.NXDOMAIN:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        limit = 65535 if over_tcp else (query.payload if query.edns >= 0 else 512)
+        try:
+            return response.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            truncated = dns.message.make_response(query)
+            truncated.flags |= dns.flags.AA | dns.flags.TC
+            return truncated.to_wire()
+
+    # -- serving -------------------------------------------------------------------------------
+    def start(self) -> "TestDnsServer":
+        self._thread = threading.Thread(target=self._run, name="test-dns", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("test DNS server did not start")
+        if self._error:
+            raise RuntimeError(f"test DNS server failed: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self) -> "TestDnsServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # UDP and TCP on the same port: take a free UDP port, then bind TCP to it (retry on clash).
+        for _ in range(20):
+            udp_transport, _ = await self._loop.create_datagram_endpoint(
+                lambda: _UdpServer(self), local_addr=(self.host, self.port), family=family
+            )
+            port = udp_transport.get_extra_info("sockname")[1]
+            try:
+                tcp_server = await asyncio.start_server(self._handle_tcp, self.host, port, family=family, reuse_address=True)
+            except OSError:
+                udp_transport.close()
+                if self.port:
+                    raise
+                continue
+            self.port = port
+            break
+        else:
+            raise RuntimeError("no free port for UDP and TCP")
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            udp_transport.close()
+            tcp_server.close()
+
+    async def _reply_later(self, send: "callable[[bytes], None]", wire: bytes, over_tcp: bool) -> None:  # type: ignore[valid-type]
+        await asyncio.sleep(self.faults.delay)
+        reply = self.respond(wire, over_tcp)
+        if reply is not None:
+            send(reply)
+
+    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                length = int.from_bytes(await reader.readexactly(2), "big")
+                wire = await reader.readexactly(length)
+                if self.faults.delay:
+                    await asyncio.sleep(self.faults.delay)
+                reply = self.respond(wire, over_tcp=True)
+                if reply is None:
+                    continue
+                writer.write(len(reply).to_bytes(2, "big") + reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+class _UdpServer(asyncio.DatagramProtocol):
+    def __init__(self, server: TestDnsServer) -> None:
+        self.server = server
+        self.transport: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        transport = self.transport
+        if self.server.faults.delay:
+            task = asyncio.ensure_future(self.server._reply_later(lambda r: transport.sendto(r, addr), data, False))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        reply = self.server.respond(data, over_tcp=False)
+        if reply is not None:
+            transport.sendto(reply, addr)
