@@ -118,8 +118,10 @@ class Report:
         return max((f.severity for f in self.findings), default=None)
 
     def by_area(self) -> dict[str, list[Finding]]:
+        """Findings grouped by area, areas in the catalog's order, worst finding first within each."""
+        order = {area: i for i, area in enumerate(dict.fromkeys(e.area for e in catalog.catalog().values()))}
         grouped: dict[str, list[Finding]] = {}
-        for f in sorted(self.findings, key=lambda f: (-f.severity, f.id)):
+        for f in sorted(self.findings, key=lambda f: (order.get(f.area, len(order)), -f.severity, f.id)):
             grouped.setdefault(f.area, []).append(f)
         return grouped
 

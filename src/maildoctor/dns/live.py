@@ -36,8 +36,10 @@ class Nameserver:
         """IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address."""
         text = text.strip()
         if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port = rest.lstrip(":") or "53"
+            host, bracket, rest = text[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ValueError(f"not a name server address: {text!r} (expected [IPv6]:PORT)")
+            port = rest[1:] or "53"
         elif text.count(":") == 1:
             host, port = text.split(":")
         else:

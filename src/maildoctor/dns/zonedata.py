@@ -7,6 +7,7 @@ from pathlib import Path
 import dns.exception
 import dns.name
 import dns.node
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.zone
@@ -48,11 +49,35 @@ def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> L
             check_origin=False,
             filename=where,
         )
-    except dns.exception.DNSException as exc:
-        raise ZoneLoadError(f"{where}: {exc}") from exc
-    except (UnicodeError, ValueError) as exc:
-        raise ZoneLoadError(f"{where}: {exc}") from exc
+    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
+        raise ZoneLoadError(_locate_error(text, origin, where) or f"{where}: {exc}".replace(f"{where}: {where}", where)) from exc
     return LoadedZone(zone.origin, zone, path)
+
+
+def _locate_error(text: str, origin: str | None, where: str) -> str | None:
+    """Name the exact entry whose data does not parse (dnspython's line is the one after it)."""
+    from maildoctor.records.zonefile import scan_zone  # the scanner reuses LoadedZone: import late
+
+    try:
+        start = to_dns_name(origin) if origin else dns.name.root
+        entries = scan_zone(text, start, where)
+    except dns.exception.DNSException:
+        return None
+    for entry in entries:
+        try:
+            dns.rdata.from_text(dns.rdataclass.IN, entry.rdtype, entry.rdata, origin=entry.origin)
+        except dns.exception.DNSException as exc:
+            if _type_or_zero(entry.rdtype) == 0:
+                return f"{where}:{entry.line}: unknown record type {entry.rdtype!r}: {entry.source_line}"
+            return f"{where}:{entry.line}: {entry.rdtype} data {entry.rdata!r} does not parse ({exc}): {entry.source_line}"
+    return None
+
+
+def _type_or_zero(rdtype: str) -> int:
+    try:
+        return dns.rdatatype.from_text(rdtype)
+    except dns.exception.DNSException:
+        return 0
 
 
 def origin_from_filename(path: Path) -> str | None:

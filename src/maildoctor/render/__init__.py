@@ -1,0 +1,1 @@
+"""Front ends only render reports; they never decide what is wrong."""

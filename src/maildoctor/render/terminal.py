@@ -1,0 +1,68 @@
+"""The terminal report: score on top, findings grouped by area, coloured by severity, each with its fix."""
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from maildoctor.findings import Finding, Report, Severity
+
+STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.NOTICE: "cyan",
+    Severity.INFO: "dim",
+}
+AREA_TITLES = {
+    "zone": "Zone file", "mx": "MX (receiving mail)", "spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC",
+    "rdns": "Reverse DNS", "smtp": "SMTP", "mtasts": "MTA-STS", "tlsrpt": "TLS-RPT", "dane": "DANE",
+    "dnssec": "DNSSEC", "bimi": "BIMI", "dnsbl": "Blocklists", "msg": "Message", "auth": "Authentication",
+    "content": "Content", "feedback": "Feedback",
+}
+
+
+def score_style(score: float) -> str:
+    return "bold green" if score >= 9 else "bold yellow" if score >= 6 else "bold red"
+
+
+def _finding(f: Finding, verbose: bool) -> Group:
+    head = Text.assemble((f" {str(f.severity).upper():8} ", STYLE[f.severity]), " ", (f.title, "bold"), (f"  [{f.id}]", "dim"))
+    parts: list[object] = [head, Padding(Text(f.detail), (0, 0, 0, 11))]
+    if f.fix:
+        parts.append(Padding(Text.assemble(("Fix: ", "bold green"), f.fix), (0, 0, 0, 11)))
+    if verbose and f.evidence:
+        parts.append(Padding(Text("Evidence:\n" + "\n".join("  " + e for e in f.evidence), style="dim"), (0, 0, 0, 11)))
+    if verbose and f.refs:
+        parts.append(Padding(Text("See: " + "; ".join(f.refs), style="dim"), (0, 0, 0, 11)))
+    return Group(*parts)
+
+
+def render_terminal(report: Report, console: Console, verbose: bool = False) -> None:
+    score = report.score
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
+    summary = "  ".join(f"{n} {str(s)}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
+    console.print(Panel(
+        Text.assemble(("maildoctor ", "bold"), (report.kind + " audit of ", ""), (report.target, "bold"),
+                      "\n", ("Score: ", ""), (f"{score:.1f}/10", score_style(score)), "   ", (summary, "dim")),
+        expand=False,
+    ))
+    for area, findings in report.by_area().items():
+        console.print()
+        console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
+        for finding in findings:
+            console.print(_finding(finding, verbose))
+    if not report.findings:
+        console.print("\n[green]Nothing to fix in the areas checked.[/green]")
+    if verbose and report.queries:
+        console.print()
+        console.rule(Text(f"DNS queries ({len(report.queries)})", style="bold"), align="left")
+        table = Table(show_header=True, header_style="bold", box=None)
+        for col in ("name", "type", "outcome", "records", "ms"):
+            table.add_column(col)
+        for q in report.queries:
+            table.add_row(q["name"], q["type"], q["outcome"], escape(" | ".join(q["records"]))[:120], f"{q['ms']:.1f}")
+        console.print(table)

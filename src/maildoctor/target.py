@@ -1,0 +1,39 @@
+"""What is being audited: a domain with its sending IPs and DKIM selectors."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def parse_domain(text: str) -> str:
+    """A domain name as users type it, normalized; ValueError with the reason otherwise."""
+    name = text.strip().rstrip(".").lower()
+    if "@" in name:
+        name = name.rsplit("@", 1)[1]
+    try:
+        name = name.encode("idna").decode("ascii") if not name.isascii() else name
+    except UnicodeError:
+        raise ValueError(f"{text!r} is not a valid domain name") from None
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{text!r} is not a valid domain name (expected something like example.com)")
+    return name
+
+
+def parse_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+
+@dataclass
+class Target:
+    domain: str
+    ips: list[str] = field(default_factory=list)
+    dkim_selectors: list[str] = field(default_factory=list)
+    smtp: str | None = None
+    probe: bool = False

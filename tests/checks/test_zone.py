@@ -1,0 +1,59 @@
+import asyncio
+from pathlib import Path
+
+from maildoctor.dns.zonedata import ZoneSet
+from maildoctor.dns.zoneresolver import ZoneResolver
+from maildoctor.engine import run_audit
+from maildoctor.findings import Report
+from maildoctor.target import Target
+from maildoctor.zoneload import read_zone_source
+from tests.conftest import ROOT, ids, only
+
+HERE = Path(__file__).resolve().parent.parent / "zonefiles"
+
+
+def audit_zone(path: Path, origin: str | None = None) -> Report:
+    source = read_zone_source(path, origin)
+    return asyncio.run(run_audit(Target(domain=source.domain), ZoneResolver(ZoneSet([source.loaded])), zone=source))
+
+
+def test_lint_rules() -> None:
+    report = audit_zone(HERE / "lint.example.zone")
+    moved = only(report, "zone.owner_missing_dot")
+    assert "www.lint.example.lint.example." in moved.title
+    assert moved.evidence == ("line 6: www.lint.example IN A 192.0.2.2",)
+    assert "www.lint.example. IN A 192.0.2.2" in moved.fix
+    ttl = only(report, "zone.ttl_mismatch")
+    assert "mail.lint.example." in ttl.title and "300, 600" in ttl.detail
+    assert only(report, "zone.localhost_record").evidence == ("line 10: localhost IN A 127.0.0.1",)
+    escaped = only(report, "zone.txt_escaped")
+    assert "info.lint.example." in escaped.title and 'info 3600 IN TXT "hello; world"' in escaped.fix
+    # absolute owners with the dot are fine
+    assert "abs.lint.example" not in moved.detail
+
+
+def test_example_zone_explains_the_known_mistakes() -> None:
+    report = audit_zone(ROOT / "examples" / "afspraakmanager.be.zone")
+    assert {"zone.owner_missing_dot", "zone.localhost_record", "dmarc.missing"} <= ids(report)
+    moved = only(report, "zone.owner_missing_dot")
+    assert [e.split(":")[0] for e in moved.evidence] == ["line 24", "line 33"]
+    assert "A, SPF" in moved.detail
+    assert "@    600    IN SPF" in moved.fix and "@    600    IN A    37.230.96.72" in moved.fix
+    assert '_dmarc.afspraakmanager.be. 3600 IN TXT "v=DMARC1; p=none;' in only(report, "dmarc.missing").fix
+    # the audit ran on the file alone: every question was answered from it
+    assert report.queries and all(q["outcome"] in ("answer", "nodata", "nxdomain") for q in report.queries)
+
+
+def test_shared_example_is_still_the_one_shipped() -> None:
+    shipped = (ROOT / "examples" / "afspraakmanager.be.zone").read_text()
+    shared = ROOT.parent / "shared" / "examples" / "afspraakmanager.be.zone"
+    if shared.exists():
+        assert shipped == shared.read_text()
+
+
+def test_zone_without_origin_takes_it_from_the_option_or_file_name(tmp_path: Path) -> None:
+    body = "@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\n@ 300 IN MX 10 mx\nmx 300 IN A 192.0.2.1\n"
+    (tmp_path / "db.shop").write_text(body)
+    assert audit_zone(tmp_path / "db.shop", origin="shop.example").target == "shop.example"
+    (tmp_path / "named.example.zone").write_text(body)
+    assert audit_zone(tmp_path / "named.example.zone").target == "named.example"

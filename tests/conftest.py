@@ -1,0 +1,52 @@
+"""Shared fixtures: a real DNS server on loopback serving tests/zones/, and audit helpers."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.zonedata import ZoneSet
+from maildoctor.engine import run_audit
+from maildoctor.findings import Report
+from maildoctor.target import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONES = ROOT / "tests" / "zones"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def test_zones() -> ZoneSet:
+    return ZoneSet.from_paths([ZONES])
+
+
+@pytest.fixture
+def dns_server(test_zones: ZoneSet) -> Iterator[TestDnsServer]:
+    """A real DNS server (UDP and TCP) on 127.0.0.1:<free port>; tests inject faults on it."""
+    with TestDnsServer(test_zones) as server:
+        yield server
+
+
+def audit_via(server: TestDnsServer, domain: str, timeout: float = 0.5, **target: object) -> Report:
+    async def run() -> Report:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
+        try:
+            return await run_audit(Target(domain=domain, **target), resolver)  # type: ignore[arg-type]
+        finally:
+            resolver.close()
+
+    return asyncio.run(run())
+
+
+def ids(report: Report) -> set[str]:
+    return {f.id for f in report.findings}
+
+
+def only(report: Report, check_id: str):  # noqa: ANN201
+    found = [f for f in report.findings if f.id == check_id]
+    assert len(found) == 1, f"expected one {check_id}, got {[f.id for f in report.findings]}"
+    return found[0]

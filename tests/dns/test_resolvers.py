@@ -1,0 +1,143 @@
+"""The resolver backends against a real DNS server on loopback, and against the same zones offline."""
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from maildoctor.dns.answer import Answer, Outcome
+from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.tracing import TracingResolver
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.dns.zoneresolver import ZoneResolver
+
+ZONE = """$ORIGIN res.test.
+$TTL 300
+@ IN SOA ns h 1 2 3 4 5
+@ IN NS ns
+a IN A 192.0.2.1
+alias IN CNAME a
+loop1 IN CNAME loop2
+loop2 IN CNAME loop1
+dangling IN CNAME nowhere
+deep.ent IN A 192.0.2.9
+*.wild IN TXT "wildcard"
+big IN TXT "%s"
+""" % ('" "'.join(["x" * 250] * 8))
+
+
+@pytest.fixture(scope="module")
+def zones() -> ZoneSet:
+    return ZoneSet([load_zone_text(ZONE, None)])
+
+
+@pytest.fixture
+def server(zones: ZoneSet):  # noqa: ANN201
+    with TestDnsServer(zones) as srv:
+        yield srv
+
+
+def ask(server: TestDnsServer, name: str, rdtype: str, timeout: float = 0.5) -> Answer:
+    async def run() -> Answer:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
+        try:
+            return await resolver.query(name, rdtype)
+        finally:
+            resolver.close()
+    return asyncio.run(run())
+
+
+CASES = [
+    ("a.res.test", "A", Outcome.ANSWER),
+    ("a.res.test", "TXT", Outcome.NODATA),
+    ("none.res.test", "A", Outcome.NXDOMAIN),
+    ("ent.res.test", "A", Outcome.NODATA),  # empty non-terminal exists
+    ("x.wild.res.test", "TXT", Outcome.ANSWER),
+    ("other.example", "A", Outcome.REFUSED),
+]
+
+
+@pytest.mark.parametrize("name,rdtype,outcome", CASES)
+def test_live_and_zone_backends_agree(server: TestDnsServer, zones: ZoneSet, name: str, rdtype: str, outcome: Outcome) -> None:
+    live = ask(server, name, rdtype)
+    offline = asyncio.run(ZoneResolver(zones).query(name, rdtype))
+    assert live.outcome is outcome and offline.outcome is outcome
+    assert [r.to_text() for r in live.records] == [r.to_text() for r in offline.records]
+
+
+def test_cname_chain_is_followed_and_reported(server: TestDnsServer) -> None:
+    answer = ask(server, "alias.res.test", "A")
+    assert answer.ok and answer.addresses() == ["192.0.2.1"] and answer.cnames == ("a.res.test",)
+    dangling = ask(server, "dangling.res.test", "A")
+    assert dangling.outcome is Outcome.NXDOMAIN and dangling.cnames == ("nowhere.res.test",)
+
+
+def test_cname_loop_is_a_server_failure(server: TestDnsServer) -> None:
+    assert ask(server, "loop1.res.test", "A").outcome is Outcome.SERVFAIL
+
+
+def test_answer_too_big_for_udp_comes_over_tcp(server: TestDnsServer) -> None:
+    answer = ask(server, "big.res.test", "TXT")
+    assert answer.ok and len(answer.texts()[0]) == 2000
+
+
+@pytest.mark.parametrize("fault,outcome", [("servfail", Outcome.SERVFAIL), ("refused", Outcome.REFUSED), ("timeout", Outcome.TIMEOUT)])
+def test_faults_are_distinct_temporary_outcomes(server: TestDnsServer, fault: str, outcome: Outcome) -> None:
+    server.faults.set("a.res.test", fault)
+    answer = ask(server, "a.res.test", "A", timeout=0.2)
+    assert answer.outcome is outcome and answer.outcome.is_temporary
+
+
+def test_forced_truncation_falls_back_to_tcp(server: TestDnsServer) -> None:
+    server.faults.set("a.res.test", "truncate")
+    assert ask(server, "a.res.test", "A").addresses() == ["192.0.2.1"]
+
+
+def test_nothing_listening_is_a_timeout() -> None:
+    # a port on loopback nobody serves: the question gets no answer
+    answer = asyncio.run(LiveResolver([Nameserver("127.0.0.1", 9)], timeout=0.2, attempts=1).query("a.res.test", "A"))
+    assert answer.outcome in (Outcome.TIMEOUT, Outcome.ERROR) and answer.outcome.is_temporary
+
+
+def test_identical_questions_are_asked_once_even_concurrently(server: TestDnsServer) -> None:
+    async def run() -> tuple[int, int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)])
+        traced = TracingResolver(resolver)
+        before = server.questions
+        await asyncio.gather(*(traced.query("A.res.test.", "a") for _ in range(20)), traced.query("a.res.test", "TXT"))
+        resolver.close()
+        return server.questions - before, traced.query_count
+    on_wire, traced = asyncio.run(run())
+    assert on_wire == 2 and traced == 2
+
+
+def test_many_questions_in_flight_share_one_socket(server: TestDnsServer) -> None:
+    async def run() -> list[Answer]:
+        resolver = LiveResolver([Nameserver.parse(server.address)])
+        answers = await asyncio.gather(*(resolver.query(f"n{i}.wild.res.test", "TXT") for i in range(300)))
+        assert len(resolver._demux) == 1
+        resolver.close()
+        return answers
+    assert all(a.ok for a in asyncio.run(run()))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("127.0.0.2", ("127.0.0.2", 53)), ("127.0.0.2:5353", ("127.0.0.2", 5353)),
+    ("::1", ("::1", 53)), ("[::1]:5353", ("::1", 5353)),
+])
+def test_nameserver_syntax(text: str, expected: tuple[str, int]) -> None:
+    ns = Nameserver.parse(text)
+    assert (ns.host, ns.port) == expected
+
+
+@pytest.mark.parametrize("text", ["dns.example", "127.0.0.1:99999", "1.2.3", "[::1"])
+def test_bad_nameserver_is_a_clear_error(text: str) -> None:
+    with pytest.raises(ValueError, match="address|range"):
+        Nameserver.parse(text)
+
+
+def test_zone_directory_with_broken_file_names_the_file(tmp_path: Path) -> None:
+    from maildoctor.dns.zonedata import ZoneLoadError
+    (tmp_path / "bad.test.zone").write_text("@ IN SOA ns h 1 2 3 4 5\nwww IN A not-an-ip\n")
+    with pytest.raises(ZoneLoadError, match=r"bad.test.zone:2: A data .not-an-ip. does not parse"):
+        ZoneSet.from_paths([tmp_path])
