@@ -1,7 +1,7 @@
 """Organizational domains from the Public Suffix List (shipped with publicsuffixlist, no network)."""
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
@@ -11,6 +11,7 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+@lru_cache(maxsize=8192)
 def organizational_domain(domain: str) -> str:
     """sub.example.co.uk -> example.co.uk; a public suffix itself stays as it is."""
     name = domain.rstrip(".").lower()

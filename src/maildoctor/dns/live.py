@@ -24,6 +24,27 @@ from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of, to
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_ATTEMPTS = 2
+EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
+# The EDNS(0) OPT pseudo-record of every question: root owner, type 41, payload size, no options.
+_OPT_RECORD = b"\x00\x00\x29" + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00\x00\x00\x00\x00\x00"
+
+
+def encode_question(qid: int, qname: dns.name.Name, rdtype: int) -> bytes:
+    """A recursive query in wire format (RFC 1035 §4.1, RFC 6891 OPT).
+
+    Written out because dnspython's make_query()+to_wire() cost a quarter of a millisecond per
+    question, a third of an audit's CPU time; the format is fixed and small.
+    """
+    header = qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01"  # RD; 1 question, 1 additional
+    name = b"".join(len(label).to_bytes(1, "big") + label for label in qname.labels)
+    return header + name + rdtype.to_bytes(2, "big") + b"\x00\x01" + _OPT_RECORD
+
+
+def answers_question(response: dns.message.Message, qid: int, qname: dns.name.Name, rdtype: int) -> bool:
+    if response.id != qid or not response.flags & dns.flags.QR or len(response.question) != 1:
+        return False
+    question = response.question[0]
+    return question.name == qname and question.rdtype == rdtype and question.rdclass == 1
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,7 @@ class _UdpDemux(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, tuple[dns.message.Message, asyncio.Future[bytes]]] = {}
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -80,11 +101,11 @@ class _UdpDemux(asyncio.DatagramProtocol):
         if len(data) < 2:
             return
         waiting = self.pending.get(int.from_bytes(data[:2], "big"))
-        if waiting and not waiting[1].done():
-            waiting[1].set_result(data)
+        if waiting and not waiting.done():
+            waiting.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
-        for _, fut in self.pending.values():
+        for fut in self.pending.values():
             if not fut.done():
                 fut.set_exception(exc)
 
@@ -147,33 +168,33 @@ class LiveResolver:
 
     async def _ask(self, server: Nameserver, qname: dns.name.Name, wanted: int, asked: str, rdtype: str) -> Answer:
         demux = await self._endpoint(server.family)
-        request = dns.message.make_query(qname, wanted, use_edns=0, payload=1232)
-        request.id = demux.free_id()
+        qid = demux.free_id()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        demux.pending[request.id] = (request, future)
+        demux.pending[qid] = future
         started = time.monotonic()
         try:
             assert demux.transport is not None
-            demux.transport.sendto(request.to_wire(), (server.host, server.port))
+            demux.transport.sendto(encode_question(qid, qname, wanted), (server.host, server.port))
             while True:
                 remaining = self.timeout - (time.monotonic() - started)
                 wire = await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.001))
                 try:
-                    response = dns.message.from_wire(wire)
+                    response = parse_answer_section(wire)
                 except dns.exception.DNSException as exc:
                     return Answer(asked, rdtype, Outcome.ERROR, detail=f"malformed reply from {server.host}: {exc}")
-                if request.is_response(response):
+                if answers_question(response, qid, qname, wanted):
                     break
                 # A stray or spoofed datagram with a colliding id: keep waiting for the real one.
                 future = asyncio.get_running_loop().create_future()
-                demux.pending[request.id] = (request, future)
+                demux.pending[qid] = future
         except asyncio.TimeoutError:
             return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer in {self.timeout:g}s")
         except OSError as exc:
             return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host}: {exc}")
         finally:
-            demux.pending.pop(request.id, None)
+            demux.pending.pop(qid, None)
         if response.flags & dns.flags.TC:
+            request = dns.message.make_query(qname, wanted, use_edns=0, payload=EDNS_PAYLOAD)
             try:
                 response = await dns.asyncquery.tcp(request, server.host, timeout=self.timeout, port=server.port)
             except (dns.exception.Timeout, asyncio.TimeoutError):
@@ -181,6 +202,17 @@ class LiveResolver:
             except (OSError, dns.exception.DNSException) as exc:
                 return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} over TCP: {exc}")
         return interpret(response, asked, rdtype)
+
+
+def parse_answer_section(wire: bytes) -> dns.message.Message:
+    """Parse the header, question and answer only.
+
+    Checks read nothing from the authority and additional sections (NS records, glue, the
+    SOA of negative answers, OPT), and parsing them was close to half the CPU time of an audit.
+    """
+    if len(wire) >= 12:
+        wire = wire[:8] + b"\x00\x00\x00\x00" + wire[12:]
+    return dns.message.from_wire(wire, ignore_trailing=True)
 
 
 def interpret(response: dns.message.Message, asked: str, rdtype: str) -> Answer:

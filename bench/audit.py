@@ -1,0 +1,128 @@
+"""Benchmark: audit N generated domains concurrently over DNS (NSD on loopback) and print a table.
+
+    python bench/audit.py                       # 1000 domains
+    python bench/audit.py --domains 10000       # the memory target
+    python bench/audit.py --peer checkdmarc     # and checkdmarc on the same domains, with the ratio
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from nsd import ServedZones, isolate_network, isolation_note, serve_zones  # noqa: E402
+from zones import write_zones  # noqa: E402
+
+from maildoctor.dns.live import LiveResolver, Nameserver  # noqa: E402
+from maildoctor.engine import run_audit  # noqa: E402
+from maildoctor.target import Target  # noqa: E402
+
+
+async def audit_all(domains: list[str], server: ServedZones, concurrency: int, out: Path) -> tuple[float, int, dict[str, int]]:
+    resolver = LiveResolver([Nameserver(server.host, server.port)], timeout=2.0)
+    limit = asyncio.Semaphore(concurrency)
+    queries = 0
+    outcomes: dict[str, int] = {}
+    with out.open("w") as sink:
+        async def one(domain: str) -> None:
+            nonlocal queries
+            async with limit:
+                report = await run_audit(Target(domain=domain), resolver)
+            queries += len(report.queries)
+            for q in report.queries:
+                outcomes[q["outcome"]] = outcomes.get(q["outcome"], 0) + 1
+            sink.write(json.dumps(report.to_json()) + "\n")  # results stream out as they finish
+
+        started = time.perf_counter()
+        pending = iter(domains)
+        # Feed the audits through a bounded window so that memory does not grow with N.
+        running: set[asyncio.Task[None]] = set()
+        for domain in pending:
+            running.add(asyncio.ensure_future(one(domain)))
+            if len(running) >= concurrency * 2:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+        for task in asyncio.as_completed(running):
+            await task
+        elapsed = time.perf_counter() - started
+    resolver.close()
+    return elapsed, queries, outcomes
+
+
+PEER_SCRIPT = """
+import json, sys, time, checkdmarc
+domains = sys.argv[2:]
+started = time.perf_counter()
+results = checkdmarc.check_domains(domains, skip_tls=True, nameservers=[sys.argv[1]], timeout=2.0)
+elapsed = time.perf_counter() - started
+results = results if isinstance(results, list) else [results]
+print(json.dumps({"elapsed": elapsed, "count": len(results)}))
+"""
+
+
+def run_checkdmarc(domains: list[str], server: ServedZones) -> float:
+    if server.port != 53:
+        raise SystemExit("checkdmarc can only ask port 53: run as root with NSD installed (make bench)")
+    result = subprocess.run([sys.executable, "-c", PEER_SCRIPT, server.host, *domains],
+                            capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise SystemExit(f"checkdmarc failed: {result.stderr.strip()[-800:]}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return data["count"] / data["elapsed"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--peer", choices=["checkdmarc"])
+    parser.add_argument("--peer-domains", type=int, default=200, help="how many of the domains the (slower) peer audits")
+    parser.add_argument("--builtin-server", action="store_true", help="use the built-in DNS server instead of NSD")
+    args = parser.parse_args()
+    isolate_network(sys.argv)
+
+    with tempfile.TemporaryDirectory(prefix="maildoctor-bench-") as tmp:
+        zone_dir = Path(tmp) / "zones"
+        domains = write_zones(zone_dir, args.domains)
+        server = serve_zones(zone_dir, domains[0], prefer_nsd=not args.builtin_server)
+        try:
+            elapsed, queries, outcomes = asyncio.run(audit_all(domains, server, args.concurrency, Path(tmp) / "reports.jsonl"))
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rate = len(domains) / elapsed
+            rows = [
+                ("DNS server", f"{server.kind} on {server.address}, {isolation_note()}"),
+                ("domains audited", f"{len(domains)}"),
+                ("wall time", f"{elapsed:.2f} s"),
+                ("domains/s", f"{rate:.0f}"),
+                ("DNS queries per domain", f"{queries / len(domains):.2f}"),
+                ("query outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
+                ("peak memory (RSS)", f"{peak_mb:.0f} MB"),
+            ]
+            if args.peer == "checkdmarc":
+                sample = domains[: args.peer_domains]
+                peer_rate = run_checkdmarc(sample, server)
+                rows += [
+                    (f"checkdmarc domains/s ({len(sample)} domains)", f"{peer_rate:.1f}"),
+                    ("ratio maildoctor / checkdmarc", f"{rate / peer_rate:.1f}x"),
+                ]
+        finally:
+            server.stop()  # type: ignore[operator]
+    width = max(len(k) for k, _ in rows)
+    print(f"{'metric'.ljust(width)} | value")
+    print(f"{'-' * width}-|-{'-' * 30}")
+    for key, value in rows:
+        print(f"{key.ljust(width)} | {value}")
+
+
+if __name__ == "__main__":
+    main()

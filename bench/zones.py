@@ -1,0 +1,59 @@
+"""Generated benchmark domains: each with MX, SPF with an include, DMARC and a DKIM key."""
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+PROVIDER = "provider.example"
+
+
+def domain_name(i: int) -> str:
+    return f"bench{i:05d}.example"
+
+
+def _fake_key(i: int) -> str:
+    # DER-sized filler for a 2048-bit RSA key record: the audit of this issue does not verify keys.
+    raw = b"".join(hashlib.sha256(f"{i}:{n}".encode()).digest() for n in range(10))[:294]
+    return base64.b64encode(raw).decode()
+
+
+def zone_text(i: int) -> str:
+    d = domain_name(i)
+    key = _fake_key(i)
+    key_strings = " ".join(f'"{key[j:j + 250]}"' for j in range(0, len(key), 250))
+    octet = i % 250 + 1
+    return f"""$ORIGIN {d}.
+$TTL 3600
+@ IN SOA ns1.{d}. hostmaster.{d}. 1 3600 600 86400 300
+@ IN NS ns1.{d}.
+ns1 IN A 127.0.0.53
+@ IN MX 10 mx1.{d}.
+mx1 IN A 127.0.{i // 250 % 250}.{octet}
+mx1 IN AAAA ::1
+@ IN TXT "v=spf1 mx include:_spf.{PROVIDER} -all"
+@ IN TXT "google-site-verification=bench{i}"
+_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{d}"
+default._domainkey IN TXT "v=DKIM1; k=rsa; p=" {key_strings}
+"""
+
+
+def provider_zone() -> str:
+    return f"""$ORIGIN {PROVIDER}.
+$TTL 3600
+@ IN SOA ns1 hostmaster 1 3600 600 86400 300
+@ IN NS ns1
+ns1 IN A 127.0.0.53
+_spf IN TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all"
+"""
+
+
+def write_zones(directory: Path, count: int) -> list[str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{PROVIDER}.zone").write_text(provider_zone())
+    domains = []
+    for i in range(count):
+        name = domain_name(i)
+        (directory / f"{name}.zone").write_text(zone_text(i))
+        domains.append(name)
+    return domains

@@ -1,0 +1,53 @@
+"""Every finding id the code can emit is in the catalog; the package's catalog agrees with the shared one."""
+import re
+from pathlib import Path
+
+import pytest
+
+from maildoctor.catalog import catalog
+from maildoctor.engine import load_checks
+from tests.conftest import ROOT, SHARED
+
+ID_LITERAL = re.compile(r"[\"'](?:zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']")
+
+
+def source_ids() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "src" / "maildoctor").rglob("*.py"):
+        found |= {m.group(0)[1:-1] for m in ID_LITERAL.finditer(path.read_text())}
+    return found
+
+
+def test_every_id_in_the_code_is_in_the_package_catalog() -> None:
+    missing = source_ids() - set(catalog())
+    assert not missing, f"ids used in src/ but not in data/checks.json: {sorted(missing)}"
+
+
+def test_every_declared_id_is_in_the_package_catalog() -> None:
+    declared = {i for spec in load_checks() for i in spec.emits}
+    assert declared and declared <= set(catalog())
+
+
+def test_lookup_failures_exist_for_every_area_that_uses_them() -> None:
+    for spec in load_checks():
+        if any(i.endswith(".lookup_failed") for i in spec.emits):
+            assert f"{spec.area}.lookup_failed" in catalog()
+
+
+@pytest.mark.skipif(not (SHARED / "CHECKS.md").exists(), reason="../shared is not beside the repository")
+def test_package_catalog_matches_the_shared_catalog() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("import_catalog", ROOT / "tools" / "import_catalog.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shared = module.parse_catalog((SHARED / "CHECKS.md").read_text())
+    ours = catalog()
+    for check_id, entry in shared.items():
+        assert check_id in ours, f"{check_id} is in CHECKS.md but not in the package"
+        assert ours[check_id].severity == entry["severity"], check_id
+    local_only = set(ours) - set(shared)
+    raw = Path(ROOT / "src/maildoctor/data/checks.json").read_text()
+    for check_id in local_only:  # rules the shared catalog still lacks are marked as ours
+        assert f'"{check_id}"' in raw

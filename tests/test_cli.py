@@ -1,0 +1,80 @@
+"""The command line, run as users run it: a subprocess, against the loopback DNS server."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from maildoctor.dns.testserver import TestDnsServer
+from tests.conftest import ROOT, ZONES
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "maildoctor", *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
+    result = run("check", "dmarcnone.test", "--nameserver", dns_server.address, "--format", "json")
+    assert result.returncode == 0, result.stderr  # only warnings: below the default --fail-on error
+    data = json.loads(result.stdout)
+    assert data["schema"] == 1 and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
+    assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua"}
+    for finding in data["findings"]:
+        assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs"}
+    asked = {(q["name"], q["type"], q["outcome"]) for q in data["queries"]}
+    assert ("_dmarc.dmarcnone.test", "TXT", "answer") in asked and ("dmarcnone.test", "MX", "answer") in asked
+    assert 0 <= data["score"] <= 10
+
+
+def test_fail_on_controls_the_exit_status(dns_server: TestDnsServer) -> None:
+    assert run("check", "dmarcnone.test", "--nameserver", dns_server.address, "--fail-on", "warning").returncode == 1
+    assert run("check", "mxdup.test", "--nameserver", dns_server.address).returncode == 1  # dmarc.missing is an error
+    assert run("check", "mxdup.test", "--nameserver", dns_server.address, "--fail-on", "never").returncode == 0
+
+
+def test_check_answers_from_zone_files_without_network() -> None:
+    result = run("check", "good.test", "--zone", str(ZONES), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["findings"] == [] and data["score"] == 10.0
+
+
+def test_text_output_shows_score_findings_and_fixes(dns_server: TestDnsServer) -> None:
+    result = run("check", "mxdup.test", "--nameserver", dns_server.address, "--verbose")
+    out = result.stdout
+    assert "Score:" in out and "has no DMARC record" in out and "Fix:" in out
+    assert "DNS queries" in out and "_dmarc.mxdup.test" in out  # --verbose adds the queries
+
+
+def test_zone_command_on_the_example() -> None:
+    result = run("zone", "examples/afspraakmanager.be.zone", "--format", "json")
+    assert result.returncode == 1
+    found = {f["id"] for f in json.loads(result.stdout)["findings"]}
+    assert {"zone.owner_missing_dot", "zone.localhost_record", "dmarc.missing"} <= found
+
+
+def test_unparsable_zone_is_a_finding_with_the_line(tmp_path: Path) -> None:
+    bad = ROOT / "tests" / "zonefiles" / "broken.example.zone"
+    result = run("zone", str(bad), "--format", "json")
+    assert result.returncode == 1
+    finding = json.loads(result.stdout)["findings"][0]
+    assert finding["id"] == "zone.parse_error" and ":4: A data '999.1.1.1' does not parse" in finding["detail"]
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    cases = [
+        ("check", "not a domain"),
+        ("check", "example.com", "--ip", "300.1.1.1"),
+        ("check", "example.com", "--nameserver", "dns.google"),
+        ("zone", str(tmp_path / "missing.zone")),
+        ("check", "example.com", "--zone", str(tmp_path)),
+    ]
+    for args in cases:
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.strip(), args
+
+
+def test_every_command_has_help_with_examples() -> None:
+    for command in ([], ["check"], ["zone"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0 and "Examples:" in result.stdout, command
