@@ -131,6 +131,7 @@ class LiveResolver:
         self._demux: dict[int, _UdpDemux] = {}
         self._opening: dict[int, asyncio.Lock] = {}
         self._limit = asyncio.Semaphore(max_in_flight)
+        self.retries = 0  # questions asked again after a timeout or failure (lost datagrams show here)
 
     async def _endpoint(self, family: int) -> _UdpDemux:
         if family in self._demux:
@@ -140,7 +141,11 @@ class LiveResolver:
             if family not in self._demux:
                 loop = asyncio.get_running_loop()
                 local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
-                _, protocol = await loop.create_datagram_endpoint(_UdpDemux, local_addr=local, family=family)
+                transport, protocol = await loop.create_datagram_endpoint(_UdpDemux, local_addr=local, family=family)
+                try:  # many answers can arrive at once; a small buffer would drop some and cost a timeout
+                    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                except OSError:
+                    pass
                 self._demux[family] = protocol
         return self._demux[family]
 
@@ -164,6 +169,7 @@ class LiveResolver:
                 last = await self._ask(server, qname, wanted, asked, rdtype.upper())
                 if last.outcome not in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL):
                     return last
+                self.retries += 1
         return last
 
     async def _ask(self, server: Nameserver, qname: dns.name.Name, wanted: int, asked: str, rdtype: str) -> Answer:
