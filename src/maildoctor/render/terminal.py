@@ -1,7 +1,7 @@
 """The terminal report: score on top, findings grouped by area, coloured by severity, each with its fix."""
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
@@ -29,16 +29,22 @@ def score_style(score: float) -> str:
     return "bold green" if score >= 9 else "bold yellow" if score >= 6 else "bold red"
 
 
-def _finding(f: Finding, verbose: bool) -> Group:
-    head = Text.assemble((f" {str(f.severity).upper():8} ", STYLE[f.severity]), " ", (f.title, "bold"), (f"  [{f.id}]", "dim"))
-    parts: list[object] = [head, Padding(Text(f.detail), (0, 0, 0, 11))]
-    if f.fix:
-        parts.append(Padding(Text.assemble(("Fix: ", "bold green"), f.fix), (0, 0, 0, 11)))
+INDENT = 11
+
+
+def _print_finding(console: Console, f: Finding, verbose: bool) -> None:
+    console.print(Text.assemble((f" {str(f.severity).upper():8} ", STYLE[f.severity]), " ", (f.title, "bold"), (f"  [{f.id}]", "dim")))
+    console.print(Padding(Text(f.detail), (0, 0, 0, INDENT)))
+    for i, line in enumerate(f.fix.splitlines()):
+        if line.startswith("  "):
+            # a record to paste: printed whole, never wrapped or cut by us
+            console.print(Text(" " * INDENT + line, style="green"), soft_wrap=True)
+        else:
+            console.print(Padding(Text.assemble(("Fix: " if i == 0 else "", "bold green"), line), (0, 0, 0, INDENT)))
     if verbose and f.evidence:
-        parts.append(Padding(Text("Evidence:\n" + "\n".join("  " + e for e in f.evidence), style="dim"), (0, 0, 0, 11)))
+        console.print(Padding(Text("Evidence:\n" + "\n".join("  " + e for e in f.evidence), style="dim"), (0, 0, 0, INDENT)))
     if verbose and f.refs:
-        parts.append(Padding(Text("See: " + "; ".join(f.refs), style="dim"), (0, 0, 0, 11)))
-    return Group(*parts)
+        console.print(Padding(Text("See: " + "; ".join(f.refs), style="dim"), (0, 0, 0, INDENT)))
 
 
 def render_terminal(report: Report, console: Console, verbose: bool = False) -> None:
@@ -54,7 +60,7 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
         console.print()
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
         for finding in findings:
-            console.print(_finding(finding, verbose))
+            _print_finding(console, finding, verbose)
     if not report.findings:
         console.print("\n[green]Nothing to fix in the areas checked.[/green]")
     if verbose and report.queries:
