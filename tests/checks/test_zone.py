@@ -57,3 +57,8 @@ def test_zone_without_origin_takes_it_from_the_option_or_file_name(tmp_path: Pat
     assert audit_zone(tmp_path / "db.shop", origin="shop.example").target == "shop.example"
     (tmp_path / "named.example.zone").write_text(body)
     assert audit_zone(tmp_path / "named.example.zone").target == "named.example"
+
+
+def test_dkim_selectors_are_found_in_the_zone() -> None:
+    source = read_zone_source(ROOT / "examples" / "afspraakmanager.be.zone")
+    assert source.dkim_selectors() == ["default"]

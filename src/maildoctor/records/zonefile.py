@@ -45,6 +45,15 @@ class ZoneSource:
     def domain(self) -> str:
         return self.origin.to_text().rstrip(".").lower()
 
+    def dkim_selectors(self) -> list[str]:
+        """Selectors published in the zone: every <selector>._domainkey.<origin> name."""
+        suffix = dns.name.Name((b"_domainkey",) + self.origin.labels)
+        found = []
+        for name in self.loaded.zone.nodes:
+            if name != suffix and name.is_subdomain(suffix):
+                found.append(name.relativize(suffix).to_text().lower())
+        return sorted(found)
+
 
 def scan_zone(text: str, origin: dns.name.Name, filename: str = "<zone>") -> list[ZoneEntry]:
     lines = text.splitlines()
