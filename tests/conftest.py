@@ -50,3 +50,14 @@ def only(report: Report, check_id: str):  # noqa: ANN201
     found = [f for f in report.findings if f.id == check_id]
     assert len(found) == 1, f"expected one {check_id}, got {[f.id for f in report.findings]}"
     return found[0]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    """Print the RFC 7208 conformance count, as the SPF issue asks."""
+    counts = {
+        outcome: sum(1 for r in terminalreporter.stats.get(outcome, []) if "test_rfc7208[" in getattr(r, "nodeid", ""))
+        for outcome in ("passed", "failed", "error")
+    }
+    total = sum(counts.values())
+    if total:
+        terminalreporter.write_line(f"RFC 7208 SPF test suite: {counts['passed']} of {total} test cases pass")

@@ -23,7 +23,7 @@ import dns.rrset
 from maildoctor.dns.answer import Outcome, normalize_name, rdtype_of, to_dns_name
 from maildoctor.dns.zonedata import ZoneSet
 
-FAULTS = ("timeout", "servfail", "refused", "truncate")
+FAULTS = ("timeout", "servfail", "refused", "truncate", "none")  # "none": answer normally (overrides a name-wide fault for one type)
 
 
 @dataclass
@@ -40,7 +40,8 @@ class Faults:
         self.by_name[key] = fault
 
     def for_question(self, name: str, rdtype: str) -> str | None:
-        return self.by_name.get(f"{name}/{rdtype}") or self.by_name.get(name)
+        fault = self.by_name.get(f"{name}/{rdtype}") or self.by_name.get(name)
+        return None if fault == "none" else fault
 
 
 class TestDnsServer:
