@@ -58,9 +58,9 @@ def load_checks() -> list[CheckSpec]:
     return REGISTRY
 
 
-async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None) -> Report:
+async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = ()) -> Report:
     context = AuditContext(target=target, dns=TracingResolver(resolver), zone=zone)
-    specs = [s for s in load_checks() if zone is not None or not s.needs_zone]
+    specs = [s for s in load_checks() if (zone is not None or not s.needs_zone) and (not areas or s.area in areas)]
     results = await asyncio.gather(*(spec.function(context) for spec in specs))
     report = Report(target=target.domain, kind="zone" if zone is not None else "domain")
     for spec, findings in zip(specs, results):
