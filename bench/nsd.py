@@ -91,6 +91,8 @@ def _start_nsd(binary: str, zone_dir: Path, probe_name: str) -> ServedZones:
         "  hide-version: yes",
         "  round-robin: no",
         "  refuse-any: yes",
+        "  rrl-ratelimit: 0",  # response-rate limiting would drop the repeated identical answers a benchmark asks for
+        "  rrl-whitelist-ratelimit: 0",
         "remote-control:",
         "  control-enable: no",
     ]
@@ -131,3 +133,13 @@ def isolate_network(argv: list[str]) -> None:
 
 def isolation_note() -> str:
     return "own network namespace (loopback only)" if os.environ.get("MAILDOCTOR_BENCH_ISOLATED") else "host network, loopback addresses only"
+
+
+def udp_receive_errors() -> int:
+    """Datagrams the kernel dropped for full receive buffers (this namespace: the benchmark's own)."""
+    try:
+        lines = [l.split() for l in Path("/proc/net/snmp").read_text().splitlines() if l.startswith("Udp:")]
+        header, values = lines[0], lines[1]
+        return int(values[header.index("RcvbufErrors")])
+    except (OSError, ValueError, IndexError):
+        return -1

@@ -75,6 +75,43 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_examples() -> None:
-    for command in ([], ["check"], ["zone"]):
+    for command in ([], ["check"], ["zone"], ["spf"], ["spf", "eval"], ["spf", "tree"]):
         result = run(*command, "--help")
         assert result.returncode == 0 and "Examples:" in result.stdout, command
+
+
+def test_spf_tree_json(dns_server: TestDnsServer) -> None:
+    result = run("spf", "spflookups.test", "--nameserver", dns_server.address, "--format", "json")
+    assert result.returncode == 1, result.stderr  # too many lookups is critical
+    data = json.loads(result.stdout)
+    assert data["lookups"] == 14 and data["tree"]["domain"] == "spflookups.test"
+    assert [c["via"] for c in data["tree"]["children"]] == ["include:l1.provider.test", "include:_spf.provider.test"]
+    assert "spf.too_many_lookups" in {f["id"] for f in data["findings"]}
+
+
+def test_spf_tree_text_shows_branches_and_counts(dns_server: TestDnsServer) -> None:
+    out = run("spf", "spfok.test", "--nameserver", dns_server.address).stdout
+    assert "include:_spf.provider.test" in out and "DNS lookups counted by receivers: 2/10" in out
+    assert "203.0.113.0/25" in out
+
+
+def test_spf_eval_json_has_the_documented_keys(dns_server: TestDnsServer) -> None:
+    result = run("spf", "eval", "--ip", "203.0.113.7", "--mail-from", "bounce@spfok.test", "--helo", "mail.spfok.test",
+                 "--nameserver", dns_server.address, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["result"] == "pass" and data["mechanism"] == "include:_spf.provider.test"
+    assert data["lookups"] == 2 and {"explanation", "queries"} <= set(data)
+    assert any(q["name"] == "_spf.provider.test" for q in data["queries"])
+
+
+def test_spf_eval_fail_exits_1_and_says_why(dns_server: TestDnsServer) -> None:
+    result = run("spf", "eval", "--ip", "192.0.2.99", "--mail-from", "x@spfnoall.test", "--nameserver", dns_server.address)
+    assert result.returncode == 1
+    assert "SPF result: neutral" in result.stdout and "neither permitted nor denied" in result.stdout
+
+
+def test_spf_eval_bad_input() -> None:
+    assert run("spf", "eval", "--ip", "nope", "--helo", "x.example").returncode == 2
+    result = run("spf", "eval", "--ip", "192.0.2.1")
+    assert result.returncode == 2 and "--mail-from" in result.stderr

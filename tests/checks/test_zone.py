@@ -62,3 +62,22 @@ def test_zone_without_origin_takes_it_from_the_option_or_file_name(tmp_path: Pat
 def test_dkim_selectors_are_found_in_the_zone() -> None:
     source = read_zone_source(ROOT / "examples" / "afspraakmanager.be.zone")
     assert source.dkim_selectors() == ["default"]
+
+
+def test_example_zone_spf_is_explained_with_a_safe_record_covering_the_ipv6_sender() -> None:
+    from maildoctor.dns.overlay import OverlayResolver
+    from maildoctor.spf.evaluator import check_host
+
+    source = read_zone_source(ROOT / "examples" / "afspraakmanager.be.zone")
+    zones = ZoneSet([source.loaded])
+    target = Target(domain=source.domain, ips=["2a02:348:8e:6048::1", "37.230.96.72"])
+    report = asyncio.run(run_audit(target, ZoneResolver(zones), zone=source))
+    assert {"spf.missing", "spf.rrtype99"} <= ids(report)
+    rrtype99 = only(report, "spf.rrtype99")
+    assert "afspraakmanager.be.afspraakmanager.be" in rrtype99.detail and '"v=spf1 a mx ptr +all"' in rrtype99.detail
+    line = next(l for l in only(report, "spf.missing").fix.splitlines() if " IN TXT " in l)
+    suggested = line.split('"')[1]
+    assert "+all" not in suggested and "ptr" not in suggested and suggested.endswith("~all")
+    overlay = OverlayResolver(ZoneResolver(zones), {"afspraakmanager.be": [suggested]})
+    for ip in target.ips:
+        assert asyncio.run(check_host(overlay, ip, "afspraakmanager.be")).result.value == "pass", ip

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import ipaddress
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import dns.name
@@ -46,12 +48,35 @@ class Answer:
 
     def texts(self) -> list[str]:
         """TXT/SPF records with their character-strings joined (RFC 7208 §3.3)."""
-        out = []
-        for rd in self.records:
-            strings = getattr(rd, "strings", None)
-            if strings is not None:
-                out.append(b"".join(strings).decode("utf-8", errors="backslashreplace"))
-        return out
+        return list(self._texts)
+
+    # Derived views are computed once per answer: a shared cache hands the same answer to many
+    # checks and evaluations.
+    @cached_property
+    def _texts(self) -> tuple[str, ...]:
+        return tuple(
+            b"".join(rd.strings).decode("utf-8", errors="backslashreplace")
+            for rd in self.records if getattr(rd, "strings", None) is not None
+        )
+
+    @cached_property
+    def raw_texts(self) -> tuple[str, ...]:
+        """TXT strings with bytes outside UTF-8 kept as surrogates, for parsers that must reject them."""
+        return tuple(
+            b"".join(rd.strings).decode("utf-8", errors="surrogateescape")
+            for rd in self.records if getattr(rd, "strings", None) is not None
+        )
+
+    @cached_property
+    def ip_objects(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        return tuple(ipaddress.ip_address(rd.address) for rd in self.records if hasattr(rd, "address"))
+
+    @cached_property
+    def mx_hosts(self) -> tuple[tuple[int, str], ...]:
+        """(preference, host) of MX records, host lower case without the trailing dot; '.' for a null MX."""
+        return tuple(
+            (rd.preference, normalize_name(rd.exchange)) for rd in self.records if hasattr(rd, "exchange")
+        )
 
     def strings(self) -> list[tuple[str, ...]]:
         """TXT/SPF records as their separate character-strings, for checks about splitting."""
@@ -93,23 +118,23 @@ def rdtype_of(rdtype: str) -> dns.rdatatype.RdataType:
     return dns.rdatatype.from_text(rdtype.upper())
 
 
-@dataclass
+@dataclass(frozen=True)
 class QueryRecord:
-    """One DNS question as evidence: what was asked, what came back, how long it took."""
+    """One DNS question as evidence: what was asked, what came back, how long it took.
 
-    name: str
-    rdtype: str
-    outcome: str
-    records: list[str] = field(default_factory=list)
-    cnames: list[str] = field(default_factory=list)
+    The answer is rendered as text only when a report asks for it: most questions of a busy
+    service are never shown.
+    """
+
+    answer: Answer
     ms: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         return {
-            "name": self.name,
-            "type": self.rdtype,
-            "outcome": self.outcome,
-            "records": self.records,
-            "cnames": self.cnames,
+            "name": self.answer.name,
+            "type": self.answer.rdtype,
+            "outcome": self.answer.outcome.value,
+            "records": [rd.to_text() for rd in self.answer.records],
+            "cnames": list(self.answer.cnames),
             "ms": round(self.ms, 2),
         }

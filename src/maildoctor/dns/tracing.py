@@ -33,11 +33,5 @@ class TracingResolver:
             del self._answers[key]
             raise
         future.set_result(answer)
-        self.trace.append(
-            QueryRecord(
-                name=key[0], rdtype=key[1], outcome=answer.outcome.value,
-                records=[rd.to_text() for rd in answer.records], cnames=list(answer.cnames),
-                ms=(time.perf_counter() - started) * 1000,
-            )
-        )
+        self.trace.append(QueryRecord(answer, (time.perf_counter() - started) * 1000))
         return answer

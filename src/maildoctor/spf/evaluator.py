@@ -5,6 +5,7 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from maildoctor.dns.answer import Answer, Outcome, Resolver
 from maildoctor.records.spf import Mechanism, SpfRecord, is_spf_record, parse_macro_string, parse_spf
@@ -60,12 +61,18 @@ class SpfEvaluation:
 
 def normalize_ip(ip: str | IP) -> IP:
     """IPv4-mapped IPv6 addresses (::ffff:192.0.2.1) are evaluated as the IPv4 address they carry."""
-    address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+    address = _parse_ip(ip) if isinstance(ip, str) else ip
     if address.version == 6 and address.ipv4_mapped is not None:  # type: ignore[union-attr]
         return address.ipv4_mapped  # type: ignore[union-attr]
     return address
 
 
+@lru_cache(maxsize=65536)
+def _parse_ip(text: str) -> IP:
+    return ipaddress.ip_address(text)  # a receiver sees the same senders again and again
+
+
+@lru_cache(maxsize=16384)
 def valid_domain(domain: str) -> bool:
     """RFC 7208 §4.3: a fully qualified name of labels 1-63 characters long."""
     name = domain[:-1] if domain.endswith(".") else domain
@@ -109,7 +116,7 @@ class _Run:
     async def addresses(self, name: str, counts_void: bool = True) -> list[IP]:
         rdtype = "A" if self.ip.version == 4 else "AAAA"
         answer = await self.query(name, rdtype, counts_void)
-        return [ipaddress.ip_address(a) for a in answer.addresses()]
+        return list(answer.ip_objects)
 
     # -- check_host() ------------------------------------------------------------------------
     async def check_host(self, domain: str, depth: int = 0) -> tuple[SpfResult, str]:
@@ -150,7 +157,7 @@ class _Run:
         answer = await self.resolver.query(domain, "TXT")
         if answer.outcome.is_temporary:
             raise _TempError(f"{domain} TXT: {answer.outcome.value}")
-        records = [t for t in _txt_strings(answer) if is_spf_record(t)]
+        records = [t for t in answer.raw_texts if is_spf_record(t)]
         if not records:
             self.steps.append(f"{domain}: no SPF record ({answer.outcome.value})")
             return None
@@ -182,7 +189,7 @@ class _Run:
             return self._in_networks(await self.addresses(target), mechanism)
         if kind == "mx":
             answer = await self.query(target, "MX")
-            hosts = [r.exchange.to_text().rstrip(".") for r in answer.records if r.exchange.to_text() != "."]
+            hosts = [host for _, host in answer.mx_hosts if host != "."]
             if len(hosts) > MX_PTR_NAME_LIMIT:
                 raise _PermError(f"{target} has {len(hosts)} MX records; SPF allows {MX_PTR_NAME_LIMIT}")
             for host in hosts:
@@ -251,7 +258,7 @@ class _Run:
             if not valid_domain(target):
                 return DEFAULT_EXPLANATION
             answer = await self.resolver.query(target, "TXT")
-            texts = _txt_strings(answer)
+            texts = list(answer.raw_texts)
             if len(texts) != 1:
                 return DEFAULT_EXPLANATION
             parsed, errors = parse_macro_string(texts[0], allow_exp_letters=True)
@@ -260,15 +267,6 @@ class _Run:
             return await expand(parsed, ctx, lambda: self.validated_name(ctx), for_domain=False)
         except (_TempError, _PermError):
             return DEFAULT_EXPLANATION
-
-
-def _txt_strings(answer: Answer) -> list[str]:
-    out = []
-    for rd in answer.records:
-        strings = getattr(rd, "strings", None)
-        if strings is not None:
-            out.append(b"".join(strings).decode("utf-8", errors="surrogateescape"))
-    return out
 
 
 def _is_subdomain(name: str, domain: str) -> bool:
