@@ -220,7 +220,7 @@ def _tree_findings(domain: str, tree: SpfNode, evidence: list[str]) -> list[Find
             }[node.status]
             findings.append(make_finding(
                 "spf.include_missing", f"'{node.via}' leads nowhere: {what}",
-                f"RFC 7208 §5.2/§6.1: an include or redirect whose target has no usable SPF record"
+                "RFC 7208 §5.2/§6.1: an include or redirect whose target has no usable SPF record"
                 " is a permanent error; receivers then fail SPF for every message, not just for"
                 " that service's mail.",
                 evidence=evidence + ([node.answer.describe()] if node.answer else []),
@@ -234,7 +234,7 @@ def _tree_findings(domain: str, tree: SpfNode, evidence: list[str]) -> list[Find
             "spf.too_many_lookups", f"The SPF record needs {total} DNS lookups; receivers allow 10",
             "RFC 7208 §4.6.4: evaluation stops with a permanent error at the 11th DNS-querying term"
             " (include, a, mx, ptr, exists, redirect), so mail that is not matched early fails SPF."
-            f" What each part costs:\n" + "\n".join(costs) + (f"\n- the record's own a/mx/ptr/exists: {own}" if own > 0 else ""),
+            " What each part costs:\n" + "\n".join(costs) + (f"\n- the record's own a/mx/ptr/exists: {own}" if own > 0 else ""),
             evidence=evidence, fix=_flattened_fix(domain, tree),
         ))
     voids = tree.total_voids

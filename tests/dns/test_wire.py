@@ -1,0 +1,58 @@
+import dns.exception
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from maildoctor.dns.wire import parse_reply
+
+QNAME = dns.name.from_text("www.example.com.")
+
+
+def reply_to(name: str, rdtype: str, *rrsets: dns.rrset.RRset) -> bytes:
+    query = dns.message.make_query(name, rdtype)
+    response = dns.message.make_response(query)
+    for rrset in rrsets:
+        response.answer.append(rrset)
+    return response.to_wire()
+
+
+def test_cname_chain_and_compressed_names() -> None:
+    wire = reply_to(
+        "www.example.com.", "MX",
+        dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "mail.example.com."),
+        dns.rrset.from_text("mail.example.com.", 60, "IN", "MX", "10 mx1.example.com.", "20 mx2.example.com."),
+    )
+    reply = parse_reply(wire, QNAME, dns.rdatatype.MX)
+    assert reply is not None and reply.rcode == 0
+    targets, records, ttl = reply.chain(QNAME, dns.rdatatype.MX)
+    assert [t.to_text() for t in targets] == ["mail.example.com."]
+    assert sorted(r.exchange.to_text() for r in records) == ["mx1.example.com.", "mx2.example.com."] and ttl == 60
+
+
+def test_a_reply_to_another_question_is_not_ours() -> None:
+    assert parse_reply(reply_to("other.example.com.", "A"), QNAME, dns.rdatatype.A) is None
+    assert parse_reply(reply_to("www.example.com.", "AAAA"), QNAME, dns.rdatatype.A) is None
+    assert parse_reply(dns.message.make_query("www.example.com.", "A").to_wire(), QNAME, dns.rdatatype.A) is None
+
+
+def test_question_matching_ignores_case() -> None:
+    assert parse_reply(reply_to("WWW.Example.COM.", "A"), QNAME, dns.rdatatype.A) is not None
+
+
+@pytest.mark.parametrize("cut", [5, 13, 30])
+def test_truncated_bytes_are_a_format_error(cut: int) -> None:
+    wire = reply_to("www.example.com.", "A", dns.rrset.from_text("www.example.com.", 60, "IN", "A", "192.0.2.1"))
+    with pytest.raises(dns.exception.FormError):
+        parse_reply(wire[:cut], QNAME, dns.rdatatype.A)
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_reply_none_or_a_format_error(data: bytes) -> None:
+    try:
+        parse_reply(data, QNAME, dns.rdatatype.A)
+    except dns.exception.FormError:
+        pass
