@@ -32,6 +32,7 @@ test: $(STAMP)
 ## The benchmarks (not part of `make test`): each prints a table.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/audit.py --peer checkdmarc
+	$(BIN)/python bench/spf.py --peer pyspf
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
