@@ -13,15 +13,23 @@ from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.target import Target
+from tests.keys import publish_txt, rsa_p
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "tests" / "zones"
 SHARED = ROOT.parent / "shared"
 
 
+# Domains meant to be clean get a DKIM key made for this run (keys are never committed).
+SIGNED_DOMAINS = ("good.test", "dmarcnone.test", "spfok.test", "rdns.test")
+
+
 @pytest.fixture(scope="session")
 def test_zones() -> ZoneSet:
-    return ZoneSet.from_paths([ZONES])
+    zones = ZoneSet.from_paths([ZONES])
+    for domain in SIGNED_DOMAINS:
+        publish_txt(zones, f"default._domainkey.{domain}", f"v=DKIM1; k=rsa; p={rsa_p()}")
+    return zones
 
 
 @pytest.fixture

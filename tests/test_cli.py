@@ -31,11 +31,19 @@ def test_fail_on_controls_the_exit_status(dns_server: TestDnsServer) -> None:
     assert run("check", "mxdup.test", "--nameserver", dns_server.address, "--fail-on", "never").returncode == 0
 
 
-def test_check_answers_from_zone_files_without_network() -> None:
-    result = run("check", "good.test", "--zone", str(ZONES), "--format", "json")
+def test_a_clean_domain_scores_10(dns_server: TestDnsServer) -> None:
+    result = run("check", "good.test", "--nameserver", dns_server.address, "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["findings"] == [] and data["score"] == 10.0
+
+
+def test_check_answers_from_zone_files_without_network() -> None:
+    result = run("check", "mxdup.test", "--zone", str(ZONES), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert "dmarc.missing" in {f["id"] for f in data["findings"]}
+    assert all(q["outcome"] != "timeout" for q in data["queries"])
 
 
 def test_text_output_shows_score_findings_and_fixes(dns_server: TestDnsServer) -> None:

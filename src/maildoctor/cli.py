@@ -165,8 +165,8 @@ def zone(zonefile: Path, origin: str | None, ips: tuple[str, ...], selectors: tu
             evidence=[str(exc)], fix="Correct the line named above; nothing else was checked.",
         ))
         emit(report, output_format, verbose, fail_on)
-    found = [s for s in source.dkim_selectors() if s not in selectors]
-    target = Target(domain=source.domain, ips=parsed_ips, dkim_selectors=list(selectors) + found)
+    target = Target(domain=source.domain, ips=parsed_ips, dkim_selectors=list(selectors),
+                    known_selectors=source.dkim_selectors())
     report = run_with_status(run_audit(target, ZoneResolver(ZoneSet([source.loaded])), zone=source),
                              output_format, str(zonefile))
     emit(report, output_format, verbose, fail_on)

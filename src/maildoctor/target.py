@@ -34,6 +34,7 @@ def parse_ip(text: str) -> str:
 class Target:
     domain: str
     ips: list[str] = field(default_factory=list)
-    dkim_selectors: list[str] = field(default_factory=list)
+    dkim_selectors: list[str] = field(default_factory=list)  # given by the user: a key must exist
+    known_selectors: list[str] = field(default_factory=list)  # found in the zone or in reports
     smtp: str | None = None
     probe: bool = False

@@ -15,6 +15,7 @@ import dns.zone
 from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of, to_dns_name
 
 MAX_CNAME_CHAIN = 8
+OUTSIDE_ZONES = "not in the zones served"
 
 
 class ZoneLoadError(Exception):
@@ -117,6 +118,10 @@ class ZoneSet:
         self.zones.sort(key=lambda z: -len(z.origin.labels))
         self._names[loaded.origin] = loaded.existing_names()
 
+    def refresh(self, loaded: LoadedZone) -> None:
+        """Re-index a zone whose records were changed in place."""
+        self._names[loaded.origin] = loaded.existing_names()
+
     def zone_for(self, name: dns.name.Name) -> LoadedZone | None:
         for z in self.zones:
             if name.is_subdomain(z.origin):
@@ -133,7 +138,7 @@ class ZoneSet:
             if loaded is None:
                 if cnames:  # a CNAME led out of the zones we serve: the chain ends there
                     return Answer(normalize_name(qname), rdtype.upper(), Outcome.NXDOMAIN, cnames=tuple(cnames))
-                return Answer(normalize_name(qname), rdtype.upper(), Outcome.REFUSED, detail="not in the zones served")
+                return Answer(normalize_name(qname), rdtype.upper(), Outcome.REFUSED, detail=OUTSIDE_ZONES)
             node = loaded.zone.get_node(current) or self._wildcard(loaded, current)
             if node is None:
                 outcome = Outcome.NODATA if current in self._names[loaded.origin] else Outcome.NXDOMAIN

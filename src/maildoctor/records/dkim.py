@@ -1,0 +1,147 @@
+"""DKIM key records (RFC 6376 §3.6.1, RFC 8463): tags, and the public key they carry."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from maildoctor.records.problems import Problem
+
+KEY_TYPES = ("rsa", "ed25519")
+_TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kind: str  # "rsa" or "ed25519"
+    bits: int
+    encoding: str = "spki"  # how p= was encoded: SubjectPublicKeyInfo, PKCS#1, or raw (ed25519)
+
+
+@dataclass
+class DkimKeyRecord:
+    text: str
+    tags: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    key: KeyInfo | None = None
+
+    @property
+    def key_type(self) -> str:
+        return self.tags.get("k", "rsa").strip().lower()
+
+    @property
+    def hashes(self) -> list[str]:
+        value = self.tags.get("h")
+        return [h.strip().lower() for h in value.split(":")] if value is not None else ["sha1", "sha256"]
+
+    @property
+    def flags(self) -> list[str]:
+        return [f.strip().lower() for f in self.tags.get("t", "").split(":") if f.strip()]
+
+    @property
+    def public_key(self) -> str:
+        return _WHITESPACE.sub("", self.tags.get("p", ""))
+
+    @property
+    def revoked(self) -> bool:
+        return "p" in self.tags and self.public_key == ""
+
+    @property
+    def escaped(self) -> bool:
+        return any(p.check_id == "dkim.record_escaped" for p in self.problems)
+
+    def cleaned(self) -> str:
+        """The record as it was meant: literal backslashes and quotes removed, p= without spaces."""
+        tags = []
+        for part in self.text.replace("\\", "").replace('"', "").split(";"):
+            if "=" not in part:
+                continue
+            name, value = part.split("=", 1)
+            name, value = name.strip().lower(), value.strip()
+            if name == "p":
+                value = _WHITESPACE.sub("", value)
+            tags.append(f"{name}={value}")
+        return "; ".join(tags)
+
+
+def parse_dkim_key(text: str) -> DkimKeyRecord:
+    record = DkimKeyRecord(text=text)
+    if "\\" in text:
+        record.problems.append(Problem(
+            "dkim.record_escaped", "the record contains literal backslashes (escaped twice in the zone file)",
+            text.index("\\"), "\\"))
+    if '"' in text:
+        record.problems.append(Problem(
+            "dkim.record_malformed", "the record contains quote characters (quotes written inside the value)",
+            text.index('"'), '"'))
+    offset = 0
+    for index, part in enumerate(text.split(";")):
+        start = offset + (len(part) - len(part.lstrip()))
+        offset += len(part) + 1
+        chunk = part.strip()
+        if not chunk:
+            continue
+        if "=" not in chunk:
+            record.problems.append(Problem("dkim.record_malformed", "not a tag=value pair", start, chunk))
+            continue
+        name, _, value = chunk.partition("=")
+        name = name.strip()
+        if not _TAG_NAME.match(name):
+            record.problems.append(Problem("dkim.record_malformed", f"'{name}' is not a tag name", start, chunk))
+            continue
+        key = name.lower()
+        if key in record.tags:
+            record.problems.append(Problem("dkim.record_malformed", f"tag {key}= given twice", start, chunk))
+            continue
+        record.tags[key] = value.strip()
+        if key == "v" and (index != 0 or value.strip() != "DKIM1"):
+            why = "v= must be the first tag" if index != 0 else "v= must be exactly DKIM1"
+            record.problems.append(Problem("dkim.record_malformed", why, start, chunk))
+    if "p" not in record.tags:
+        record.problems.append(Problem("dkim.record_malformed", "no p= tag (the public key)", len(text), ""))
+    elif record.key_type in KEY_TYPES and not record.revoked and not record.escaped:
+        key, error = inspect_key(record.key_type, record.public_key)
+        record.key = key
+        if error:
+            record.problems.append(Problem("dkim.bad_key", error, text.find("p="), "p=" + record.public_key[:20]))
+    if record.key_type not in KEY_TYPES and not record.escaped:
+        record.problems.append(Problem(
+            "dkim.unknown_key_type", f"k={record.key_type} is not a key type receivers know (rsa, ed25519)",
+            text.find("k="), "k=" + record.key_type))
+    return record
+
+
+def inspect_key(kind: str, b64: str) -> tuple[KeyInfo | None, str]:
+    """Decode p=: (the key's type and size, '') or (None, why it is not a usable key)."""
+    if not _BASE64.match(b64):
+        bad = next((c for c in b64 if not (c.isalnum() or c in "+/=")), "")
+        return None, f"p= is not valid base64 (character {bad!r})"
+    try:
+        der = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        return None, f"p= is not valid base64 ({exc})"
+    if kind == "ed25519":
+        if len(der) == 32:
+            ed25519.Ed25519PublicKey.from_public_bytes(der)
+            return KeyInfo("ed25519", 256, "raw"), ""
+        return None, f"an ed25519 key is 32 raw bytes (RFC 8463), this one is {len(der)}"
+    try:
+        loaded = serialization.load_der_public_key(der)
+        encoding = "spki"
+    except (ValueError, UnsupportedAlgorithm):
+        try:  # some publish the bare PKCS#1 RSAPublicKey; dkimpy and others accept it
+            pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
+            loaded = serialization.load_pem_public_key(pem)
+            encoding = "pkcs1"
+        except (ValueError, UnsupportedAlgorithm):
+            return None, "p= decodes, but is not an RSA public key (truncated or a different key type?)"
+    if not isinstance(loaded, rsa.RSAPublicKey):
+        return None, f"p= holds a {type(loaded).__name__.replace('PublicKey', '').lstrip('_')} key, not RSA as k= says"
+    return KeyInfo("rsa", loaded.key_size, encoding), ""
