@@ -83,7 +83,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_examples() -> None:
-    for command in ([], ["check"], ["zone"], ["spf"], ["spf", "eval"], ["spf", "tree"]):
+    for command in ([], ["check"], ["zone"], ["spf"], ["spf", "eval"], ["spf", "tree"], ["dkim"]):
         result = run(*command, "--help")
         assert result.returncode == 0 and "Examples:" in result.stdout, command
 
@@ -123,3 +123,12 @@ def test_spf_eval_bad_input() -> None:
     assert run("spf", "eval", "--ip", "nope", "--helo", "x.example").returncode == 2
     result = run("spf", "eval", "--ip", "192.0.2.1")
     assert result.returncode == 2 and "--mail-from" in result.stderr
+
+
+def test_dkim_command_decodes_the_key(dns_server: TestDnsServer) -> None:
+    result = run("dkim", "good.test", "-s", "default", "--nameserver", dns_server.address, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["keys"]["default"]["bits"] == 2048 and data["keys"]["default"]["key_type"] == "rsa"
+    text = run("dkim", "good.test", "-s", "default", "--nameserver", dns_server.address).stdout
+    assert "DKIM keys of good.test" in text and "2048" in text and "ok" in text

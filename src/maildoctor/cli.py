@@ -21,6 +21,7 @@ from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report, Severity, make_finding
 from maildoctor.render.json import SCHEMA_VERSION, render_json
+from maildoctor.render.dkim import render_keys
 from maildoctor.render.spf import render_evaluation, render_tree
 from maildoctor.render.terminal import render_terminal
 from maildoctor.spf.evaluator import SpfResult, check_identity
@@ -279,3 +280,35 @@ def receiver_words(result: str, ip: str, domain: str, explanation: str) -> str:
     if result == "fail" and explanation and explanation != "DEFAULT":
         text += f" ({explanation})"
     return f"{result} ({text})"
+
+
+@main.command(context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor dkim example.com -s selector1          # one key, decoded
+  maildoctor dkim example.com                       # the common selectors, discovered
+  maildoctor dkim example.com -s s1 -s s2 --format json""")
+@click.argument("domain")
+@click.option("--selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A selector in use (repeatable); without it the common ones are tried.")
+@dns_options
+@output_options
+def dkim(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
+         output_format: str, verbose: bool, fail_on: str) -> None:
+    """Show DOMAIN's DKIM key records decoded (key type, bits, flags, hash algorithms) and
+    everything wrong with them."""
+    try:
+        target = Target(domain=parse_domain(domain), dkim_selectors=list(selectors))
+    except ValueError as exc:
+        fail(str(exc))
+    resolver = build_resolver(nameservers, zones, timeout)
+    report = run_with_status(run_audit(target, resolver, areas=("dkim",)), output_format, target.domain)
+    keys = report.facts.get("dkim", {})
+    if output_format == "json":
+        click.echo(json.dumps({
+            "schema": SCHEMA_VERSION, "domain": target.domain, "score": report.score, "keys": keys,
+            **{k: v for k, v in report.to_json().items() if k in ("findings", "queries")},
+        }, indent=2, ensure_ascii=False))
+        sys.exit(exit_status(report, fail_on))
+    console = Console(highlight=False)
+    render_keys(keys, target.domain, console)
+    render_terminal(report, console, verbose=verbose)
+    sys.exit(exit_status(report, fail_on))

@@ -84,3 +84,14 @@ def test_example_zone_spf_is_explained_with_a_safe_record_covering_the_ipv6_send
     overlay = OverlayResolver(ZoneResolver(zones), {"afspraakmanager.be": [suggested]})
     for ip in target.ips:
         assert asyncio.run(check_host(overlay, ip, "afspraakmanager.be")).result.value == "pass", ip
+
+
+def test_example_zone_dkim_key_is_escaped_and_mail_selector_is_missing() -> None:
+    source = read_zone_source(ROOT / "examples" / "afspraakmanager.be.zone")
+    target = Target(domain=source.domain, dkim_selectors=["mail"], known_selectors=source.dkim_selectors())
+    report = asyncio.run(run_audit(target, ZoneResolver(ZoneSet([source.loaded])), zone=source))
+    escaped = only(report, "dkim.record_escaped")
+    assert "default._domainkey.afspraakmanager.be" in escaped.title
+    assert '"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC6pvlZ' in escaped.fix
+    missing = only(report, "dkim.key_missing")
+    assert "'mail'" in missing.title and "s=default" in missing.fix and "mail._domainkey.afspraakmanager.be." in missing.fix

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -55,7 +56,7 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         selectors = given + known + discover
         answers = await asyncio.gather(*(ctx.dns.query(f"{s}._domainkey.{domain}", "TXT") for s in selectors))
         return [
-            SelectorResult(s, a, s in given, [t for t in a.texts() if looks_like_key(t)] if a.ok else [])
+            SelectorResult(s, a, s in given, a.texts() if a.ok and any(looks_like_key(t) for t in a.texts()) else [])
             for s, a in zip(selectors, answers)
         ]
     return await ctx.shared("dkim_selectors", compute)
@@ -127,7 +128,7 @@ def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str,
                " receivers read one record at a time, so none holds a whole key"
                if len(starts) < len(result.records) else
                "several key records: receivers take one of them at random and fail when it is the wrong one")
-        joined = "".join(result.records) if len(starts) < len(result.records) else starts[0]
+        joined = reassemble(result.records) if len(starts) < len(result.records) else starts[0]
         return [make_finding(
             "dkim.record_malformed", f"{name} has {len(result.records)} TXT records", f"At {name}: {why}.",
             evidence=evidence,
@@ -171,6 +172,18 @@ def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str,
             evidence=evidence, fix="Allow sha256 (h=sha256, or remove h=) and sign with rsa-sha256.",
         ))
     return findings
+
+
+def reassemble(pieces: list[str]) -> str:
+    """A key split over several records, put back together: DNS returns the pieces in any order,
+    so take the order whose key loads (the piece with the tags first)."""
+    first = sorted(pieces, key=lambda p: not p.lstrip().lower().startswith(("v=dkim1", "k=")))
+    if len(pieces) <= 5:
+        for rest in itertools.permutations(first[1:]):
+            candidate = first[0] + "".join(rest)
+            if parse_dkim_key(candidate).key is not None:
+                return candidate
+    return "".join(first)
 
 
 def _problem_findings(name: str, record: DkimKeyRecord, evidence: list[str]) -> list[Finding]:

@@ -16,6 +16,7 @@ KEY_TYPES = ("rsa", "ed25519")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _WHITESPACE = re.compile(r"\s+")
+_RSA_OID = bytes.fromhex("06092a864886f70d010101")  # rsaEncryption, inside a SubjectPublicKeyInfo
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class DkimKeyRecord:
     @property
     def escaped(self) -> bool:
         return any(p.check_id == "dkim.record_escaped" for p in self.problems)
+
+    @property
+    def damaged(self) -> bool:
+        """Escaping or quotes broke the text: what the tags hold is not what was meant."""
+        return self.escaped or '"' in self.text
 
     def cleaned(self) -> str:
         """The record as it was meant: literal backslashes and quotes removed, p= without spaces."""
@@ -106,7 +112,7 @@ def parse_dkim_key(text: str) -> DkimKeyRecord:
             record.problems.append(Problem("dkim.record_malformed", why, start, chunk))
     if "p" not in record.tags:
         record.problems.append(Problem("dkim.record_malformed", "no p= tag (the public key)", len(text), ""))
-    elif record.key_type in KEY_TYPES and not record.revoked and not record.escaped:
+    elif record.key_type in KEY_TYPES and not record.revoked and not record.damaged:
         key, error = inspect_key(record.key_type, record.public_key)
         record.key = key
         if error:
@@ -132,16 +138,11 @@ def inspect_key(kind: str, b64: str) -> tuple[KeyInfo | None, str]:
             ed25519.Ed25519PublicKey.from_public_bytes(der)
             return KeyInfo("ed25519", 256, "raw"), ""
         return None, f"an ed25519 key is 32 raw bytes (RFC 8463), this one is {len(der)}"
-    try:
+    try:  # SubjectPublicKeyInfo as RFC 6376 says, or the bare PKCS#1 key some publish (both load)
         loaded = serialization.load_der_public_key(der)
-        encoding = "spki"
     except (ValueError, UnsupportedAlgorithm):
-        try:  # some publish the bare PKCS#1 RSAPublicKey; dkimpy and others accept it
-            pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
-            loaded = serialization.load_pem_public_key(pem)
-            encoding = "pkcs1"
-        except (ValueError, UnsupportedAlgorithm):
-            return None, "p= decodes, but is not an RSA public key (truncated or a different key type?)"
+        return None, "p= decodes, but is not a public key (truncated, or a private key or certificate?)"
+    encoding = "spki" if _RSA_OID in der[:32] else "pkcs1"
     if not isinstance(loaded, rsa.RSAPublicKey):
         return None, f"p= holds a {type(loaded).__name__.replace('PublicKey', '').lstrip('_')} key, not RSA as k= says"
     return KeyInfo("rsa", loaded.key_size, encoding), ""

@@ -1,0 +1,23 @@
+"""The terminal table of a domain's DKIM keys."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def render_keys(keys: dict[str, dict[str, Any]], domain: str, console: Console) -> None:
+    if not keys:
+        console.print(f"No DKIM key records found for {domain}.\n")
+        return
+    table = Table(title=f"DKIM keys of {domain}", title_justify="left", header_style="bold")
+    for column in ("selector", "type", "bits", "hashes", "flags", "state"):
+        table.add_column(column)
+    for selector, key in sorted(keys.items()):
+        state = "revoked" if key["revoked"] else "ok" if key["valid"] else "broken"
+        style = {"ok": "green", "broken": "bold red", "revoked": "yellow"}[state]
+        table.add_row(selector, key["key_type"], str(key["bits"] or "-"), ":".join(key["hashes"]),
+                      ":".join(key["flags"]) or "-", f"[{style}]{state}[/{style}]")
+    console.print(table)
+    console.print()
