@@ -25,7 +25,7 @@ from maildoctor.render.dkim import render_keys
 from maildoctor.render.spf import render_evaluation, render_tree
 from maildoctor.render.terminal import render_terminal
 from maildoctor.spf.evaluator import SpfResult, check_identity
-from maildoctor.target import Target, parse_domain, parse_ip
+from maildoctor.target import Target, parse_domain, parse_host_port, parse_ip
 from maildoctor.zoneload import read_zone_source
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -118,18 +118,29 @@ Examples:
   maildoctor check example.com --nameserver 127.0.0.1:5353 --format json
   maildoctor check example.com --zone zones/          # DNS answered from zone files
   maildoctor check example.com --fail-on warning      # for CI: exit 1 on any warning
+  maildoctor check example.com --probe                # also connect to the MX hosts (port 25)
+  maildoctor check example.com --smtp mail.example.com:587
 \b
 Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input.""")
 @click.argument("domain")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
+@click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
+@click.option("--probe", is_flag=True, help="Connect to every MX host on port 25, and fetch the MTA-STS policy over HTTPS.")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Also trust the CA certificates in this PEM file (private CAs).")
 @dns_options
 @output_options
-def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], nameservers: tuple[str, ...],
-          zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool, fail_on: str) -> None:
-    """Audit the mail set-up of DOMAIN over DNS."""
+def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], smtp: str | None, probe: bool, cafile: str | None,
+          nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool,
+          fail_on: str) -> None:
+    """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers).
+
+    No connection to a mail server is made without --smtp or --probe."""
     try:
-        target = Target(domain=parse_domain(domain), ips=[parse_ip(i) for i in ips], dkim_selectors=list(selectors))
+        target = Target(domain=parse_domain(domain), ips=[parse_ip(i) for i in ips], dkim_selectors=list(selectors),
+                        smtp=smtp, probe=probe, cafile=cafile)
+        if smtp:
+            parse_host_port(smtp, 25)
     except ValueError as exc:
         fail(str(exc))
     resolver = build_resolver(nameservers, zones, timeout)

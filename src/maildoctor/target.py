@@ -36,5 +36,30 @@ class Target:
     ips: list[str] = field(default_factory=list)
     dkim_selectors: list[str] = field(default_factory=list)  # given by the user: a key must exist
     known_selectors: list[str] = field(default_factory=list)  # found in the zone or in reports
-    smtp: str | None = None
-    probe: bool = False
+    smtp: str | None = None  # HOST[:PORT] to probe
+    probe: bool = False  # probe every MX host on port 25, and fetch the MTA-STS policy
+    cafile: str | None = None  # extra CA certificates to trust (private CAs)
+
+
+def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """HOST, HOST:PORT, IPv4:PORT, [IPv6]:PORT or a bare IPv6 address."""
+    text = text.strip()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r}: expected [IPv6]:PORT")
+        port = rest[1:] or str(default_port)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, str(default_port)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    if not host:
+        raise ValueError(f"{text!r}: no host")
+    if ":" not in host:
+        try:
+            parse_ip(host)
+        except ValueError:
+            host = parse_domain(host)
+    return host, int(port)
