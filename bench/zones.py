@@ -48,9 +48,19 @@ _spf IN TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all"
 """
 
 
+def reverse_zones(count: int) -> dict[str, str]:
+    """PTRs for the MX hosts' addresses (127.0.x.y and ::1), so reverse DNS gets real answers."""
+    head = "$TTL 3600\n@ IN SOA ns1.provider.example. hostmaster.provider.example. 1 3600 600 86400 300\n@ IN NS ns1.provider.example.\n"
+    v4 = [head] + [f"{i % 250 + 1}.{i // 250 % 250} IN PTR mx1.{domain_name(i)}." for i in range(count)]
+    v6 = [head, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR mx1.bench00000.example."]
+    return {"0.127.in-addr.arpa": "\n".join(v4) + "\n", "ip6.arpa": "\n".join(v6) + "\n"}
+
+
 def write_zones(directory: Path, count: int) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{PROVIDER}.zone").write_text(provider_zone())
+    for origin, text in reverse_zones(count).items():
+        (directory / f"{origin}.zone").write_text(text)
     domains = []
     for i in range(count):
         name = domain_name(i)
