@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import ServedZones, isolate_network, isolation_note, serve_zones  # noqa: E402
+from nsd import ServedZones, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
 from zones import write_zones  # noqa: E402
 
 from maildoctor.dmarc.orgdomain import organizational_domain  # noqa: E402
@@ -127,11 +127,7 @@ def main() -> None:
                 ]
         finally:
             server.stop()  # type: ignore[operator]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 30}")
-    for key, value in rows:
-        print(f"{key.ljust(width)} | {value}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

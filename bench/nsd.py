@@ -143,3 +143,11 @@ def udp_receive_errors() -> int:
         return int(values[header.index("RcvbufErrors")])
     except (OSError, ValueError, IndexError):
         return -1
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"{'metric'.ljust(width)} | value")
+    print(f"{'-' * width}-|-{'-' * 30}")
+    for key, value in rows:
+        print(f"{key.ljust(width)} | {value}")

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import ServedZones, isolate_network, isolation_note, serve_zones, udp_receive_errors  # noqa: E402
+from nsd import ServedZones, isolate_network, isolation_note, print_table, serve_zones, udp_receive_errors  # noqa: E402
 from zones import domain_name, write_zones  # noqa: E402
 
 from maildoctor.dns.answer import Resolver  # noqa: E402
@@ -161,11 +161,7 @@ def main() -> None:
                 ]
         finally:
             server.stop()  # type: ignore[operator]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 30}")
-    for key, value in rows:
-        print(f"{key.ljust(width)} | {value}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -5,19 +5,13 @@ from pathlib import Path
 
 import dns.name
 
-from maildoctor.dns.zonedata import ZoneLoadError, load_zone_text, origin_from_filename
+from maildoctor.dns.zonedata import ZoneLoadError, has_origin_directive, load_zone_text, origin_from_filename, read_zone_file
 from maildoctor.records.zonefile import ZoneSource, scan_zone
 
 
 def read_zone_source(path: Path, origin: str | None = None) -> ZoneSource:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ZoneLoadError(f"{path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ZoneLoadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    has_origin = any(line.lstrip().upper().startswith("$ORIGIN") for line in text.splitlines())
-    if origin is None and not has_origin:
+    text = read_zone_file(path)
+    if origin is None and not has_origin_directive(text):
         origin = origin_from_filename(path)
         if origin is None:
             raise ZoneLoadError(f"{path}: no $ORIGIN in the file; give the zone's name with --origin")

@@ -81,6 +81,19 @@ def _type_or_zero(rdtype: str) -> int:
         return 0
 
 
+def read_zone_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ZoneLoadError(f"{path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ZoneLoadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def has_origin_directive(text: str) -> bool:
+    return any(line.lstrip().upper().startswith("$ORIGIN") for line in text.splitlines())
+
+
 def origin_from_filename(path: Path) -> str | None:
     name = path.name
     for suffix in (".zone", ".db", ".txt"):
@@ -104,12 +117,7 @@ class ZoneSet:
         for path in paths:
             files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".zone", ".db")) if path.is_dir() else [path]
             for file in files:
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise ZoneLoadError(f"{file}: {exc.strerror or exc}") from exc
-                except UnicodeDecodeError as exc:
-                    raise ZoneLoadError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+                text = read_zone_file(file)
                 zones.append(load_zone_text(text, origin or _origin_if_missing(text, file), file))
         return cls(zones)
 
@@ -169,6 +177,6 @@ class ZoneSet:
 
 def _origin_if_missing(text: str, path: Path) -> str | None:
     """Files without $ORIGIN take their origin from the file name (example.com.zone)."""
-    if any(line.lstrip().upper().startswith("$ORIGIN") for line in text.splitlines()):
+    if has_origin_directive(text):
         return None
     return origin_from_filename(path)
