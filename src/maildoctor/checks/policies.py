@@ -1,0 +1,137 @@
+"""MTA-STS and TLS-RPT records, DANE TLSA on the MX hosts, and BIMI (the DNS side of each)."""
+from __future__ import annotations
+
+import asyncio
+
+from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
+from maildoctor.checks.dmarc import dmarc_policy
+from maildoctor.checks.mx import mx_records
+from maildoctor.engine import AuditContext, check
+from maildoctor.findings import Finding, make_finding
+from maildoctor.records.dmarc import parse_dmarc
+from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt
+
+
+def _own(texts: list[str], prefix: str) -> list[str]:
+    return [t for t in texts if t.replace(" ", "").lower().startswith(prefix.lower())]
+
+
+@check("mtasts", emits=("mtasts.missing", "mtasts.txt_invalid", "mtasts.lookup_failed"))
+async def check_mtasts(ctx: AuditContext) -> list[Finding]:
+    domain = ctx.target.domain
+    answer = await ctx.dns.query(f"_mta-sts.{domain}", "TXT")
+    if answer.outcome.is_temporary:
+        return [lookup_failed("mtasts", answer, f"_mta-sts.{domain}")]
+    records = _own(answer.texts(), "v=STSv1")
+    if not records:
+        return [make_finding(
+            "mtasts.missing", f"{domain} publishes no MTA-STS policy",
+            "Without MTA-STS, senders deliver to your MX over TLS only opportunistically: an attacker on"
+            " the path can strip STARTTLS and read or redirect the mail.",
+            evidence=[answer.describe()],
+            fix="Serve a policy at https://mta-sts.<domain>/.well-known/mta-sts.txt (version: STSv1, mode: testing,"
+            " mx: <your MX hosts>, max_age: 604800), then publish:\n  "
+            + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+        )]
+    problems = [f"{len(records)} records: senders ignore MTA-STS when there is more than one"] if len(records) > 1 else []
+    problems += parse_mtasts_txt(records[0]).problems
+    if not problems:
+        return []
+    return [make_finding(
+        "mtasts.txt_invalid", f"The MTA-STS record of {domain} is not valid",
+        "; ".join(problems) + ". Senders then ignore the policy.", evidence=[answer.describe()],
+        fix="Publish exactly one record:\n  " + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+    )]
+
+
+@check("tlsrpt", emits=("tlsrpt.missing", "tlsrpt.invalid", "tlsrpt.lookup_failed"))
+async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
+    domain = ctx.target.domain
+    answer = await ctx.dns.query(f"_smtp._tls.{domain}", "TXT")
+    if answer.outcome.is_temporary:
+        return [lookup_failed("tlsrpt", answer, f"_smtp._tls.{domain}")]
+    records = _own(answer.texts(), "v=TLSRPTv1")
+    fix_record = zone_line(f"_smtp._tls.{domain}", 3600, "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:tls-reports@{domain}"))
+    if not records:
+        return [make_finding(
+            "tlsrpt.missing", f"{domain} asks for no TLS reports (TLS-RPT)",
+            "Senders that fail to reach your MX over TLS could tell you, but only if you publish where.",
+            evidence=[answer.describe()], fix="Publish:\n  " + fix_record,
+        )]
+    problems = [f"{len(records)} records: there must be one"] if len(records) > 1 else []
+    problems += parse_tlsrpt(records[0]).problems
+    if not problems:
+        return []
+    return [make_finding("tlsrpt.invalid", f"The TLS-RPT record of {domain} is not valid",
+                         "; ".join(problems) + ". Senders send no reports.", evidence=[answer.describe()],
+                         fix="Publish one record:\n  " + fix_record)]
+
+
+@check("dane", emits=("dane.present", "dane.tlsa_invalid", "mx.lookup_failed"))
+async def check_dane(ctx: AuditContext) -> list[Finding]:
+    mx = await mx_records(ctx)
+    hosts = [h for _, h in mx.mx_hosts if h != "."] if mx.ok else []
+    answers = await asyncio.gather(*(ctx.dns.query(f"_25._tcp.{h}", "TLSA") for h in hosts))
+    findings: list[Finding] = []
+    published = []
+    for host, answer in zip(hosts, answers):
+        if answer.outcome.is_temporary:
+            findings.append(lookup_failed("mx", answer, f"the TLSA records of {host}"))
+            continue
+        if not answer.ok:
+            continue
+        published.append(host)
+        bad = []
+        for rd in answer.records:
+            if rd.usage not in (2, 3):
+                bad.append(f"usage {rd.usage} (PKIX-TA/PKIX-EE) is not for SMTP: RFC 7672 §3.1.3 says use 2 or 3")
+            if rd.selector not in (0, 1) or rd.mtype not in (0, 1, 2):
+                bad.append(f"selector {rd.selector} / matching type {rd.mtype} is not defined")
+            elif rd.mtype == 1 and len(rd.cert) != 32 or rd.mtype == 2 and len(rd.cert) != 64:
+                bad.append(f"the digest is {len(rd.cert)} bytes, not what matching type {rd.mtype} needs")
+        if bad:
+            findings.append(make_finding(
+                "dane.tlsa_invalid", f"The TLSA records of {host} are not usable",
+                "; ".join(bad) + ". DANE senders cannot authenticate the server and may refuse to deliver.",
+                evidence=[answer.describe()],
+                fix=f"Publish '3 1 1 <SHA-256 of the server key>' (and a 2 1 1 for the issuing CA) at _25._tcp.{host}.",
+            ))
+    if published:
+        findings.append(make_finding(
+            "dane.present", f"DANE TLSA records are published for {', '.join(published)}",
+            "Senders that validate DNSSEC (Postfix, Exim, several large providers) require TLS with a matching"
+            " certificate. Remember to publish the new TLSA before every key change.",
+            evidence=[a.describe() for a in answers if a.ok], fix="",
+        ))
+    return findings
+
+
+@check("bimi", emits=("bimi.invalid", "bimi.policy_too_weak", "bimi.lookup_failed"))
+async def check_bimi(ctx: AuditContext) -> list[Finding]:
+    domain = ctx.target.domain
+    answer = await ctx.dns.query(f"default._bimi.{domain}", "TXT")
+    if answer.outcome.is_temporary:
+        return [lookup_failed("bimi", answer, f"default._bimi.{domain}")]
+    records = _own(answer.texts(), "v=BIMI1")
+    if not records:
+        return []
+    findings = []
+    record = parse_bimi(records[0])
+    if record.problems:
+        findings.append(make_finding(
+            "bimi.invalid", f"The BIMI record of {domain} is not valid", "; ".join(record.problems) + ".",
+            evidence=[answer.describe()],
+            fix="Publish:\n  " + zone_line(f"default._bimi.{domain}", 3600, "TXT",
+                                            quote_txt("v=BIMI1; l=https://<host>/logo.svg; a=https://<host>/vmc.pem")),
+        ))
+    dmarc = await dmarc_policy(ctx)
+    policy = parse_dmarc(dmarc.records[0]).policy if len(dmarc.records) == 1 else None
+    if policy not in ("quarantine", "reject"):
+        findings.append(make_finding(
+            "bimi.policy_too_weak", "BIMI is published but DMARC is not enforced",
+            f"The DMARC policy is {policy or 'missing'}; Gmail, Yahoo and Apple show a BIMI logo only for"
+            " mail under p=quarantine or p=reject (with pct=100).",
+            evidence=[answer.describe()] + [a.describe() for a in dmarc.answers],
+            fix="Move DMARC to p=quarantine or p=reject once your reports show your mail passing.",
+        ))
+    return findings
