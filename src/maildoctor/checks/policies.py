@@ -6,23 +6,28 @@ import asyncio
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
 from maildoctor.checks.mx import mx_records
+from maildoctor.dns.answer import Answer
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt
 
 
-def _own(texts: list[str], prefix: str) -> list[str]:
-    return [t for t in texts if t.replace(" ", "").lower().startswith(prefix.lower())]
+async def _records(ctx: AuditContext, area: str, name: str, version: str) -> tuple[Answer, list[str], list[Finding]]:
+    """The TXT records at name that start with version (e.g. v=STSv1), or the temporary failure."""
+    answer = await ctx.dns.query(name, "TXT")
+    if answer.outcome.is_temporary:
+        return answer, [], [lookup_failed(area, answer, name)]
+    own = [t for t in answer.texts() if t.replace(" ", "").lower().startswith(version.lower())]
+    return answer, own, []
 
 
 @check("mtasts", emits=("mtasts.missing", "mtasts.txt_invalid", "mtasts.lookup_failed"))
 async def check_mtasts(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
-    answer = await ctx.dns.query(f"_mta-sts.{domain}", "TXT")
-    if answer.outcome.is_temporary:
-        return [lookup_failed("mtasts", answer, f"_mta-sts.{domain}")]
-    records = _own(answer.texts(), "v=STSv1")
+    answer, records, failed = await _records(ctx, "mtasts", f"_mta-sts.{domain}", "v=STSv1")
+    if failed:
+        return failed
     if not records:
         return [make_finding(
             "mtasts.missing", f"{domain} publishes no MTA-STS policy",
@@ -47,10 +52,9 @@ async def check_mtasts(ctx: AuditContext) -> list[Finding]:
 @check("tlsrpt", emits=("tlsrpt.missing", "tlsrpt.invalid", "tlsrpt.lookup_failed"))
 async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
-    answer = await ctx.dns.query(f"_smtp._tls.{domain}", "TXT")
-    if answer.outcome.is_temporary:
-        return [lookup_failed("tlsrpt", answer, f"_smtp._tls.{domain}")]
-    records = _own(answer.texts(), "v=TLSRPTv1")
+    answer, records, failed = await _records(ctx, "tlsrpt", f"_smtp._tls.{domain}", "v=TLSRPTv1")
+    if failed:
+        return failed
     fix_record = zone_line(f"_smtp._tls.{domain}", 3600, "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:tls-reports@{domain}"))
     if not records:
         return [make_finding(
@@ -109,10 +113,9 @@ async def check_dane(ctx: AuditContext) -> list[Finding]:
 @check("bimi", emits=("bimi.invalid", "bimi.policy_too_weak", "bimi.lookup_failed"))
 async def check_bimi(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
-    answer = await ctx.dns.query(f"default._bimi.{domain}", "TXT")
-    if answer.outcome.is_temporary:
-        return [lookup_failed("bimi", answer, f"default._bimi.{domain}")]
-    records = _own(answer.texts(), "v=BIMI1")
+    answer, records, failed = await _records(ctx, "bimi", f"default._bimi.{domain}", "v=BIMI1")
+    if failed:
+        return failed
     if not records:
         return []
     findings = []

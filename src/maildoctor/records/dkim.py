@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from maildoctor.records.problems import Problem
+from maildoctor.records.taglist import split_tags
 
 KEY_TYPES = ("rsa", "ed25519")
-_TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _WHITESPACE = re.compile(r"\s+")
 _RSA_OID = bytes.fromhex("06092a864886f70d010101")  # rsaEncryption, inside a SubjectPublicKeyInfo
@@ -87,29 +87,14 @@ def parse_dkim_key(text: str) -> DkimKeyRecord:
         record.problems.append(Problem(
             "dkim.record_malformed", "the record contains quote characters (quotes written inside the value)",
             text.index('"'), '"'))
-    offset = 0
-    for index, part in enumerate(text.split(";")):
-        start = offset + (len(part) - len(part.lstrip()))
-        offset += len(part) + 1
-        chunk = part.strip()
-        if not chunk:
+    for tag in split_tags(text):
+        if tag.problem:
+            record.problems.append(Problem("dkim.record_malformed", tag.problem, tag.start, tag.raw))
             continue
-        if "=" not in chunk:
-            record.problems.append(Problem("dkim.record_malformed", "not a tag=value pair", start, chunk))
-            continue
-        name, _, value = chunk.partition("=")
-        name = name.strip()
-        if not _TAG_NAME.match(name):
-            record.problems.append(Problem("dkim.record_malformed", f"'{name}' is not a tag name", start, chunk))
-            continue
-        key = name.lower()
-        if key in record.tags:
-            record.problems.append(Problem("dkim.record_malformed", f"tag {key}= given twice", start, chunk))
-            continue
-        record.tags[key] = value.strip()
-        if key == "v" and (index != 0 or value.strip() != "DKIM1"):
-            why = "v= must be the first tag" if index != 0 else "v= must be exactly DKIM1"
-            record.problems.append(Problem("dkim.record_malformed", why, start, chunk))
+        record.tags[tag.name] = tag.value
+        if tag.name == "v" and (tag.index != 0 or tag.value != "DKIM1"):
+            why = "v= must be the first tag" if tag.index != 0 else "v= must be exactly DKIM1"
+            record.problems.append(Problem("dkim.record_malformed", why, tag.start, tag.raw))
     if "p" not in record.tags:
         record.problems.append(Problem("dkim.record_malformed", "no p= tag (the public key)", len(text), ""))
     elif record.key_type in KEY_TYPES and not record.revoked and not record.damaged:

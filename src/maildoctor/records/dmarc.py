@@ -5,10 +5,10 @@ import re
 from dataclasses import dataclass, field
 
 from maildoctor.records.problems import Problem
+from maildoctor.records.taglist import split_tags
 
 POLICIES = ("none", "quarantine", "reject")
 KNOWN_TAGS = ("v", "p", "sp", "np", "adkim", "aspf", "pct", "fo", "rf", "ri", "rua", "ruf", "psd", "t")
-_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SIZE = re.compile(r"^[0-9]+[kmgtKMGT]?$")
 _ADDRESS = re.compile(r"^[^@\s]+@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)\.?$")
 
@@ -65,37 +65,17 @@ class DmarcRecord:
 
 def parse_dmarc(text: str) -> DmarcRecord:
     record = DmarcRecord(text=text)
-    offset = 0
-    index = 0
-    for part in text.split(";"):
-        start = offset + (len(part) - len(part.lstrip()))
-        offset += len(part) + 1
-        chunk = part.strip()
-        if not chunk:
+    for tag in split_tags(text):
+        if tag.index == 0 and tag.name != "v":
+            record.problems.append(Problem("dmarc.syntax_error", "the record must start with v=DMARC1", tag.start, tag.raw))
+        if tag.problem:
+            record.problems.append(Problem("dmarc.syntax_error", tag.problem, tag.start, tag.raw))
             continue
-        if "=" not in chunk:
-            record.problems.append(Problem("dmarc.syntax_error", "not a tag=value pair", start, chunk))
-            index += 1
-            continue
-        name, _, value = chunk.partition("=")
-        name, value = name.strip(), value.strip()
-        if not _TAG.match(name):
-            record.problems.append(Problem("dmarc.syntax_error", "not a valid tag name", start, chunk))
-            index += 1
-            continue
-        key = name.lower()
-        if index == 0 and key != "v":
-            record.problems.append(Problem("dmarc.syntax_error", "the record must start with v=DMARC1", start, chunk))
-        if key == "v" and index != 0:
-            record.problems.append(Problem("dmarc.syntax_error", "v= must be the first tag", start, chunk))
-        if key in record.tags:
-            record.problems.append(Problem("dmarc.syntax_error", f"tag {key}= given twice", start, chunk))
-            index += 1
-            continue
-        record.tags[key] = value
-        record.positions[key] = start
-        _validate_tag(record, key, value, start, chunk)
-        index += 1
+        if tag.name == "v" and tag.index != 0:
+            record.problems.append(Problem("dmarc.syntax_error", "v= must be the first tag", tag.start, tag.raw))
+        record.tags[tag.name] = tag.value
+        record.positions[tag.name] = tag.start
+        _validate_tag(record, tag.name, tag.value, tag.start, tag.raw)
     if "v" not in record.tags:
         record.problems.append(Problem("dmarc.syntax_error", "no v=DMARC1 tag", 0, text[:20]))
     if "p" not in record.tags:

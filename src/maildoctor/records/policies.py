@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from maildoctor.records.taglist import split_tags
+
 _MTASTS_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _TLSRPT_URI = re.compile(r"^(mailto:[^@\s]+@[^@\s]+\.[^@\s]+|https://\S+)$", re.IGNORECASE)
 
@@ -18,22 +20,14 @@ class TagRecord:
 
 
 def _tags(text: str, version_tag: str, version: str, record: TagRecord) -> None:
-    parts = [p.strip() for p in text.split(";")]
-    for index, part in enumerate(parts):
-        if not part:
-            continue
-        if "=" not in part:
-            record.problems.append(f"'{part}' is not a tag=value pair")
-            continue
-        name, value = (x.strip() for x in part.split("=", 1))
-        if index == 0 and (name != version_tag or value != version):
-            record.problems.append(f"the record must start with {version_tag}={version}")
-        if name in record.tags:
-            record.problems.append(f"{name}= given twice")
-        record.tags[name] = value
-    if not parts or version_tag not in record.tags:
-        if not any(p.startswith("the record must start") for p in record.problems):
-            record.problems.append(f"the record must start with {version_tag}={version}")
+    tags = split_tags(text)
+    if not tags or tags[0].name != version_tag or tags[0].value != version:
+        record.problems.append(f"the record must start with {version_tag}={version}")
+    for tag in tags:
+        if tag.problem:
+            record.problems.append(f"'{tag.raw}': {tag.problem}")
+        elif tag.name:
+            record.tags[tag.name] = tag.value
 
 
 def parse_mtasts_txt(text: str) -> TagRecord:
