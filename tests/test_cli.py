@@ -17,7 +17,7 @@ def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
     assert result.returncode == 0, result.stderr  # only warnings: below the default --fail-on error
     data = json.loads(result.stdout)
     assert data["schema"] == 1 and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
-    assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua"}
+    assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua", "dnssec.unsigned"}
     for finding in data["findings"]:
         assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs"}
     asked = {(q["name"], q["type"], q["outcome"]) for q in data["queries"]}

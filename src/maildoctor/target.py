@@ -39,6 +39,7 @@ class Target:
     smtp: str | None = None  # HOST[:PORT] to probe
     probe: bool = False  # probe every MX host on port 25, and fetch the MTA-STS policy
     cafile: str | None = None  # extra CA certificates to trust (private CAs)
+    https_port: int = 443  # where the MTA-STS policy is fetched; only tests change it
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:

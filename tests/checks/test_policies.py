@@ -67,3 +67,38 @@ def test_parsers() -> None:
     assert not parse_tlsrpt("v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x").problems
     assert not parse_bimi("v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/vmc.pem").problems
     assert not parse_bimi("v=BIMI1; l=;").problems  # declining is allowed
+
+
+DNSSEC_ZONES = {
+    "signed.test": "@ IN DNSKEY 257 3 13 {key}\n@ IN DS 2371 13 2 " + "b" * 64,
+    "island.test": "@ IN DNSKEY 257 3 13 {key}",
+    "plain.test": "",
+}
+EC_KEY = "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="
+
+
+@pytest.fixture(scope="module")
+def dnssec_server() -> Iterator[TestDnsServer]:
+    zones = [load_zone_text(f"$ORIGIN {name}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n{extra.format(key=EC_KEY)}\n", None)
+             for name, extra in DNSSEC_ZONES.items()]
+    with TestDnsServer(ZoneSet(zones)) as srv:
+        yield srv
+
+
+def test_dnssec_status(dnssec_server: TestDnsServer) -> None:
+    signed = audit_via(dnssec_server, "signed.test")
+    assert "dnssec.unsigned" not in {f.id for f in signed.findings}
+    assert signed.facts["dnssec"] == {"ds": True, "dnskey": True, "validated": False, "unknown": False}
+    island = [f for f in audit_via(dnssec_server, "island.test").findings if f.id == "dnssec.unsigned"]
+    assert len(island) == 1 and "no DS" in island[0].detail and "registrar" in island[0].fix
+    plain = [f for f in audit_via(dnssec_server, "plain.test").findings if f.id == "dnssec.unsigned"]
+    assert len(plain) == 1 and "not DNSSEC-signed" in plain[0].title
+
+
+def test_dnssec_status_unknown_when_the_server_fails(dnssec_server: TestDnsServer) -> None:
+    dnssec_server.faults.set("plain.test", "servfail", "DS")
+    try:
+        report = audit_via(dnssec_server, "plain.test")
+    finally:
+        dnssec_server.faults.by_name.clear()
+    assert "dnssec.unsigned" not in {f.id for f in report.findings} and report.facts["dnssec"]["unknown"]

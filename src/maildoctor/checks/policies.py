@@ -5,6 +5,7 @@ import asyncio
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
+from maildoctor.checks.mtasts_policy import mtasts_policy_findings
 from maildoctor.checks.mx import mx_records
 from maildoctor.dns.answer import Answer
 from maildoctor.engine import AuditContext, check
@@ -22,7 +23,10 @@ async def _records(ctx: AuditContext, area: str, name: str, version: str) -> tup
     return answer, own, []
 
 
-@check("mtasts", emits=("mtasts.missing", "mtasts.txt_invalid", "mtasts.lookup_failed"))
+@check("mtasts", emits=(
+    "mtasts.missing", "mtasts.txt_invalid", "mtasts.lookup_failed", "mtasts.policy_unreachable",
+    "mtasts.policy_invalid", "mtasts.mx_not_covered", "mtasts.testing_mode",
+))
 async def check_mtasts(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
     answer, records, failed = await _records(ctx, "mtasts", f"_mta-sts.{domain}", "v=STSv1")
@@ -40,13 +44,14 @@ async def check_mtasts(ctx: AuditContext) -> list[Finding]:
         )]
     problems = [f"{len(records)} records: senders ignore MTA-STS when there is more than one"] if len(records) > 1 else []
     problems += parse_mtasts_txt(records[0]).problems
-    if not problems:
-        return []
-    return [make_finding(
+    findings = [] if not problems else [make_finding(
         "mtasts.txt_invalid", f"The MTA-STS record of {domain} is not valid",
         "; ".join(problems) + ". Senders then ignore the policy.", evidence=[answer.describe()],
         fix="Publish exactly one record:\n  " + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
     )]
+    if ctx.target.probe:
+        findings += await mtasts_policy_findings(ctx)
+    return findings
 
 
 @check("tlsrpt", emits=("tlsrpt.missing", "tlsrpt.invalid", "tlsrpt.lookup_failed"))
@@ -138,3 +143,29 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
             fix="Move DMARC to p=quarantine or p=reject once your reports show your mail passing.",
         ))
     return findings
+
+
+@check("dnssec", emits=("dnssec.unsigned",))
+async def check_dnssec(ctx: AuditContext) -> list[Finding]:
+    """Information only: whether the domain is signed and the parent holds its DS (the chain of trust)."""
+    domain = ctx.target.domain
+    ds, dnskey = await asyncio.gather(ctx.dns.query(domain, "DS"), ctx.dns.query(domain, "DNSKEY"))
+    ctx.facts["dnssec"] = {
+        "ds": ds.ok, "dnskey": dnskey.ok, "validated": dnskey.authenticated or ds.authenticated,
+        "unknown": ds.outcome.is_temporary or dnskey.outcome.is_temporary,
+    }
+    if ds.ok or ds.outcome.is_temporary or dnskey.outcome.is_temporary:
+        return []
+    if dnskey.ok and ctx.zone is not None:
+        return []  # a zone file holds the keys; the DS lives in the parent, which it cannot show
+    if dnskey.ok:
+        explanation = (f"{domain} publishes DNSKEY records, but its parent zone has no DS record for it, so the chain"
+                       " of trust is broken and validating resolvers treat the domain as unsigned.")
+        fix = "Give your registrar the DS record of the key-signing key (e.g. from dnssec-dsfromkey), or remove the keys."
+    else:
+        explanation = (f"{domain} is not DNSSEC-signed. This does not affect spam filtering, but without it"
+                       " DANE cannot protect mail to your MX hosts and MTA-STS is the only defence against"
+                       " a downgrade of TLS.")
+        fix = "Sign the zone (most DNS hosts offer it as one switch) and publish the DS record at your registrar."
+    return [make_finding("dnssec.unsigned", f"{domain} is not DNSSEC-signed" if not dnskey.ok else f"{domain} is signed, but not delegated securely",
+                         explanation, evidence=[ds.describe(), dnskey.describe()], fix=fix)]
