@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildoctor.dns.wire import parse_reply
+from maildoctor.dns.wire import Question, parse_reply
 
 QNAME = dns.name.from_text("www.example.com.")
+Q_A = Question.of("www.example.com", dns.rdatatype.A)
 
 
 def reply_to(name: str, rdtype: str, *rrsets: dns.rrset.RRset) -> bytes:
@@ -26,7 +27,7 @@ def test_cname_chain_and_compressed_names() -> None:
         dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "mail.example.com."),
         dns.rrset.from_text("mail.example.com.", 60, "IN", "MX", "10 mx1.example.com.", "20 mx2.example.com."),
     )
-    reply = parse_reply(wire, QNAME, dns.rdatatype.MX)
+    reply = parse_reply(wire, Question.of("www.example.com.", dns.rdatatype.MX))
     assert reply is not None and reply.rcode == 0
     targets, records, ttl = reply.chain(QNAME, dns.rdatatype.MX)
     assert [t.to_text() for t in targets] == ["mail.example.com."]
@@ -34,25 +35,35 @@ def test_cname_chain_and_compressed_names() -> None:
 
 
 def test_a_reply_to_another_question_is_not_ours() -> None:
-    assert parse_reply(reply_to("other.example.com.", "A"), QNAME, dns.rdatatype.A) is None
-    assert parse_reply(reply_to("www.example.com.", "AAAA"), QNAME, dns.rdatatype.A) is None
-    assert parse_reply(dns.message.make_query("www.example.com.", "A").to_wire(), QNAME, dns.rdatatype.A) is None
+    assert parse_reply(reply_to("other.example.com.", "A"), Q_A) is None
+    assert parse_reply(reply_to("www.example.com.", "AAAA"), Q_A) is None
+    assert parse_reply(dns.message.make_query("www.example.com.", "A").to_wire(), Q_A) is None
 
 
 def test_question_matching_ignores_case() -> None:
-    assert parse_reply(reply_to("WWW.Example.COM.", "A"), QNAME, dns.rdatatype.A) is not None
+    assert parse_reply(reply_to("WWW.Example.COM.", "A"), Q_A) is not None
 
 
 @pytest.mark.parametrize("cut", [5, 13, 30])
 def test_truncated_bytes_are_a_format_error(cut: int) -> None:
     wire = reply_to("www.example.com.", "A", dns.rrset.from_text("www.example.com.", 60, "IN", "A", "192.0.2.1"))
     with pytest.raises(dns.exception.FormError):
-        parse_reply(wire[:cut], QNAME, dns.rdatatype.A)
+        parse_reply(wire[:cut], Q_A)
 
 
 @given(st.binary(max_size=300))
 def test_any_bytes_give_a_reply_none_or_a_format_error(data: bytes) -> None:
     try:
-        parse_reply(data, QNAME, dns.rdatatype.A)
+        parse_reply(data, Q_A)
     except dns.exception.FormError:
         pass
+
+
+def test_questions_in_wire_form() -> None:
+    assert Question.of("WWW.Example.com.", dns.rdatatype.A).section == dns.message.make_query("www.example.com.", "A").to_wire()[12:]
+    escaped = Question.of("a\\.b.example.com", dns.rdatatype.TXT)
+    assert escaped.labels == (b"a.b", b"example", b"com") and escaped.name == dns.name.from_text("a\\.b.example.com.")
+    assert Question.of(".", dns.rdatatype.NS).section == b"\x00\x00\x02\x00\x01"
+    for bad in ("a..example.com", "x" * 64 + ".com", ("x" * 60 + ".") * 5 + "com"):
+        with pytest.raises(ValueError):
+            Question.of(bad, dns.rdatatype.A)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property
@@ -114,6 +115,7 @@ def to_dns_name(name: str) -> dns.name.Name:
     return dns.name.from_text(name, origin=dns.name.root)
 
 
+@functools.lru_cache(maxsize=64)
 def rdtype_of(rdtype: str) -> dns.rdatatype.RdataType:
     return dns.rdatatype.from_text(rdtype.upper())
 

@@ -18,8 +18,8 @@ import dns.name
 import dns.rcode
 import dns.resolver
 
-from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of, to_dns_name
-from maildoctor.dns.wire import Reply, parse_reply
+from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of
+from maildoctor.dns.wire import Question, Reply, parse_reply
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_ATTEMPTS = 2
@@ -28,15 +28,14 @@ EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
 _OPT_RECORD = b"\x00\x00\x29" + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00\x00\x00\x00\x00\x00"
 
 
-def encode_question(qid: int, qname: dns.name.Name, rdtype: int) -> bytes:
+def encode_question(qid: int, question: Question) -> bytes:
     """A recursive query in wire format (RFC 1035 §4.1, RFC 6891 OPT).
 
     Written out because dnspython's make_query()+to_wire() cost a quarter of a millisecond per
     question, a third of an audit's CPU time; the format is fixed and small.
     """
     header = qid.to_bytes(2, "big") + b"\x01\x20\x00\x01\x00\x00\x00\x00\x00\x01"  # RD, AD (RFC 6840 §5.7: tell me what you validated); 1 question, 1 additional
-    name = b"".join(len(label).to_bytes(1, "big") + label for label in qname.labels)
-    return header + name + rdtype.to_bytes(2, "big") + b"\x00\x01" + _OPT_RECORD
+    return header + question.section + _OPT_RECORD
 
 
 
@@ -175,8 +174,7 @@ class LiveResolver:
     async def query(self, name: str, rdtype: str) -> Answer:
         asked = normalize_name(name)
         try:
-            qname = to_dns_name(name)
-            wanted = rdtype_of(rdtype)
+            question = Question.of(name, rdtype_of(rdtype))
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
@@ -184,13 +182,13 @@ class LiveResolver:
         async with self._limit:
             for attempt in range(self.attempts):
                 server = self.nameservers[attempt % len(self.nameservers)]
-                last = await self._ask(server, qname, wanted, asked, rdtype.upper())
+                last = await self._ask(server, question, asked, rdtype.upper())
                 if last.outcome not in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL):
                     return last
                 self.retries += 1
         return last
 
-    async def _ask(self, server: Nameserver, qname: dns.name.Name, wanted: int, asked: str, rdtype: str) -> Answer:
+    async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:
         demux = await self._endpoint(server.family)
         qid = demux.free_id()
         loop = asyncio.get_running_loop()
@@ -202,11 +200,11 @@ class LiveResolver:
         timer = loop.call_at(deadline, _expire, demux, qid)
         try:
             assert demux.transport is not None
-            demux.transport.sendto(encode_question(qid, qname, wanted), (server.host, server.port))
+            demux.transport.sendto(encode_question(qid, question), (server.host, server.port))
             while True:
                 wire = await demux.pending[qid]
                 try:
-                    reply = parse_reply(wire, qname, wanted)
+                    reply = parse_reply(wire, question)
                 except dns.exception.DNSException as exc:
                     return Answer(asked, rdtype, Outcome.ERROR, detail=f"malformed reply from {server.host}: {exc}")
                 if reply is not None:
@@ -221,23 +219,23 @@ class LiveResolver:
             timer.cancel()
             demux.pending.pop(qid, None)
         if reply.truncated:
-            request = dns.message.make_query(qname, wanted, use_edns=0, payload=EDNS_PAYLOAD)
+            request = dns.message.make_query(question.name, question.rdtype, use_edns=0, payload=EDNS_PAYLOAD)
             try:
                 response = await dns.asyncquery.tcp(request, server.host, timeout=self.timeout, port=server.port)
-                reply = parse_reply(response.to_wire(), qname, wanted)
+                reply = parse_reply(response.to_wire(), question)
             except (dns.exception.Timeout, asyncio.TimeoutError):
                 return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer over TCP")
             except (OSError, dns.exception.DNSException) as exc:
                 return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} over TCP: {exc}")
             if reply is None:
                 return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} answered another question over TCP")
-        return interpret(reply, qname, wanted, asked, rdtype)
+        return interpret(reply, question, asked, rdtype)
 
 
-def interpret(reply: Reply, qname: dns.name.Name, wanted: int, asked: str, rdtype: str) -> Answer:
+def interpret(reply: Reply, question: Question, asked: str, rdtype: str) -> Answer:
     rcode = reply.rcode
     authenticated = bool(reply.flags & 0x0020)
-    targets, records, ttl = reply.chain(qname, wanted)
+    targets, records, ttl = reply.chain(question.name, question.rdtype) if reply.records else ([], [], 0)
     cnames = tuple(normalize_name(t) for t in targets)
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(asked, rdtype, Outcome.NXDOMAIN, cnames=cnames, authenticated=authenticated)

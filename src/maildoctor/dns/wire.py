@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 
 import dns.exception
 import dns.name
@@ -48,8 +49,38 @@ class Reply:
         return targets, [], 0
 
 
-def parse_reply(wire: bytes, qname: dns.name.Name, rdtype: int) -> Reply | None:
-    """The reply's answer records, or None when it does not answer (qname, rdtype).
+@dataclass(frozen=True)
+class Question:
+    """A question in wire form, built once per query: its bytes go out in the query and are
+    compared with the reply's question section, so a name is parsed only when records need it."""
+
+    labels: tuple[bytes, ...]  # lower case, without the root label
+    rdtype: int
+
+    @classmethod
+    def of(cls, name: str, rdtype: int) -> "Question":
+        """Raises ValueError (or a dns.exception) when name is not a valid domain name."""
+        text = name.rstrip(".") if name != "." else ""
+        if text.isascii() and "\\" not in text:
+            labels = tuple(text.lower().encode().split(b".")) if text else ()
+            if any(not 0 < len(label) < 64 for label in labels) or sum(len(label) + 1 for label in labels) > 254:
+                raise ValueError(f"{name!r} is not a valid domain name")
+        else:
+            labels = tuple(label.lower() for label in dns.name.from_text(name, origin=dns.name.root).labels[:-1])
+        return cls(labels, rdtype)
+
+    @cached_property
+    def section(self) -> bytes:
+        """QNAME QTYPE QCLASS=IN, as in the query."""
+        return b"".join(len(label).to_bytes(1, "big") + label for label in self.labels) + b"\x00" + struct.pack("!HH", self.rdtype, 1)
+
+    @cached_property
+    def name(self) -> dns.name.Name:
+        return dns.name.Name(self.labels + (b"",))
+
+
+def parse_reply(wire: bytes, question: Question) -> Reply | None:
+    """The reply's answer records, or None when it does not answer the question.
 
     Raises dns.exception.FormError when the reply is malformed.
     """
@@ -58,12 +89,22 @@ def parse_reply(wire: bytes, qname: dns.name.Name, rdtype: int) -> Reply | None:
     qid, flags, qdcount, ancount = struct.unpack("!HHHH", wire[:8])
     if not flags & 0x8000 or qdcount != 1:
         return None
-    parser = dns.wire.Parser(wire, 12)
-    try:
-        asked = parser.get_name(decompress=True)
-        qtype, qclass = parser.get_struct("!HH")
-        if asked != qname or qtype != rdtype or qclass != dns.rdataclass.IN:
+    expected = question.section
+    end = 12 + len(expected)
+    if wire[12:end].lower() == expected:  # the usual case: the question echoed as asked (any case)
+        parser = dns.wire.Parser(wire, end)
+    else:  # a compressed or different question: parse it to be sure
+        parser = dns.wire.Parser(wire, 12)
+        try:
+            asked = parser.get_name(decompress=True)
+            qtype, qclass = parser.get_struct("!HH")
+        except (struct.error, ValueError, IndexError) as exc:
+            raise dns.exception.FormError(f"malformed reply: {exc}") from exc
+        if asked != question.name or qtype != question.rdtype or qclass != dns.rdataclass.IN:
             return None
+    if not ancount:
+        return Reply(qid, flags, flags & 0x000F, ())
+    try:
         records = []
         for _ in range(ancount):
             owner = parser.get_name(decompress=True)
