@@ -13,6 +13,8 @@ from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.target import Target
+from maildoctor.checks.dnsbl import shipped_catalog
+from tests.blocklists import blocklist_zone
 from tests.keys import publish_txt, rsa_p
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,8 @@ def test_zones() -> ZoneSet:
     zones = ZoneSet.from_paths([ZONES])
     for domain in SIGNED_DOMAINS:
         publish_txt(zones, f"default._domainkey.{domain}", f"v=DKIM1; k=rsa; p={rsa_p()}")
+    for blocklist in shipped_catalog():  # every list answers, and lists nobody but its test entry
+        zones.add(blocklist_zone(blocklist))
     return zones
 
 

@@ -75,6 +75,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("check", "example.com", "--nameserver", "dns.google"),
         ("zone", str(tmp_path / "missing.zone")),
         ("check", "example.com", "--zone", str(tmp_path)),
+        ("blocklists",),
+        ("blocklists", "999.1.2.3"),
     ]
     for args in cases:
         result = run(*args)

@@ -18,7 +18,7 @@ def parse_domain(text: str) -> str:
     except UnicodeError:
         raise ValueError(f"{text!r} is not a valid domain name") from None
     labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValueError(f"{text!r} is not a valid domain name (expected something like example.com)")
     return name
 
@@ -39,6 +39,7 @@ class Target:
     smtp: str | None = None  # HOST[:PORT] to probe
     probe: bool = False  # probe every MX host on port 25, and fetch the MTA-STS policy
     cafile: str | None = None  # extra CA certificates to trust (private CAs)
+    blocklists: str | None = None  # the user's own blocklist catalog (TOML), instead of the shipped one
     https_port: int = 443  # where the MTA-STS policy is fetched; only tests change it
 
 

@@ -1,0 +1,1 @@
+"""DNS blocklists: the catalog of lists (data), what their answers mean, and querying them."""

@@ -1,0 +1,144 @@
+"""Querying blocklists: every list for every target at once, under one overall deadline.
+
+DNS goes through the project's resolver. A list that times out, fails or refuses is
+'unavailable' or 'refused', never 'listed'."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass, field
+
+from maildoctor.dns.answer import Outcome, Resolver
+from maildoctor.dnsbl.catalog import Blocklist, Reading, interpret
+
+DEFAULT_DEADLINE = 10.0
+DEFAULT_IN_FLIGHT = 500
+
+LISTED, CLEAN, REFUSED, UNAVAILABLE = "listed", "clean", "refused", "unavailable"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What is looked up: an IP address (v4 or v6) or a domain name."""
+
+    text: str
+    kind: str  # "ipv4", "ipv6" or "domain"
+
+    @classmethod
+    def parse(cls, text: str) -> "Subject":
+        from maildoctor.target import parse_domain
+
+        try:
+            address = ipaddress.ip_address(text.strip())
+            return cls(str(address), f"ipv{address.version}")
+        except ValueError:
+            return cls(parse_domain(text), "domain")
+
+    def query_name(self, zone: str) -> str:
+        """RFC 5782 §2.1 (IPv4 octets reversed), §2.4 (IPv6 nibbles reversed), §2.2 (domains as they are)."""
+        if self.kind == "domain":
+            return f"{self.text}.{zone}"
+        return ipaddress.ip_address(self.text).reverse_pointer.rsplit(".", 2)[0] + "." + zone
+
+
+@dataclass
+class Result:
+    subject: Subject
+    blocklist: Blocklist
+    status: str  # listed, clean, refused, unavailable
+    query: str
+    reading: Reading = field(default_factory=Reading)
+    reason: str = ""  # the list's TXT record, when it gives one
+    detail: str = ""  # why refused or unavailable
+    ms: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.subject.text, "kind": self.subject.kind, "list": self.blocklist.zone,
+            "name": self.blocklist.name, "status": self.status, "codes": self.reading.codes,
+            "meanings": self.reading.meanings, "severity": self.reading.severity if self.status == LISTED else None,
+            "reason": self.reason, "detail": self.detail, "delist": self.blocklist.delist, "query": self.query,
+            "ms": round(self.ms, 1),
+        }
+
+
+async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist) -> Result:
+    name = subject.query_name(blocklist.zone)
+    started = time.perf_counter()
+    answer = await resolver.query(name, "A")
+    result = Result(subject, blocklist, CLEAN, name)
+    if answer.outcome.is_temporary:
+        result.status, result.detail = UNAVAILABLE, f"{answer.outcome.value}{': ' + answer.detail if answer.detail else ''}"
+    elif answer.ok:
+        result.reading = interpret(blocklist, answer.addresses())
+        if result.reading.refused:
+            result.status, result.detail = REFUSED, result.reading.refused
+        elif result.reading.listed:
+            result.status = LISTED
+            txt = await resolver.query(name, "TXT")
+            result.reason = " ".join(txt.texts()) if txt.ok else ""
+    elif answer.outcome is not Outcome.NXDOMAIN and answer.outcome is not Outcome.NODATA:
+        result.status, result.detail = UNAVAILABLE, answer.outcome.value
+    result.ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blocklist],
+                    deadline: float = DEFAULT_DEADLINE, in_flight: int = DEFAULT_IN_FLIGHT) -> list[Result]:
+    """Every list that serves a subject's kind, for every subject; results in (subject, list) order.
+    Whatever has not answered when the deadline passes is 'unavailable'."""
+    pairs = [(s, b) for s in subjects for b in lists if b.serves(s.kind)]
+    limit = asyncio.Semaphore(in_flight)
+
+    async def bounded(subject: Subject, blocklist: Blocklist) -> Result:
+        async with limit:
+            return await check_one(resolver, subject, blocklist)
+
+    tasks = [asyncio.ensure_future(bounded(s, b)) for s, b in pairs]
+    if tasks:
+        await asyncio.wait(tasks, timeout=deadline)
+    results = []
+    for (subject, blocklist), task in zip(pairs, tasks):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            results.append(task.result())
+            continue
+        detail = f"no answer within the {deadline:g} s deadline"
+        if task.done() and not task.cancelled():
+            detail = f"failed: {task.exception()}"
+        task.cancel()
+        results.append(Result(subject, blocklist, UNAVAILABLE, subject.query_name(blocklist.zone), detail=detail))
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return results
+
+
+async def self_test(resolver: Resolver, lists: list[Blocklist], deadline: float = DEFAULT_DEADLINE) -> dict[str, str]:
+    """Each list's state from its test entry (must be listed) and 127.0.0.1 (must not be, RFC 5782 §5):
+    working, dead (the test entry is not listed), lists everything, refused or unavailable."""
+    probes = [(b, Subject.parse(b.test)) for b in lists if b.test]
+    results: dict[str, str] = {}
+
+    async def probe(blocklist: Blocklist, entry: Subject) -> None:
+        listed = await check_one(resolver, entry, blocklist)
+        if listed.status in (REFUSED, UNAVAILABLE):
+            results[blocklist.zone] = f"{listed.status}: {listed.detail}"
+            return
+        if listed.status != LISTED:
+            results[blocklist.zone] = f"dead: the test entry {entry.text} is not listed"
+            return
+        if "ipv4" in blocklist.kinds:
+            control = await check_one(resolver, Subject("127.0.0.1", "ipv4"), blocklist)
+            if control.status == LISTED:
+                results[blocklist.zone] = "lists everything: 127.0.0.1 is listed"
+                return
+        results[blocklist.zone] = "working"
+
+    tasks = [asyncio.ensure_future(probe(b, s)) for b, s in probes]
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=deadline)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for blocklist in lists:
+        results.setdefault(blocklist.zone, "unavailable: no answer in time" if blocklist.test else "no test entry documented")
+    return results

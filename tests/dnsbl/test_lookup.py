@@ -1,0 +1,127 @@
+"""Blocklist queries against the loopback DNS server serving blocklist zones, with faults."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from maildoctor.checks.dnsbl import shipped_catalog
+from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.zonedata import ZoneSet
+from maildoctor.dnsbl.lookup import Result, Subject, check_all, self_test
+from tests.blocklists import blocklist_zone
+
+LISTINGS = {
+    "zen.spamhaus.org": [("192.0.2.99", "127.0.0.2", "SBL999 spam operation"), ("192.0.2.99", "127.0.0.4", ""),
+                         ("2001:db8::99", "127.0.0.3", ""), ("192.0.2.98", "127.255.255.254", "")],
+    "dbl.spamhaus.org": [("spammy.test", "127.0.1.2", "")],
+    "multi.uribl.com": [("spammy.test", "127.0.0.8", "")],
+    "bl.spamcop.net": [("192.0.2.99", "127.0.0.2", "Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.99")],
+    "dnsbl-1.uceprotect.net": [("127.0.0.1", "127.0.0.2", "")],  # a broken list: lists everything
+}
+DEAD = "ips.backscatterer.org"  # serves the zone, but without its test entry
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[TestDnsServer]:
+    zones = ZoneSet([blocklist_zone(b, LISTINGS.get(b.zone, []), test_entry=b.zone != DEAD) for b in shipped_catalog()])
+    with TestDnsServer(zones) as srv:
+        yield srv
+
+
+def run(server: TestDnsServer, targets: list[str], deadline: float = 5.0, timeout: float = 0.3) -> dict[tuple[str, str], Result]:
+    async def go() -> list[Result]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
+        try:
+            return await check_all(resolver, [Subject.parse(t) for t in targets], list(shipped_catalog()), deadline)
+        finally:
+            resolver.close()
+    return {(r.subject.text, r.blocklist.zone): r for r in asyncio.run(go())}
+
+
+def test_query_names() -> None:
+    assert Subject.parse("192.0.2.99").query_name("bl.test") == "99.2.0.192.bl.test"
+    v6 = Subject.parse("2001:DB8::99").query_name("bl.test")
+    assert v6 == "9.9.0.0." + "0." * 20 + "8.b.d.0.1.0.0.2.bl.test" and len(v6.split(".")) == 34
+    assert Subject.parse("Example.COM.").query_name("dbl.test") == "example.com.dbl.test"
+    with pytest.raises(ValueError):
+        Subject.parse("not a target")
+
+
+def test_listed_clean_and_reasons(server: TestDnsServer) -> None:
+    results = run(server, ["192.0.2.99", "192.0.2.1"])
+    zen = results[("192.0.2.99", "zen.spamhaus.org")]
+    assert zen.status == "listed" and sorted(zen.reading.codes) == ["127.0.0.2", "127.0.0.4"]
+    assert zen.reading.severity == "critical" and zen.reason == "SBL999 spam operation"
+    assert results[("192.0.2.99", "bl.spamcop.net")].reason.startswith("Blocked")
+    assert all(r.status == "clean" for (t, _), r in results.items() if t == "192.0.2.1")
+    ipv4_lists = [b for b in shipped_catalog() if "ipv4" in b.kinds]
+    assert sum(1 for t, _ in results if t == "192.0.2.1") == len(ipv4_lists)  # every IPv4 list, each once
+
+
+def test_ipv6_and_domains_use_only_their_lists(server: TestDnsServer) -> None:
+    results = run(server, ["2001:db8::99", "spammy.test"])
+    assert results[("2001:db8::99", "zen.spamhaus.org")].status == "listed"
+    assert {z for t, z in results if t == "2001:db8::99"} == {b.zone for b in shipped_catalog() if "ipv6" in b.kinds}
+    assert results[("spammy.test", "dbl.spamhaus.org")].status == "listed"
+    uribl = results[("spammy.test", "multi.uribl.com")]
+    assert uribl.status == "listed" and uribl.reading.severity == "warning" and "red" in uribl.reading.meanings[0]
+    assert ("spammy.test", "bl.spamcop.net") not in results
+
+
+def test_refusal_codes(server: TestDnsServer) -> None:
+    result = run(server, ["192.0.2.98"])[("192.0.2.98", "zen.spamhaus.org")]
+    assert result.status == "refused" and "public" in result.detail
+
+
+@pytest.mark.parametrize("fault", ["timeout", "servfail", "refused"])
+def test_failures_are_unavailable_never_listed(server: TestDnsServer, fault: str) -> None:
+    server.faults.set("99.2.0.192.bl.spamcop.net", fault)
+    try:
+        results = run(server, ["192.0.2.99"])
+    finally:
+        server.faults.by_name.clear()
+    assert results[("192.0.2.99", "bl.spamcop.net")].status == "unavailable"
+    assert results[("192.0.2.99", "zen.spamhaus.org")].status == "listed"  # the others still answer
+
+
+def test_one_overall_deadline(server: TestDnsServer) -> None:
+    server.faults.set("99.2.0.192.psbl.surriel.com", "timeout")
+    try:
+        started = time.perf_counter()
+        results = run(server, ["192.0.2.99"], deadline=0.4, timeout=2.0)
+        elapsed = time.perf_counter() - started
+    finally:
+        server.faults.by_name.clear()
+    psbl = results[("192.0.2.99", "psbl.surriel.com")]
+    assert psbl.status == "unavailable" and "deadline" in psbl.detail
+    assert elapsed < 1.5  # the deadline, not the 2 s x 2 attempts of one silent list
+    assert results[("192.0.2.99", "zen.spamhaus.org")].status == "listed"
+
+
+def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:
+    server.faults.delay = 0.2
+    try:
+        started = time.perf_counter()
+        results = run(server, ["192.0.2.1"], timeout=1.0)
+        elapsed = time.perf_counter() - started
+    finally:
+        server.faults.delay = 0.0
+    assert all(r.status == "clean" for r in results.values()) and len(results) > 40
+    assert elapsed < 1.5  # one delay for all lists, not forty
+
+
+def test_self_test(server: TestDnsServer) -> None:
+    async def go() -> dict[str, str]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.3)
+        try:
+            return await self_test(resolver, list(shipped_catalog()), 5.0)
+        finally:
+            resolver.close()
+    states = asyncio.run(go())
+    assert states["zen.spamhaus.org"] == "working" and states["multi.surbl.org"] == "working"
+    assert states[DEAD].startswith("dead") and states["dnsbl-1.uceprotect.net"].startswith("lists everything")
+    assert states["bl.ipv6.spameatingmonkey.net"] == "no test entry documented"
