@@ -33,6 +33,7 @@ test: $(STAMP)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/audit.py --peer checkdmarc
 	$(BIN)/python bench/spf.py --peer pyspf
+	$(BIN)/python bench/dnsbl.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -51,8 +51,9 @@ def test_query_names() -> None:
         Subject.parse("not a target")
 
 
-def test_listed_clean_and_reasons(server: TestDnsServer) -> None:
-    results = run(server, ["192.0.2.99", "192.0.2.1"])
+@pytest.mark.parametrize("others", [1, 6])  # few targets: TXT asked with A; many: TXT only for listings
+def test_listed_clean_and_reasons(server: TestDnsServer, others: int) -> None:
+    results = run(server, ["192.0.2.99"] + [f"192.0.2.{i}" for i in range(1, others + 1)])
     zen = results[("192.0.2.99", "zen.spamhaus.org")]
     assert zen.status == "listed" and sorted(zen.reading.codes) == ["127.0.0.2", "127.0.0.4"]
     assert zen.reading.severity == "critical" and zen.reason == "SBL999 spam operation"

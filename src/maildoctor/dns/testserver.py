@@ -174,12 +174,6 @@ class TestDnsServer:
             udp_transport.close()
             tcp_server.close()
 
-    async def _reply_later(self, send: "callable[[bytes], None]", wire: bytes, over_tcp: bool) -> None:  # type: ignore[valid-type]
-        await asyncio.sleep(self.faults.delay)
-        reply = self.respond(wire, over_tcp)
-        if reply is not None:
-            send(reply)
-
     async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -202,19 +196,22 @@ class _UdpServer(asyncio.DatagramProtocol):
     def __init__(self, server: TestDnsServer) -> None:
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        try:  # bursts of thousands of questions must queue, not be dropped
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        except OSError:
+            pass
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        transport = self.transport
         if self.server.faults.delay:
-            task = asyncio.ensure_future(self.server._reply_later(lambda r: transport.sendto(r, addr), data, False))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
+            # a timer, not a task per question: the delay must not cost the server its throughput
+            asyncio.get_running_loop().call_later(self.server.faults.delay, self._answer, data, addr)
+        else:
+            self._answer(data, addr)
+
+    def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
         reply = self.server.respond(data, over_tcp=False)
-        if reply is not None:
-            transport.sendto(reply, addr)
+        if reply is not None and self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(reply, addr)
