@@ -67,6 +67,14 @@ async def audit_all(domains: list[str], server: ServedZones, concurrency: int, o
     return AuditRun(elapsed, cpu, queries, outcomes, resolver.retries)
 
 
+def run_loop(coro):  # noqa: ANN001, ANN201
+    try:
+        import uvloop
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
 PEER_SCRIPT = """
 import json, sys, time, checkdmarc
 domains = sys.argv[2:]
@@ -104,7 +112,7 @@ def main() -> None:
         domains = write_zones(zone_dir, args.domains)
         server = serve_zones(zone_dir, domains[0], prefer_nsd=not args.builtin_server)
         try:
-            run = asyncio.run(audit_all(domains, server, args.concurrency, Path(tmp) / "reports.jsonl"))
+            run = run_loop(audit_all(domains, server, args.concurrency, Path(tmp) / "reports.jsonl"))
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             rate = len(domains) / run.elapsed
             rows = [

@@ -16,6 +16,13 @@ $TTL 300
 @ IN NS ns
 alias._domainkey IN CNAME gone.dkimtest.test.
 """
+PROVIDERS = """$ORIGIN m365.test.
+$TTL 300
+@ IN SOA ns h 1 2 3 4 5
+@ IN NS ns
+@ IN MX 0 m365-test.mail.protection.outlook.com.
+@ IN TXT "v=spf1 include:_spf.google.com -all"
+"""
 NOKEYS = """$ORIGIN nokeys.test.
 $TTL 300
 @ IN SOA ns h 1 2 3 4 5
@@ -32,7 +39,7 @@ def short_rsa_p() -> str:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TestDnsServer]:
-    zones = ZoneSet([load_zone_text(ZONE, None), load_zone_text(NOKEYS, None)])
+    zones = ZoneSet([load_zone_text(ZONE, None), load_zone_text(NOKEYS, None), load_zone_text(PROVIDERS, None)])
     good = rsa_p()
     records = {
         "default": [f"v=DKIM1; k=rsa; p={good}"],
@@ -51,6 +58,8 @@ def server() -> Iterator[TestDnsServer]:
     }
     for selector, texts in records.items():
         publish_txt(zones, f"{selector}._domainkey.dkimtest.test", *texts)
+    for selector in ("selector1-m365-test", "google"):
+        publish_txt(zones, f"{selector}._domainkey.m365.test", f"v=DKIM1; k=rsa; p={good}")
     with TestDnsServer(zones) as srv:
         yield srv
 
@@ -110,6 +119,15 @@ def test_discovery_finds_common_selectors_without_being_told(server: TestDnsServ
     report, _ = dkim_findings(server)
     assert {"default", "s1"} - set(report.facts["dkim"]) == {"s1"}
     assert "dkim.no_keys_found" not in ids(report)
+
+
+def test_discovery_follows_the_providers_of_the_mx_and_spf(server: TestDnsServer) -> None:
+    report, _ = dkim_findings(server, domain="m365.test")
+    assert set(report.facts["dkim"]) == {"selector1-m365-test", "google"}
+    assert report.facts["dkim_discovery"]["providers"] == ["Google Workspace", "Microsoft 365"]
+    plain, _ = dkim_findings(server)  # no provider: only the generic selectors are asked
+    asked = {q["name"].split(".")[0] for q in plain.queries if "._domainkey." in q["name"]}
+    assert "google" not in asked and "selector1" in asked and "default" in asked
 
 
 def test_no_keys_and_no_discovery_below_a_missing_domainkey(server: TestDnsServer) -> None:

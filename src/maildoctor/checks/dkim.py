@@ -9,6 +9,8 @@ from functools import cache
 from importlib import resources
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
+from maildoctor.checks.mx import mx_records
+from maildoctor.checks.spf import spf_tree
 from maildoctor.dns.answer import Answer, Outcome
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
@@ -17,15 +19,36 @@ from maildoctor.records.dkim import DkimKeyRecord, parse_dkim_key
 SIGNATURE = "v=DKIM1; k=rsa; p=<base64 of your public key>"
 
 
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    mx: tuple[str, ...]
+    spf: tuple[str, ...]
+    selectors: tuple[str, ...]
+
+    def used_by(self, hosts: list[str]) -> bool:
+        return any(h == s or h.endswith("." + s) for h in hosts for s in self.mx + self.spf)
+
+
 @cache
-def common_selectors() -> tuple[tuple[str, ...], tuple[str, ...]]:
+def selector_data() -> tuple[tuple[str, ...], tuple[Provider, ...]]:
     data = json.loads(resources.files("maildoctor.data").joinpath("dkim_selectors.json").read_text("utf-8"))
-    return tuple(data["common"]), tuple(data["patterns"])
+    providers = tuple(Provider(p["name"], tuple(p["mx"]), tuple(p["spf"]), tuple(p["selectors"])) for p in data["providers"])
+    return tuple(data["generic"]), providers
 
 
-def discovery_list(domain: str) -> list[str]:
-    common, patterns = common_selectors()
-    return list(common) + [p.format(domain_dashes=domain.replace(".", "-")) for p in patterns]
+def discovery_list(domain: str, hosts: list[str] = ()) -> tuple[list[str], list[str]]:
+    """The selectors to try, and the providers they came from: the generic ones for every domain,
+    plus those of each provider the domain's MX hosts or SPF includes (hosts) point at."""
+    generic, providers = selector_data()
+    used = [p for p in providers if p.used_by([h.lower().rstrip(".") for h in hosts])]
+    selectors = list(generic) + [s.format(domain_dashes=domain.replace(".", "-")) for p in used for s in p.selectors]
+    return list(dict.fromkeys(selectors)), [p.name for p in used]
+
+
+async def _provider_hosts(ctx: AuditContext) -> list[str]:
+    mx, tree = await asyncio.gather(mx_records(ctx), spf_tree(ctx))
+    return [h for _, h in mx.mx_hosts] + [node.domain for node in tree.walk()]
 
 
 @dataclass
@@ -50,9 +73,11 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         domain = ctx.target.domain
         given = list(dict.fromkeys(s.lower() for s in ctx.target.dkim_selectors))
         known = [s for s in dict.fromkeys(s.lower() for s in ctx.target.known_selectors) if s not in given]
-        parent = await ctx.dns.query(f"_domainkey.{domain}", "TXT")
+        parent, hosts = await asyncio.gather(ctx.dns.query(f"_domainkey.{domain}", "TXT"), _provider_hosts(ctx))
+        candidates, providers = discovery_list(domain, hosts)
+        ctx.facts["dkim_discovery"] = {"providers": providers, "selectors": candidates}
         # RFC 8020: NXDOMAIN for _domainkey means no name exists below it, so nothing to discover.
-        discover = [] if parent.outcome is Outcome.NXDOMAIN else [s for s in discovery_list(domain) if s not in given + known]
+        discover = [] if parent.outcome is Outcome.NXDOMAIN else [s for s in candidates if s not in given + known]
         selectors = given + known + discover
         answers = await asyncio.gather(*(ctx.dns.query(f"{s}._domainkey.{domain}", "TXT") for s in selectors))
         return [
