@@ -25,8 +25,9 @@ $(VENV)/.installed-bench: $(STAMP)
 run: $(STAMP)
 	$(BIN)/maildoctor zone examples/afspraakmanager.be.zone --fail-on never
 
-## The whole test suite.
+## The whole test suite (spamd from Debian: the content-engine tests start it on loopback).
 test: $(STAMP)
+	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

@@ -1,0 +1,1 @@
+"""A received message: parsing, authentication (SPF, DKIM, DMARC, ARC), headers and content."""

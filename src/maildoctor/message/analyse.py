@@ -1,0 +1,152 @@
+"""Analysing a received message: what the receiver saw, our own SPF/DKIM/DMARC/ARC evaluation, where
+the two disagree, the headers and structure, optional content engines, and the sender domain's records."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from maildoctor.dmarc.alignment import DmarcVerdict, evaluate
+from maildoctor.dmarc.discovery import discover_dmarc
+from maildoctor.dns.answer import Resolver
+from maildoctor.dns.tracing import TracingResolver
+from maildoctor.engine import run_audit
+from maildoctor.findings import Report, make_finding
+from maildoctor.message import authfindings
+from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
+from maildoctor.message.connection import infer_connection
+from maildoctor.message.parse import ParsedMessage, address_domain, addresses, parse_message
+from maildoctor.message.signatures import check_arc, check_signatures, fetch_keys
+from maildoctor.message.structure import is_excerpt, structure_findings
+from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
+from maildoctor.records.dmarc import parse_dmarc
+from maildoctor.spf.evaluator import SpfEvaluation, check_identity
+from maildoctor.target import Target
+
+
+@dataclass
+class MessageOptions:
+    client_ip: str = ""
+    helo: str = ""
+    mail_from: str = ""
+    spamassassin: str | None = None  # HOST[:PORT] of spamd
+    rspamd: str | None = None  # URL of rspamd's controller/normal worker
+    audit_domain: bool = True  # also check the sender domain's SPF, DKIM and DMARC records
+
+
+def receiver_results(message: ParsedMessage) -> list[AuthResults]:
+    results = []
+    for name, value in message.headers:
+        lowered = name.lower()
+        if lowered == "authentication-results":
+            results.append(parse_authentication_results(value))
+        elif lowered == "received-spf":
+            results.append(parse_received_spf(value))
+    return results
+
+
+def from_address(message: ParsedMessage) -> str:
+    froms = message.all("From")
+    found = addresses(froms[0]) if len(froms) == 1 else []
+    return found[0][1] if len(found) == 1 else ""
+
+
+async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptions | None = None) -> Report:
+    options = options or MessageOptions()
+    dns = TracingResolver(resolver)
+    message = parse_message(data)
+    sender = from_address(message)
+    report = Report(target=sender or (message.first("Subject") or "message"), kind="message")
+    if not message.headers:
+        report.findings.append(make_finding(
+            "msg.parse_error", "This is not a mail message",
+            "No header could be read (" + ("; ".join(message.problems[:3]) or "the input is empty") + "). Give the"
+            " whole message (.eml, 'Download original' or 'Show original'), or at least its header block.",
+            evidence=message.problems[:5], fix="Save the message with your mail program's 'show original' and try again.",
+        ))
+        return report
+    results = receiver_results(message)
+    connection = infer_connection(message, results, options.client_ip, options.helo, options.mail_from)
+    from_domain = address_domain(sender)
+    envelope_domain = address_domain(connection.mail_from) or (connection.helo.lower() if not connection.mail_from else "")
+    signatures_of_from = [t for t in _signature_selectors(message) if t[0] == from_domain]
+
+    async def spf() -> SpfEvaluation | None:
+        if not connection.ip or not (connection.mail_from or connection.helo):
+            return None
+        return await check_identity(dns, connection.ip, connection.mail_from, connection.helo or "unknown")
+
+    async def domain_audit() -> Report | None:
+        if not options.audit_domain or not from_domain:
+            return None
+        target = Target(domain=from_domain, ips=[connection.ip] if connection.ip else [],
+                        known_selectors=[s for _, s in signatures_of_from])
+        return await run_audit(target, dns, areas=("spf", "dkim", "dmarc"))
+
+    async def engines() -> list[EngineResult]:
+        asks = []
+        if options.spamassassin:
+            asks.append(ask_spamd(options.spamassassin, message.raw))
+        if options.rspamd:
+            asks.append(ask_rspamd(options.rspamd, message.raw, connection.ip, connection.helo, connection.mail_from))
+        return list(await asyncio.gather(*asks))
+
+    async def no_policy() -> None:
+        return None
+
+    keys, spf_evaluation, dmarc_found, audit, engine_results = await asyncio.gather(
+        fetch_keys(dns, message.headers), spf(),
+        discover_dmarc(dns, from_domain) if from_domain else no_policy(), domain_audit(), engines(),
+    )
+    signatures = check_signatures(message.raw, message.headers, keys, message.has_body)
+    arc = check_arc(message.raw, message.headers, keys, message.has_body)
+    recorded = authfindings.Recorded.from_results(results)
+    spf_result = spf_evaluation.result.value if spf_evaluation else recorded.spf_result
+    dkim_for_dmarc = [(s.domain, s.result if s.result != "unverified" else recorded.dkim_result(s.domain)) for s in signatures]
+    record = parse_dmarc(dmarc_found.records[0]) if dmarc_found and len(dmarc_found.records) == 1 else None
+    verdict = evaluate(from_domain, dmarc_found.record_domain if dmarc_found else None, record,
+                       envelope_domain, spf_result or "none", dkim_for_dmarc) if from_domain else None
+
+    report.findings += structure_findings(message)
+    context = authfindings.Context(message, connection, spf_evaluation, spf_result, signatures, arc, verdict,
+                                   recorded, results, audit, from_domain, envelope_domain)
+    report.findings += authfindings.auth_findings(context)
+    report.findings += [authfindings.engine_finding(r) for r in engine_results]
+    if audit is not None:
+        seen = {f.id for f in report.findings}
+        report.findings += [f for f in audit.findings if f.id not in seen]
+    report.queries = [q.to_json() for q in dns.trace]
+    report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
+    return report
+
+
+def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:
+    from maildoctor.message.signatures import signature_tags
+
+    pairs = []
+    for value in message.all("DKIM-Signature"):
+        tags = signature_tags(value)
+        pairs.append((tags.get("d", "").lower().rstrip("."), tags.get("s", "").lower()))
+    return pairs
+
+
+def _facts(message: ParsedMessage, connection: Any, spf: SpfEvaluation | None, signatures: list[Any], arc: Any,
+           verdict: DmarcVerdict | None, results: list[AuthResults], engines: list[EngineResult], audit: Report | None) -> dict[str, Any]:
+    return {
+        "headers_only": not message.has_body,
+        "excerpt": is_excerpt(message),
+        "subject": message.first("Subject"), "from": message.first("From"), "to": message.first("To"),
+        "date": message.first("Date"), "message_id": message.first("Message-ID"), "size": message.size,
+        "parts": [{"type": p.content_type, "size": p.size, "filename": p.filename} for p in message.parts],
+        "parse_problems": message.problems,
+        "connection": connection.to_json(),
+        "spf": spf.to_json() if spf else None,
+        "dkim": [s.to_json() for s in signatures],
+        "arc": arc.to_json(),
+        "dmarc": verdict.to_json() if verdict else None,
+        "receiver_results": [{"header": r.header, "authserv_id": r.authserv_id, "results": [
+            {"method": e.method, "result": e.result, "comment": e.comment, "reason": e.reason, "properties": e.properties}
+            for e in r.results]} for r in results],
+        "content_engines": [e.to_json() for e in engines],
+        "domain": audit.facts if audit else None,
+    }

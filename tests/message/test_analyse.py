@@ -1,0 +1,162 @@
+"""Message analysis end to end: messages signed here, keys and policies on the loopback DNS server."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.dns.zoneresolver import ZoneResolver
+from maildoctor.findings import Finding, Report
+from maildoctor.message.analyse import MessageOptions, analyse_message
+from tests.conftest import SHARED
+from tests.keys import ed25519_p, publish_txt, rsa_p
+from tests.message.signing import arc_forward, message, sign
+
+ZONES = {
+    "signed.test": ['@ IN TXT "v=spf1 ip4:192.0.2.10 -all"', '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@signed.test"'],
+    "strict.test": ['@ IN TXT "v=spf1 ip4:192.0.2.10 -all"', '_dmarc IN TXT "v=DMARC1; p=quarantine; adkim=s; aspf=s"'],
+    "attacker.test": ['@ IN TXT "v=spf1 ip4:198.51.100.66 -all"'],
+    "forwarder.test": [],
+}
+KEYS = {"rsa._domainkey.signed.test": "rsa", "ed._domainkey.signed.test": "ed25519", "rsa._domainkey.mail.signed.test": "rsa",
+        "rsa._domainkey.mail.strict.test": "rsa", "rsa._domainkey.attacker.test": "rsa", "arc._domainkey.forwarder.test": "rsa"}
+IP = "192.0.2.10"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[TestDnsServer]:
+    zones = ZoneSet([load_zone_text(f"$ORIGIN {d}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n" + "\n".join(lines) + "\n", None)
+                     for d, lines in ZONES.items()])
+    for name, kind in KEYS.items():
+        publish_txt(zones, name, f"v=DKIM1; k={kind}; p={rsa_p() if kind == 'rsa' else ed25519_p()}")
+    with TestDnsServer(zones) as srv:
+        yield srv
+
+
+def analyse(server: TestDnsServer, raw: bytes, ip: str = IP, mail_from: str = "bounce@signed.test", **options: object) -> Report:
+    async def run() -> Report:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.5)
+        try:
+            return await analyse_message(raw, resolver, MessageOptions(client_ip=ip, helo="mail.signed.test", mail_from=mail_from, **options))  # type: ignore[arg-type]
+        finally:
+            resolver.close()
+    return asyncio.run(run())
+
+
+def by_id(report: Report) -> dict[str, Finding]:
+    return {f.id: f for f in report.findings}
+
+
+def auth(report: Report) -> set[str]:
+    return {f.id for f in report.findings if f.area == "auth" and f.id != "auth.results_explained"}
+
+
+@pytest.mark.parametrize("ed25519", [False, True])
+def test_a_well_signed_message_passes_everything(server: TestDnsServer, ed25519: bool) -> None:
+    report = analyse(server, sign(message(), selector="ed" if ed25519 else "rsa", ed25519=ed25519))
+    assert report.facts["dkim"][0]["result"] == "pass" and report.facts["dkim"][0]["a"].startswith("ed25519" if ed25519 else "rsa")
+    assert report.facts["spf"]["result"] == "pass" and report.facts["dmarc"]["result"] == "pass"
+    assert auth(report) == set()
+
+
+def test_body_changed_after_signing(server: TestDnsServer) -> None:
+    signed = sign(message())
+    report = analyse(server, signed.replace(b"see you at ten.", b"see you at eleven."))
+    finding = by_id(report)["auth.dkim_fail"]
+    assert report.facts["dkim"][0]["cause"] == "body_changed" and "changed after signing" in finding.detail
+    assert report.facts["dmarc"]["result"] == "pass"  # SPF still passes aligned
+
+
+def test_header_changed_after_signing(server: TestDnsServer) -> None:
+    report = analyse(server, sign(message()).replace(b"Subject: Our meeting", b"Subject: [EXTERNAL] Our meeting"))
+    assert report.facts["dkim"][0]["cause"] == "headers_changed"
+
+
+def test_key_missing(server: TestDnsServer) -> None:
+    report = analyse(server, sign(message(), selector="gone"))
+    sig = report.facts["dkim"][0]
+    assert sig["result"] == "permerror" and sig["cause"] == "key_missing"
+    assert "auth.dkim_selector_mismatch" in auth(report) or "auth.dkim_fail" in auth(report)
+
+
+def test_relaxed_and_strict_alignment_with_a_subdomain_signer(server: TestDnsServer) -> None:
+    relaxed = analyse(server, sign(message(), domain="mail.signed.test"), ip="203.0.113.1")
+    ident = next(i for i in relaxed.facts["dmarc"]["identifiers"] if i["mechanism"] == "dkim")
+    assert ident["aligned_relaxed"] and not ident["aligned_strict"] and relaxed.facts["dmarc"]["result"] == "pass"
+    strict = analyse(server, sign(message("alice@strict.test"), domain="mail.strict.test"), ip="203.0.113.1",
+                     mail_from="bounce@strict.test")
+    assert strict.facts["dmarc"]["result"] == "fail" and strict.facts["dmarc"]["disposition"] == "quarantine"
+    assert {"auth.dmarc_fail", "auth.dmarc_unaligned"} <= auth(strict)
+
+
+def test_a_spoofed_from_is_rejected_by_policy(server: TestDnsServer) -> None:
+    spoof = sign(message("ceo@signed.test", subject="Urgent wire"), domain="attacker.test")
+    report = analyse(server, spoof, ip="198.51.100.66", mail_from="x@attacker.test")
+    assert report.facts["dmarc"]["disposition"] == "reject"
+    found = by_id(report)
+    assert "reject" in found["auth.dmarc_fail"].detail and found["auth.dmarc_fail"].severity.name == "CRITICAL"
+    assert "attacker.test" in found["auth.dmarc_unaligned"].title
+
+
+def test_forwarded_through_a_list_with_arc(server: TestDnsServer) -> None:
+    forwarded = arc_forward(sign(message()))
+    report = analyse(server, forwarded, ip="203.0.113.99", mail_from="list-bounces@forwarder.test")
+    assert report.facts["arc"]["present"] and report.facts["arc"]["result"] == "pass"
+    assert report.facts["dkim"][0]["cause"] == "body_changed"  # the footer broke the original signature
+    broken = forwarded.replace(b"Sent through the list", b"Sent through the lisp")
+    assert analyse(server, broken, ip="203.0.113.99").facts["arc"]["result"] == "fail"
+
+
+def test_tags_that_weaken_a_signature(server: TestDnsServer) -> None:
+    with_length = analyse(server, sign(message(), length=True))
+    assert with_length.facts["dkim"][0]["result"] == "pass" and "auth.dkim_l_tag" in auth(with_length)
+    without_from = sign(message()).replace(b"h=from : to", b"h=to", 1)  # dkimpy refuses to sign without From
+    assert "auth.dkim_from_unsigned" in auth(analyse(server, without_from))
+
+
+def test_unsigned_mail(server: TestDnsServer) -> None:
+    assert "auth.dkim_none" in auth(analyse(server, message()))
+
+
+def test_spf_fail_and_the_receivers_disagreement(server: TestDnsServer) -> None:
+    received = b"Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=signed.test; dkim=none\r\n" + message()
+    report = analyse(server, received, ip="203.0.113.7")
+    found = by_id(report)
+    assert "fail" in found["auth.spf_fail"].title and "203.0.113.7" in found["auth.spf_fail"].detail
+    assert "spf=pass" in found["auth.results_disagree"].title
+
+
+def test_the_example_from_the_field_is_explained() -> None:
+    zone = ZoneSet.from_paths([SHARED / "examples" / "afspraakmanager.be.zone"])
+    raw = (SHARED / "examples" / "afspraakmanager.be-gmail-headers.txt").read_bytes()
+    report = asyncio.run(analyse_message(raw, ZoneResolver(zone)))
+    found = by_id(report)
+    assert report.facts["connection"]["client_ip"] == "2a02:348:8e:6048::1"
+    spf = found["auth.spf_fail"]
+    assert "publishes no SPF record" in spf.detail and "spf.rrtype99" in spf.detail  # points at the misplaced record
+    assert "ip6:2a02:348:8e:6048::1" in spf.fix
+    mismatch = found["auth.dkim_selector_mismatch"]
+    assert "s=mail" in mismatch.detail and "default" in mismatch.detail and "malformed" in mismatch.detail
+    assert "s=default" in mismatch.fix and "mail._domainkey.afspraakmanager.be" in mismatch.fix
+    assert "v=DKIM1; k=rsa; p=MIGf" in found["dkim.record_escaped"].fix  # the record as meant
+    assert {"spf.missing", "spf.rrtype99", "auth.dmarc_fail", "dmarc.missing"} <= set(found)
+    explained = " ".join(f.detail for f in report.findings if f.id == "auth.results_explained")
+    assert "best guess" in explained and "bad format" in explained
+    assert "auth.results_disagree" not in found  # Google's best-guess neutral is our 'none', not a disagreement
+
+
+def test_headers_only_are_checked_without_the_body(server: TestDnsServer) -> None:
+    signed = sign(message())
+    headers = signed.split(b"\r\n\r\n")[0] + b"\r\n"
+    report = analyse(server, headers)
+    assert report.facts["headers_only"] and report.facts["dkim"][0]["result"] == "unverified"
+    assert "auth.dkim_fail" not in auth(report)
+
+
+def test_not_a_message() -> None:
+    report = asyncio.run(analyse_message(b"\x00\x01\x02 binary junk", ZoneResolver(ZoneSet([]))))
+    assert [f.id for f in report.findings] == ["msg.parse_error"]
