@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from maildoctor.dns.testserver import TestDnsServer
-from tests.conftest import ROOT, ZONES
+from tests.conftest import ROOT, SHARED, ZONES
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -134,3 +134,26 @@ def test_dkim_command_decodes_the_key(dns_server: TestDnsServer) -> None:
     assert data["keys"]["default"]["bits"] == 2048 and data["keys"]["default"]["key_type"] == "rsa"
     text = run("dkim", "good.test", "-s", "default", "--nameserver", dns_server.address).stdout
     assert "DKIM keys of good.test" in text and "2048" in text and "ok" in text
+
+
+def test_message_command_on_the_example() -> None:
+    example = SHARED / "examples"
+    result = run("message", str(example / "afspraakmanager.be-gmail-headers.txt"), "--zone", str(example / "afspraakmanager.be.zone"),
+                 "--format", "json")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "message" and data["facts"]["connection"]["client_ip"] == "2a02:348:8e:6048::1"
+    assert {"auth.spf_fail", "auth.dkim_selector_mismatch", "auth.dmarc_fail", "spf.missing", "dkim.record_escaped"} <= {f["id"] for f in data["findings"]}
+
+
+def test_message_from_standard_input_as_text() -> None:
+    raw = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nHello\r\n"
+    result = subprocess.run([sys.executable, "-m", "maildoctor", "message", "-", "--zone", str(ZONES), "--no-domain-audit"],
+                            input=raw, capture_output=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 1 and b"Authentication" in result.stdout and b"auth.dkim_none" in result.stdout
+
+
+def test_message_bad_input() -> None:
+    assert run("message", "/nonexistent.eml").returncode == 2
+    result = run("message", str(SHARED / "examples" / "afspraakmanager.be-gmail-headers.txt"), "--client-ip", "not-an-ip")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
