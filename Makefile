@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-bench: $(STAMP)
-	@./tools/ensure-debian-packages nsd=nsd
+	@./tools/ensure-debian-packages nsd=nsd spamd=spamd spamc=spamc spamassassin=spamassassin
 	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/audit.py --peer checkdmarc
 	$(BIN)/python bench/spf.py --peer pyspf
 	$(BIN)/python bench/dnsbl.py
+	$(BIN)/python bench/message.py --peer spamassassin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -90,12 +90,17 @@ class Answer:
     def addresses(self) -> list[str]:
         return [rd.address for rd in self.records if hasattr(rd, "address")]
 
+    @cached_property
+    def record_texts(self) -> tuple[str, ...]:
+        """The records in presentation format, rendered once: a shared cache hands one answer to many reports."""
+        return tuple(rd.to_text() for rd in self.records)
+
     def describe(self) -> str:
         """One line of evidence: the question and what came back."""
         q = f"{self.name} {self.rdtype}"
         via = "".join(f" -> CNAME {c}" for c in self.cnames)
         if self.ok:
-            return f"{q}{via}: " + " | ".join(rd.to_text() for rd in self.records)
+            return f"{q}{via}: " + " | ".join(self.record_texts)
         more = f" ({self.detail})" if self.detail else ""
         return f"{q}{via}: {self.outcome.value.upper()}{more}"
 
@@ -136,7 +141,7 @@ class QueryRecord:
             "name": self.answer.name,
             "type": self.answer.rdtype,
             "outcome": self.answer.outcome.value,
-            "records": [rd.to_text() for rd in self.answer.records],
+            "records": list(self.answer.record_texts),
             "cnames": list(self.answer.cnames),
             "ms": round(self.ms, 2),
         }

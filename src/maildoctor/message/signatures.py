@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import dkim
 
@@ -47,9 +48,15 @@ class SignatureCheck:
                 "cause": self.cause, "detail": self.detail, "key": self.key_name}
 
 
+@lru_cache(maxsize=4096)
+def _signature_tags(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple({t.name: re.sub(r"\s+", "", t.value) if t.name in ("b", "bh", "h") else t.value.strip()
+            for t in split_tags(value) if t.name}.items())
+
+
 def signature_tags(value: str) -> dict[str, str]:
-    return {t.name: re.sub(r"\s+", "", t.value) if t.name in ("b", "bh", "h") else t.value.strip()
-            for t in split_tags(value) if t.name}
+    """The tags of a DKIM-Signature or ARC header (b, bh and h without folding whitespace)."""
+    return dict(_signature_tags(value))
 
 
 def _key_text(answer: Answer) -> str:
