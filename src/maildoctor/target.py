@@ -35,7 +35,8 @@ class Target:
     domain: str
     ips: list[str] = field(default_factory=list)
     dkim_selectors: list[str] = field(default_factory=list)  # given by the user: a key must exist
-    known_selectors: list[str] = field(default_factory=list)  # found in the zone or in reports
+    known_selectors: list[str] = field(default_factory=list)  # found in the zone, in reports or in a message
+    discover_selectors: bool = True  # also try the common and the providers' selectors
     smtp: str | None = None  # HOST[:PORT] to probe
     probe: bool = False  # probe every MX host on port 25, and fetch the MTA-STS policy
     cafile: str | None = None  # extra CA certificates to trust (private CAs)

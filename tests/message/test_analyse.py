@@ -61,6 +61,7 @@ def test_a_well_signed_message_passes_everything(server: TestDnsServer, ed25519:
     assert report.facts["dkim"][0]["result"] == "pass" and report.facts["dkim"][0]["a"].startswith("ed25519" if ed25519 else "rsa")
     assert report.facts["spf"]["result"] == "pass" and report.facts["dmarc"]["result"] == "pass"
     assert auth(report) == set()
+    assert not any(q["name"].startswith("default._domainkey") for q in report.queries)  # a working key: no discovery
 
 
 def test_body_changed_after_signing(server: TestDnsServer) -> None:

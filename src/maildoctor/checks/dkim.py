@@ -77,7 +77,8 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         candidates, providers = discovery_list(domain, hosts)
         ctx.facts["dkim_discovery"] = {"providers": providers, "selectors": candidates}
         # RFC 8020: NXDOMAIN for _domainkey means no name exists below it, so nothing to discover.
-        discover = [] if parent.outcome is Outcome.NXDOMAIN else [s for s in candidates if s not in given + known]
+        skip = parent.outcome is Outcome.NXDOMAIN or not ctx.target.discover_selectors
+        discover = [] if skip else [s for s in candidates if s not in given + known]
         selectors = given + known + discover
         answers = await asyncio.gather(*(ctx.dns.query(f"{s}._domainkey.{domain}", "TXT") for s in selectors))
         return [

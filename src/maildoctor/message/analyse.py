@@ -76,12 +76,17 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
             return None
         return await check_identity(dns, connection.ip, connection.mail_from, connection.helo or "unknown")
 
-    async def domain_audit() -> Report | None:
+    async def keys_then_domain_audit() -> tuple[dict[str, Any], Report | None]:
+        keys = await fetch_keys(dns, message.headers)
         if not options.audit_domain or not from_domain:
-            return None
+            return keys, None
+        # Other selectors are looked for only when the message gives none that works: that is
+        # when "s= has no key, but the domain publishes one under another selector" matters.
+        own_keys = [keys.get(f"{s}._domainkey.{d}") for d, s in signatures_of_from]
+        discover = not own_keys or any(a is None or not a.ok for a in own_keys)
         target = Target(domain=from_domain, ips=[connection.ip] if connection.ip else [],
-                        known_selectors=[s for _, s in signatures_of_from])
-        return await run_audit(target, dns, areas=("spf", "dkim", "dmarc"))
+                        known_selectors=[s for _, s in signatures_of_from], discover_selectors=discover)
+        return keys, await run_audit(target, dns, areas=("spf", "dkim", "dmarc"))
 
     async def engines() -> list[EngineResult]:
         asks = []
@@ -94,9 +99,8 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     async def no_policy() -> None:
         return None
 
-    keys, spf_evaluation, dmarc_found, audit, engine_results = await asyncio.gather(
-        fetch_keys(dns, message.headers), spf(),
-        discover_dmarc(dns, from_domain) if from_domain else no_policy(), domain_audit(), engines(),
+    (keys, audit), spf_evaluation, dmarc_found, engine_results = await asyncio.gather(
+        keys_then_domain_audit(), spf(), discover_dmarc(dns, from_domain) if from_domain else no_policy(), engines(),
     )
     signatures = check_signatures(message.raw, message.headers, keys, message.has_body)
     arc = check_arc(message.raw, message.headers, keys, message.has_body)
