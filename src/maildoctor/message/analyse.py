@@ -31,7 +31,8 @@ class MessageOptions:
     mail_from: str = ""
     spamassassin: str | None = None  # HOST[:PORT] of spamd
     rspamd: str | None = None  # URL of rspamd's controller/normal worker
-    audit_domain: bool = True  # also check the sender domain's SPF, DKIM and DMARC records
+    audit_domain: bool = True  # also audit the sender domain (and the client IP) ...
+    audit_areas: tuple[str, ...] = ("spf", "dkim", "dmarc")  # ... in these areas
 
 
 def receiver_results(message: ParsedMessage) -> list[AuthResults]:
@@ -86,7 +87,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         discover = not own_keys or any(a is None or not a.ok for a in own_keys)
         target = Target(domain=from_domain, ips=[connection.ip] if connection.ip else [],
                         known_selectors=[s for _, s in signatures_of_from], discover_selectors=discover)
-        return keys, await run_audit(target, dns, areas=("spf", "dkim", "dmarc"))
+        return keys, await run_audit(target, dns, areas=options.audit_areas)
 
     async def engines() -> list[EngineResult]:
         asks = []

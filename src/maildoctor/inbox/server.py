@@ -1,0 +1,79 @@
+"""`maildoctor serve`: the SMTP server, the grader and the web server in one event loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from maildoctor.dns.answer import Resolver
+from maildoctor.dns.cache import CachingResolver
+from maildoctor.inbox.grader import Grader
+from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits
+from maildoctor.inbox.store import Store
+from maildoctor.inbox.tlscert import server_context
+from maildoctor.inbox.web import create_app
+
+log = logging.getLogger("maildoctor.inbox")
+
+
+@dataclass
+class ServeConfig:
+    domain: str
+    host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    http_port: int = 8025
+    data: Path = Path("maildoctor-data")
+    db: str | None = None  # an SQLAlchemy URL; default SQLite in data/
+    keep_days: float = 7.0
+    admin_token: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls: bool = True
+    workers: int = 16
+    limits: SmtpLimits = field(default_factory=SmtpLimits)
+
+
+async def purge_forever(store: Store, keep_days: float) -> None:
+    while True:
+        try:
+            removed = await asyncio.to_thread(store.purge, time.time() - keep_days * 86400)
+            if removed:
+                log.info("purged %d tests older than %g days", removed, keep_days)
+        except Exception:  # noqa: BLE001  (a failed purge is retried at the next round)
+            log.exception("purge failed")
+        await asyncio.sleep(3600)
+
+
+async def serve(config: ServeConfig, resolver: Resolver) -> None:
+    config.data.mkdir(parents=True, exist_ok=True)
+    store = Store(config.db or str(config.data))
+    grader = Grader(store, CachingResolver(resolver), config.workers)
+    queued = await grader.start()
+    handler = InboxHandler(store, config.domain, grader.submit, config.limits)
+    tls = server_context(config.data, config.domain, config.tls_cert, config.tls_key) if config.tls else None
+    loop = asyncio.get_running_loop()
+    smtp = await loop.create_server(
+        lambda: LimitedSMTP(handler, hostname=config.domain, data_size_limit=config.limits.max_message_bytes,
+                            tls_context=tls, timeout=config.limits.command_timeout, enable_SMTPUTF8=True,
+                            max_per_ip=config.limits.max_connections_per_ip, ident="maildoctor test inbox"),
+        config.host, config.smtp_port)
+    web = uvicorn.Server(uvicorn.Config(create_app(store, config.domain, config.admin_token), host=config.host,
+                                        port=config.http_port, log_level="warning", lifespan="off", access_log=False))
+    purger = asyncio.create_task(purge_forever(store, config.keep_days))
+    web_host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"maildoctor serve: SMTP on {config.host}:{config.smtp_port} for <test address>@{config.domain}"
+          f" (STARTTLS {'on' if tls else 'off'}), web on http://{web_host}:{config.http_port}/,"
+          f" data in {config.db or config.data}; {queued} stored message(s) queued for grading", flush=True)
+    try:
+        await web.serve()
+    finally:
+        smtp.close()
+        purger.cancel()
+        await grader.stop()
+        store.close()
+        print("maildoctor serve: stopped", file=sys.stderr, flush=True)

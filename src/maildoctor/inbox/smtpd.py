@@ -1,0 +1,95 @@
+"""The SMTP side of the inbox (aiosmtpd): mail only for addresses the inbox issued, never a relay;
+limits on size, recipients, connections per IP and command time; 250 only once stored."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from maildoctor.inbox.store import Received, Store
+
+log = logging.getLogger("maildoctor.inbox")
+
+
+@dataclass
+class SmtpLimits:
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_recipients: int = 10
+    max_connections_per_ip: int = 20
+    command_timeout: float = 60.0
+
+
+class InboxHandler:
+    def __init__(self, store: Store, domain: str, on_stored: Any, limits: SmtpLimits) -> None:
+        self.store, self.domain, self.on_stored, self.limits = store, domain.lower().rstrip("."), on_stored, limits
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
+        local, at, domain = address.rpartition("@")
+        if not at or domain.lower().rstrip(".") != self.domain:
+            return "550 5.7.1 Relaying denied: this server accepts mail only for its test addresses"
+        if len(envelope.rcpt_tos) >= self.limits.max_recipients:
+            return "452 4.5.3 Too many recipients"
+        test_id = await asyncio.to_thread(self.store.test_for_address, local)
+        if test_id is None:
+            return "550 5.1.1 No such test address: get one on the web page first"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw).encode("utf-8", "surrogateescape")
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        stored = []
+        try:
+            for rcpt in envelope.rcpt_tos:
+                test_id = await asyncio.to_thread(self.store.test_for_address, rcpt.rpartition("@")[0])
+                if test_id is None:
+                    continue
+                stored.append(await self.store.store_message(Received(
+                    test_id=test_id, client_ip=peer.removeprefix("::ffff:"), helo=session.host_name or "",
+                    mail_from=envelope.mail_from or "", rcpt=rcpt, tls=session.ssl is not None, raw=raw)))
+        except Exception:  # noqa: BLE001  (not stored: the client must keep the message and retry)
+            log.exception("storing a message failed")
+            return "451 4.3.0 Could not store the message, try again later"
+        for message_id in stored:
+            self.on_stored(message_id)
+        return f"250 2.0.0 OK: queued as {','.join(map(str, stored))}"
+
+
+class LimitedSMTP(SMTP):
+    """aiosmtpd's SMTP with a limit on simultaneous connections per client address."""
+
+    connections: Counter[str] = Counter()
+
+    def __init__(self, *args: Any, max_per_ip: int = 20, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_per_ip = max_per_ip
+        self._counted: str | None = None
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        ip = peer[0] if isinstance(peer, tuple) else str(peer)
+        if self.connections[ip] >= self.max_per_ip:
+            transport.write(b"421 4.7.0 Too many connections from your address, try again later\r\n")  # type: ignore[attr-defined]
+            transport.close()
+            self._refused = True
+            return
+        self.connections[ip] += 1
+        self._counted = ip
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._counted is not None:
+            self.connections[self._counted] -= 1
+            if self.connections[self._counted] <= 0:
+                del self.connections[self._counted]
+            self._counted = None
+        super().connection_lost(error)

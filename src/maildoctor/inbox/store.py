@@ -1,0 +1,233 @@
+"""Storage of tests and received messages: SQLite (WAL) by default, any SQLAlchemy URL (PostgreSQL).
+
+A message is committed before its 250 is sent. Commits from concurrent SMTP sessions are grouped
+by one writer thread: each waits for a commit that includes its row, and a burst of messages
+costs one disk sync instead of one each."""
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, create_engine, delete, event,
+                        func, insert, select, update)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+tests = Table(
+    "tests", metadata,
+    Column("id", String(32), primary_key=True),  # the result page's token
+    Column("address", String(64), unique=True, nullable=False),  # the local part handed out
+    Column("created", Float, nullable=False),
+)
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("test_id", String(32), index=True, nullable=False),
+    Column("received", Float, nullable=False),
+    Column("client_ip", String(64), nullable=False),
+    Column("helo", String(255), nullable=False),
+    Column("mail_from", String(320), nullable=False),
+    Column("rcpt", String(320), nullable=False),
+    Column("tls", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("score", Float),
+    Column("report", Text),  # JSON, once graded
+    Column("graded", Float),
+)
+# Each migration brings the schema from version i to i+1; new ones are appended, never edited.
+MIGRATIONS: list[Any] = [
+    lambda conn: metadata.create_all(conn, tables=[tests, messages]),
+]
+ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
+
+
+@dataclass
+class Received:
+    test_id: str
+    client_ip: str
+    helo: str
+    mail_from: str
+    rcpt: str
+    tls: bool
+    raw: bytes
+
+
+def connect(url: str) -> Engine:
+    if "://" not in url:  # a directory: the embedded default
+        directory = Path(url)
+        directory.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{directory / 'maildoctor.sqlite3'}"
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> int:
+    with engine.begin() as conn:
+        schema_version.create(conn, checkfirst=True)
+        current = conn.execute(select(schema_version.c.version)).scalar()
+        if current is None:
+            conn.execute(insert(schema_version).values(version=0))
+            current = 0
+        for version in range(current, len(MIGRATIONS)):
+            MIGRATIONS[version](conn)
+            conn.execute(update(schema_version).values(version=version + 1))
+        return len(MIGRATIONS)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = connect(url)
+        migrate(self.engine)
+        self._writes: queue.Queue[tuple[Received, asyncio.Future[int], asyncio.AbstractEventLoop] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="maildoctor-store", daemon=True)
+        self._writer.start()
+        self._addresses: dict[str, str] = {}
+
+    def close(self) -> None:
+        self._writes.put(None)
+        self._writer.join(30)
+        self.engine.dispose()
+
+    # -- tests ---------------------------------------------------------------------------------
+    def create_test(self) -> tuple[str, str]:
+        test_id = secrets.token_urlsafe(16)
+        local = "md-" + "".join(secrets.choice(ADDRESS_ALPHABET) for _ in range(10))
+        with self.engine.begin() as conn:
+            conn.execute(insert(tests).values(id=test_id, address=local, created=time.time()))
+        self._addresses[local] = test_id
+        return test_id, local
+
+    def test_for_address(self, local: str) -> str | None:
+        local = local.lower()
+        if local in self._addresses:
+            return self._addresses[local]
+        with self.engine.connect() as conn:
+            found = conn.execute(select(tests.c.id).where(tests.c.address == local)).scalar()
+        if found:
+            self._addresses[local] = found
+        return found
+
+    def test(self, test_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tests).where(tests.c.id == test_id)).mappings().first()
+            if row is None:
+                return None
+            latest = conn.execute(
+                select(messages.c.id, messages.c.received, messages.c.client_ip, messages.c.helo, messages.c.mail_from,
+                       messages.c.tls, messages.c.size, messages.c.score, messages.c.report, messages.c.graded)
+                .where(messages.c.test_id == test_id).order_by(messages.c.id.desc()).limit(1)
+            ).mappings().first()
+        return {"test": dict(row), "message": dict(latest) if latest else None}
+
+    def raw(self, message_id: int) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(messages.c.raw).where(messages.c.id == message_id)).scalar()
+
+    def list_tests(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            counts = select(messages.c.test_id, func.count().label("messages"), func.max(messages.c.score).label("score")) \
+                .group_by(messages.c.test_id).subquery()
+            rows = conn.execute(
+                select(tests.c.id, tests.c.address, tests.c.created, counts.c.messages, counts.c.score)
+                .select_from(tests.outerjoin(counts, counts.c.test_id == tests.c.id))
+                .order_by(tests.c.created.desc()).limit(limit)
+            ).mappings().all()
+        return [dict(r) for r in rows]
+
+    def delete_test(self, test_id: str) -> bool:
+        with self.engine.begin() as conn:
+            conn.execute(delete(messages).where(messages.c.test_id == test_id))
+            gone = conn.execute(delete(tests).where(tests.c.id == test_id)).rowcount
+        self._addresses = {a: t for a, t in self._addresses.items() if t != test_id}
+        return bool(gone)
+
+    def purge(self, older_than: float) -> int:
+        """Tests (and their messages) created before older_than (a UNIX time)."""
+        with self.engine.begin() as conn:
+            old = [r[0] for r in conn.execute(select(tests.c.id).where(tests.c.created < older_than))]
+            for start in range(0, len(old), 500):
+                chunk = old[start:start + 500]
+                conn.execute(delete(messages).where(messages.c.test_id.in_(chunk)))
+                conn.execute(delete(tests).where(tests.c.id.in_(chunk)))
+        self._addresses = {a: t for a, t in self._addresses.items() if t not in set(old)}
+        return len(old)
+
+    # -- messages ------------------------------------------------------------------------------
+    async def store_message(self, received: Received) -> int:
+        """Returns once the message is committed to the database (and so on disk)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._writes.put((received, future, loop))
+        return await future
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._writes.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < 256:
+                try:
+                    item = self._writes.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._writes.put(None)
+                    break
+                batch.append(item)
+            try:
+                ids = []
+                with self.engine.begin() as conn:
+                    for received, _, _ in batch:
+                        result = conn.execute(insert(messages).values(
+                            test_id=received.test_id, received=time.time(), client_ip=received.client_ip,
+                            helo=received.helo[:255], mail_from=received.mail_from[:320], rcpt=received.rcpt[:320],
+                            tls=int(received.tls), size=len(received.raw), raw=received.raw))
+                        ids.append(int(result.inserted_primary_key[0]))
+                for (_, future, loop), message_id in zip(batch, ids):
+                    loop.call_soon_threadsafe(_resolve, future, message_id, None)
+            except Exception as exc:  # noqa: BLE001  (the sessions answer 451: the client retries later)
+                for _, future, loop in batch:
+                    loop.call_soon_threadsafe(_resolve, future, 0, exc)
+
+    def ungraded(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(messages.c.id).where(messages.c.report.is_(None)).order_by(messages.c.id))]
+
+    def message_for_grading(self, message_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
+        return dict(row) if row else None
+
+    def save_grade(self, message_id: int, score: float, report: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(messages).where(messages.c.id == message_id).values(
+                score=score, report=json.dumps(report, ensure_ascii=False), graded=time.time()))
+
+
+def _resolve(future: asyncio.Future[int], value: int, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)

@@ -1,0 +1,154 @@
+"""The web side of the inbox (Starlette, server-rendered Jinja2 templates, one small script, no CDN).
+
+Result pages are reachable only by their token; every piece of message content is escaped by the
+templates, and the Content-Security-Policy allows no inline script, so a hostile message cannot run
+anything in the viewer's browser."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from maildoctor.findings import Severity
+from maildoctor.inbox.store import Store
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
+                               " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# How the page groups findings: (title, finding areas or ids-prefixes, the fact that gives the verdict)
+SECTIONS = [
+    ("SPF", ("spf", "auth.spf"), "spf"),
+    ("DKIM", ("dkim", "auth.dkim"), "dkim"),
+    ("DMARC", ("dmarc", "auth.dmarc"), "dmarc"),
+    ("Reverse DNS", ("rdns",), None),
+    ("Blocklists", ("dnsbl",), None),
+    ("Headers and structure", ("msg",), None),
+    ("Content", ("content",), None),
+    ("What receivers recorded", ("auth.results", "auth.arc"), None),
+    ("The sender's domain", ("mx", "mtasts", "tlsrpt", "dane", "dnssec", "bimi"), None),
+]
+
+
+def _template_env() -> Environment:
+    path = str(resources.files("maildoctor.inbox").joinpath("templates"))
+    env = Environment(loader=FileSystemLoader(path), autoescape=select_autoescape(["html"]))
+    env.filters["severity_class"] = lambda s: f"sev-{s}"
+    return env
+
+
+def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+    findings = report.get("findings", [])
+    facts = report.get("facts", {})
+    used: set[int] = set()
+    out = []
+    for title, prefixes, fact in SECTIONS:
+        mine = []
+        for index, f in enumerate(findings):
+            if index not in used and any(f["id"] == p or f["id"].startswith(p + ".") or f["id"].startswith(p + "_")
+                                         for p in prefixes):
+                mine.append(f)
+                used.add(index)
+        worst = max((Severity.parse(f["severity"]) for f in mine), default=None)
+        verdict = "pass" if worst is None or worst <= Severity.NOTICE else "fail"
+        if fact == "spf" and facts.get("spf"):
+            verdict = facts["spf"]["result"]
+        elif fact == "dkim":
+            results = [s["result"] for s in facts.get("dkim", [])]
+            verdict = "pass" if "pass" in results else (results[0] if results else "none")
+        elif fact == "dmarc" and facts.get("dmarc"):
+            verdict = facts["dmarc"]["result"]
+        out.append({"title": title, "verdict": verdict, "findings": mine, "ok": verdict == "pass"})
+    return out
+
+
+def create_app(store: Store, domain: str, admin_token: str | None = None) -> Starlette:
+    env = _template_env()
+
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(domain=domain, **context), status_code=status, headers=SECURITY_HEADERS)
+
+    def api(data: Any, status: int = 200) -> JSONResponse:
+        return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
+
+    async def view(test_id: str) -> dict[str, Any] | None:
+        found = await asyncio.to_thread(store.test, test_id)
+        if found is None:
+            return None
+        message = found["message"]
+        status = "waiting" if message is None else "done" if message["report"] else "analysing"
+        report = json.loads(message["report"]) if message and message["report"] else None
+        return {"id": test_id, "address": f"{found['test']['address']}@{domain}", "status": status, "report": report,
+                "url": f"/t/{test_id}", "message_id": message["id"] if message else None}
+
+    async def index(request: Request) -> Response:
+        return page("index.html")
+
+    async def new_test(request: Request) -> Response:
+        test_id, _ = await asyncio.to_thread(store.create_test)
+        return RedirectResponse(f"/t/{test_id}", status_code=303, headers=SECURITY_HEADERS)
+
+    async def result_page(request: Request) -> Response:
+        data = await view(request.path_params["test_id"])
+        if data is None:
+            return page("not_found.html", 404)
+        raw = ""
+        if data["message_id"] and data["status"] == "done":
+            raw_bytes = await asyncio.to_thread(store.raw, data["message_id"])
+            raw = (raw_bytes or b"")[:200_000].decode("utf-8", "replace")
+        sections = _sections(data["report"]) if data["report"] else []
+        return page("test.html", test=data, sections=sections, raw=raw)
+
+    async def api_create(request: Request) -> Response:
+        test_id, local = await asyncio.to_thread(store.create_test)
+        return api({"id": test_id, "address": f"{local}@{domain}", "url": f"/t/{test_id}"}, 201)
+
+    async def api_get(request: Request) -> Response:
+        data = await view(request.path_params["test_id"])
+        if data is None:
+            return api({"error": "no such test"}, 404)
+        body: dict[str, Any] = {"id": data["id"], "address": data["address"], "status": data["status"]}
+        if data["report"]:
+            body["report"] = data["report"]
+        return api(body)
+
+    def admin_allowed(request: Request) -> bool:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
+        return bool(admin_token) and hmac.compare_digest(given.encode(), admin_token.encode())  # type: ignore[union-attr]
+
+    async def api_list(request: Request) -> Response:
+        if not admin_allowed(request):
+            return api({"error": "admin token required"}, 403 if admin_token else 404)
+        return api({"tests": await asyncio.to_thread(store.list_tests)})
+
+    async def api_delete(request: Request) -> Response:
+        if not admin_allowed(request):
+            return api({"error": "admin token required"}, 403 if admin_token else 404)
+        gone = await asyncio.to_thread(store.delete_test, request.path_params["test_id"])
+        return api({"deleted": gone}, 200 if gone else 404)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return api({"error": "not found"}, 404)
+        return page("not_found.html", 404)
+
+    static = StaticFiles(directory=str(resources.files("maildoctor.inbox").joinpath("static")))
+    routes = [
+        Route("/", index), Route("/tests", new_test, methods=["POST"]), Route("/t/{test_id}", result_page),
+        Route("/api/tests", api_create, methods=["POST"]), Route("/api/tests", api_list, methods=["GET"]),
+        Route("/api/tests/{test_id}", api_get, methods=["GET"]), Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
+        Mount("/static", static, name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: not_found})
