@@ -21,13 +21,14 @@ $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
-## The main job: for now the offline audit of the shipped example zone.
+## The main job: the test inbox (SMTP on 127.0.0.1:2525, web on http://127.0.0.1:8025/).
 run: $(STAMP)
-	$(BIN)/maildoctor zone examples/afspraakmanager.be.zone --fail-on never
+	$(BIN)/maildoctor serve
 
-## The whole test suite (spamd from Debian: the content-engine tests start it on loopback).
+## The whole test suite (from Debian: spamd, which the content-engine tests start on loopback;
+## chromium and swaks, which the inbox tests drive).
 test: $(STAMP)
-	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin
+	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

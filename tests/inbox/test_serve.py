@@ -1,0 +1,219 @@
+"""The test inbox end to end: `maildoctor serve` on free ports, the test DNS server, mail sent with
+smtplib and swaks, results read through the API and in headless Chromium."""
+from __future__ import annotations
+
+import shutil
+import smtplib
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from tests.conftest import ROOT
+from tests.inbox.server import Inbox, start_inbox
+from tests.keys import publish_txt, rsa_p
+from tests.message.signing import message, sign
+
+SENDER = """$ORIGIN sender.test.
+$TTL 300
+@ IN SOA ns h 1 2 3 4 5
+@ IN NS ns
+@ IN MX 10 mail
+mail IN A 127.0.0.1
+@ IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
+_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@sender.test"
+"""
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = ROOT / "test-output"
+
+
+@pytest.fixture(scope="module")
+def dns() -> Iterator[TestDnsServer]:
+    zones = ZoneSet([load_zone_text(SENDER, None)])
+    publish_txt(zones, "rsa._domainkey.sender.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
+    with TestDnsServer(zones) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def inbox(dns: TestDnsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
+    server = start_inbox(tmp_path_factory.mktemp("inbox") / "data", dns.address, "--max-size", "50000",
+                         "--admin-token", "sekrit")
+    yield server
+    server.stop()
+
+
+def signed(subject: str = "Your appointment", body: str = "Hello Bob,\r\n\r\nsee you at ten.\r\n") -> bytes:
+    return sign(message("alice@sender.test", subject=subject, body=body), domain="sender.test")
+
+
+def send(inbox: Inbox, to: str, raw: bytes, mail_from: str = "bounce@sender.test") -> None:
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, local_hostname="mail.sender.test", timeout=10) as client:
+        client.starttls()
+        client.ehlo("mail.sender.test")
+        client.sendmail(mail_from, [to], raw)
+
+
+def browser():  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: make test installs it"
+    manager = sync_playwright().start()
+    return manager, manager.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+
+
+def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    assert test["address"].startswith("md-") and test["address"].endswith("@inbox.test")
+    assert inbox.api(f"/api/tests/{test['id']}")[1]["status"] == "waiting"
+    send(inbox, test["address"], signed())
+    result = inbox.wait_graded(test["id"])
+    facts = result["report"]["facts"]
+    assert facts["spf"]["result"] == "pass" and facts["dkim"][0]["result"] == "pass" and facts["dmarc"]["result"] == "pass"
+    assert facts["received"]["tls"] and facts["received"]["helo"] == "mail.sender.test"
+    score = result["report"]["score"]
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + test["url"])
+        page.wait_for_selector("#score")
+        assert float(page.inner_text("#score")) == score
+        for area in ("SPF", "DKIM", "DMARC"):
+            assert page.inner_text(f'[data-verdict="{area}"]').lower() == "pass", area
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-result.png"), full_page=True)
+    finally:
+        chromium.close()
+        manager.stop()
+    assert (OUTPUT / "inbox-result.png").stat().st_size > 10_000
+
+
+def test_swaks_delivers_too(inbox: Inbox, tmp_path: Path) -> None:
+    swaks = shutil.which("swaks")
+    assert swaks, "swaks is missing: make test installs it"
+    test = inbox.new_test()
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(signed(subject="Sent with swaks"))
+    done = subprocess.run([swaks, "--server", f"127.0.0.1:{inbox.smtp_port}", "--to", test["address"], "--from", "bounce@sender.test",
+                           "--helo", "mail.sender.test", "--data", str(mail), "--tls"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout[-2000:]
+    facts = inbox.wait_graded(test["id"])["report"]["facts"]
+    assert facts["subject"] == "Sent with swaks" and facts["dkim"][0]["result"] == "pass"
+
+
+def test_the_page_updates_by_itself(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + test["url"])
+        assert test["address"] in page.inner_text("#address")
+        send(inbox, test["address"], signed(subject="Polled"))
+        page.wait_for_selector("#score", timeout=20_000)  # no reload by the test: the page's script did it
+    finally:
+        chromium.close()
+        manager.stop()
+
+
+def test_it_is_never_a_relay(inbox: Inbox) -> None:
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
+        client.ehlo("relay.example")
+        client.mail("spammer@example.org")
+        code, text = client.rcpt("victim@example.com")
+        assert code == 550 and b"Relaying denied" in text
+        code, _ = client.rcpt("md-notissued1@inbox.test")
+        assert code == 550
+
+
+def test_hostile_content_renders_inert(inbox: Inbox) -> None:
+    payload = "<script>window.__pwned = 1; alert(1)</script>"
+    raw = (f"From: Mallory <m@sender.test>\r\nTo: x@inbox.test\r\nSubject: {payload}\r\nDate: Mon, 21 Oct 2013 15:10:29 +0200\r\n"
+           f"Message-ID: <x1@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
+           f"<p>hi</p>{payload}<img src=x onerror=\"window.__pwned=1;alert(2)\"><svg onload=\"alert(3)\"></svg>\r\n").encode()
+    test = inbox.new_test()
+    send(inbox, test["address"], raw)
+    inbox.wait_graded(test["id"])
+    manager, chromium = browser()
+    dialogs: list[str] = []
+    try:
+        page = chromium.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(inbox.url + test["url"])
+        page.wait_for_selector("#score")
+        page.click("summary:has-text('Show the raw message')")
+        page.wait_for_timeout(300)
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert "<script>window.__pwned" in page.inner_text("pre.raw")  # shown as text
+        assert page.locator("pre.raw img").count() == 0 and page.locator("main script").count() == 0
+    finally:
+        chromium.close()
+        manager.stop()
+    assert dialogs == []
+
+
+def test_unknown_tokens_and_admin(inbox: Inbox) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as page:
+        urllib.request.urlopen(inbox.url + "/t/not-a-real-token", timeout=10)
+    assert page.value.code == 404
+    assert inbox.api("/api/tests/not-a-real-token")[0] == 404
+    assert inbox.api("/api/tests")[0] == 403  # listing needs the admin token
+    status, body = inbox.api("/api/tests", token="sekrit")
+    assert status == 200 and body["tests"]
+    victim = inbox.new_test()
+    assert inbox.api(f"/api/tests/{victim['id']}", "DELETE")[0] == 403
+    assert inbox.api(f"/api/tests/{victim['id']}", "DELETE", token="sekrit")[0] == 200
+    assert inbox.api(f"/api/tests/{victim['id']}")[0] == 404
+
+
+def test_limits(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    big = signed(body=("x" * 76 + "\r\n") * 1000)
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
+        client.ehlo("mail.sender.test")
+        with pytest.raises(smtplib.SMTPSenderRefused) as announced:  # MAIL FROM ... SIZE=
+            client.sendmail("bounce@sender.test", [test["address"]], big)
+        assert announced.value.smtp_code == 552
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
+        client.ehlo("mail.sender.test")
+        client.mail("bounce@sender.test")  # no SIZE: the limit bites at the end of DATA
+        client.rcpt(test["address"])
+        assert client.data(big)[0] == 552
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
+        client.ehlo("mail.sender.test")
+        client.mail("bounce@sender.test")
+        codes = [client.rcpt(test["address"])[0] for _ in range(12)]
+        assert codes[:10] == [250] * 10 and codes[10:] == [452, 452]
+        client.rset()
+        code, _ = client.docmd("BOGUS")
+        assert code == 500  # and the server lives on
+    assert inbox.api(f"/api/tests/{test['id']}")[0] == 200
+
+
+def test_nothing_acknowledged_is_lost(dns: TestDnsServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    dns.faults.delay = 2.0  # grading waits for DNS: the server dies with every message stored, none graded
+    inbox = start_inbox(data, dns.address)
+    try:
+        tests = [inbox.new_test() for _ in range(5)]
+        for test in tests:
+            send(inbox, test["address"], signed())
+    finally:
+        inbox.stop(kill=True)
+        dns.faults.delay = 0.0
+    with sqlite3.connect(data / "maildoctor.sqlite3") as db:
+        stored, graded = db.execute("SELECT COUNT(*), COUNT(report) FROM messages").fetchone()
+    assert stored == 5 and graded == 0
+    restarted = start_inbox(data, dns.address)
+    try:
+        for test in tests:
+            assert restarted.wait_graded(test["id"])["report"]["facts"]["dkim"][0]["result"] == "pass"
+    finally:
+        restarted.stop()
