@@ -6,7 +6,6 @@ import shutil
 import smtplib
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 

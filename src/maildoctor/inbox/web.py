@@ -6,6 +6,7 @@ anything in the viewer's browser."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import hmac
 import json
 from importlib import resources
@@ -28,17 +29,17 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-# How the page groups findings: (title, finding areas or ids-prefixes, the fact that gives the verdict)
+# How the page groups findings: (title, finding id patterns, the fact that gives the verdict)
 SECTIONS = [
-    ("SPF", ("spf", "auth.spf"), "spf"),
-    ("DKIM", ("dkim", "auth.dkim"), "dkim"),
-    ("DMARC", ("dmarc", "auth.dmarc"), "dmarc"),
-    ("Reverse DNS", ("rdns",), None),
-    ("Blocklists", ("dnsbl",), None),
-    ("Headers and structure", ("msg",), None),
-    ("Content", ("content",), None),
-    ("What receivers recorded", ("auth.results", "auth.arc"), None),
-    ("The sender's domain", ("mx", "mtasts", "tlsrpt", "dane", "dnssec", "bimi"), None),
+    ("SPF", ("spf.*", "auth.spf*"), "spf"),
+    ("DKIM", ("dkim.*", "auth.dkim*"), "dkim"),
+    ("DMARC", ("dmarc.*", "auth.dmarc*"), "dmarc"),
+    ("Reverse DNS", ("rdns.*",), None),
+    ("Blocklists", ("dnsbl.*",), None),
+    ("Headers and structure", ("msg.*",), None),
+    ("Content", ("content.*",), None),
+    ("What receivers recorded", ("auth.results*", "auth.arc*"), None),
+    ("The sender's domain", ("mx.*", "mtasts.*", "tlsrpt.*", "dane.*", "dnssec.*", "bimi.*"), None),
 ]
 
 
@@ -54,11 +55,10 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     facts = report.get("facts", {})
     used: set[int] = set()
     out = []
-    for title, prefixes, fact in SECTIONS:
+    for title, patterns, fact in SECTIONS:
         mine = []
         for index, f in enumerate(findings):
-            if index not in used and any(f["id"] == p or f["id"].startswith(p + ".") or f["id"].startswith(p + "_")
-                                         for p in prefixes):
+            if index not in used and any(fnmatch.fnmatchcase(f["id"], p) for p in patterns):
                 mine.append(f)
                 used.add(index)
         worst = max((Severity.parse(f["severity"]) for f in mine), default=None)
