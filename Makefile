@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/spf.py --peer pyspf
 	$(BIN)/python bench/dnsbl.py
 	$(BIN)/python bench/message.py --peer spamassassin
+	$(BIN)/python bench/inbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

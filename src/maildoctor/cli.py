@@ -13,9 +13,8 @@ from rich.console import Console
 
 from maildoctor import __version__
 from maildoctor.dns.answer import Resolver
-from maildoctor.dns.chain import ZonesThenResolver
-from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.tracing import TracingResolver
+from maildoctor.dns.spec import ResolverSpec
 from maildoctor.dns.zonedata import ZoneLoadError, ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.engine import run_audit
@@ -59,20 +58,15 @@ def dns_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_resolver(nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> Resolver:
     try:
-        servers = [Nameserver.parse(n) for n in nameservers]
-    except ValueError as exc:
-        fail(str(exc))
-    live = LiveResolver(servers or None, timeout=timeout) if servers or not zones else None
-    if not zones:
-        assert live is not None
-        return live
-    try:
-        zone_set = ZoneSet.from_paths(list(zones))
+        return resolver_spec(nameservers, zones, timeout).build()
     except ZoneLoadError as exc:
         fail(f"cannot read zone file: {exc}")
-    if not zone_set.zones:
-        fail(f"no zone files (*.zone) found in {', '.join(map(str, zones))}")
-    return ZonesThenResolver(zone_set, live) if live else ZoneResolver(zone_set)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def resolver_spec(nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> ResolverSpec:
+    return ResolverSpec(tuple(nameservers), tuple(str(z) for z in zones), timeout)
 
 
 def exit_status(report: Report, fail_on: str) -> int:
@@ -464,14 +458,17 @@ Then open the web page, get an address, and send a mail to it (e.g. swaks --serv
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM certificate for STARTTLS (default: a self-signed one in --data).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM key of --tls-cert.")
 @click.option("--no-tls", is_flag=True, help="Do not offer STARTTLS.")
+@click.option("--grader-processes", type=click.IntRange(0, 64), default=None,
+              help="Worker processes that grade messages; 0 grades in the server process. [default: the number of CPUs]")
 @dns_options
 def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_dir: Path, db: str | None, keep_days: float,
           admin_token: str | None, max_size: int, max_recipients: int, max_connections_per_ip: int,
-          tls_cert: Path | None, tls_key: Path | None, no_tls: bool, nameservers: tuple[str, ...], zones: tuple[Path, ...],
-          timeout: float) -> None:
+          tls_cert: Path | None, tls_key: Path | None, no_tls: bool, grader_processes: int | None,
+          nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
     """Run the test inbox: an SMTP server that accepts mail only for the addresses it hands out,
     and a web page (and REST API) that grades each message like a receiver would."""
     import logging
+    import os
     import socket
 
     from maildoctor.inbox.server import ServeConfig, serve as run_server
@@ -487,10 +484,11 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
     config = ServeConfig(domain=name, host=host, smtp_port=smtp_port, http_port=http_port, data=data_dir, db=db,
                          keep_days=keep_days, admin_token=admin_token, tls_cert=tls_cert, tls_key=tls_key, tls=not no_tls,
                          limits=SmtpLimits(max_message_bytes=max_size, max_recipients=max_recipients,
-                                           max_connections_per_ip=max_connections_per_ip))
-    resolver = build_resolver(nameservers, zones, timeout)
+                                           max_connections_per_ip=max_connections_per_ip),
+                         grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes)
+    build_resolver(nameservers, zones, timeout)  # bad --nameserver or --zone: say so now, not in a worker
     try:
-        asyncio.run(run_server(config, resolver))
+        asyncio.run(run_server(config, resolver_spec(nameservers, zones, timeout)))
     except OSError as exc:
         fail(f"cannot listen: {exc}")
     except KeyboardInterrupt:

@@ -1,63 +1,42 @@
-"""Grading received messages in the background: a queue of stored message ids and a few workers.
-On start, every stored message without a grade (a crash or restart came between) is queued again."""
+"""Grading received messages in the background.
+
+Stored message ids wait in a queue; dispatchers take what is waiting (up to a batch) and grade it,
+in worker processes by default so that grading never slows the SMTP and web side, which share one
+event loop. A batch is graded concurrently inside its worker. On start, every stored message
+without a grade (a crash or restart came between) is queued again. When the backlog is long, new
+messages wait before their 250: acceptance slows to the pace of grading instead of grades
+falling minutes behind."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from maildoctor.dns.answer import Resolver
+from maildoctor.dns.cache import CachingResolver
+from maildoctor.dns.spec import ResolverSpec
 from maildoctor.findings import Report, make_finding
 from maildoctor.inbox.store import Store
 from maildoctor.message.analyse import MessageOptions, analyse_message
 
 # Everything about the sender that needs no connection to its servers.
 INBOX_AREAS = ("mx", "spf", "dkim", "dmarc", "rdns", "dnsbl", "mtasts", "tlsrpt", "dane", "dnssec", "bimi")
+BATCH = 32
+MAX_BACKLOG = 200  # messages stored but not graded before acceptance waits
+BACKLOG_WAIT = 30.0  # the longest a sender is held before its 250 anyway
 log = logging.getLogger("maildoctor.inbox")
 
 
-class Grader:
-    def __init__(self, store: Store, resolver: Resolver, workers: int = 16) -> None:
-        self.store, self.resolver, self.workers = store, resolver, workers
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self.graded = 0
-
-    async def start(self) -> int:
-        pending = await asyncio.to_thread(self.store.ungraded)
-        for message_id in pending:
-            self.queue.put_nowait(message_id)
-        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        return len(pending)
-
-    def submit(self, message_id: int) -> None:
-        self.queue.put_nowait(message_id)
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _work(self) -> None:
-        while True:
-            message_id = await self.queue.get()
-            try:
-                await self.grade(message_id)
-            except Exception:  # noqa: BLE001  (one bad message must not stop the grading of the others)
-                log.exception("grading message %s failed", message_id)
-            finally:
-                self.queue.task_done()
-
-    async def grade(self, message_id: int) -> None:
-        row = await asyncio.to_thread(self.store.message_for_grading, message_id)
-        if row is None or row["report"] is not None:
-            return
+async def grade_rows(rows: list[dict[str, Any]], resolver: Resolver) -> list[tuple[int, float, dict[str, Any]]]:
+    async def one(row: dict[str, Any]) -> tuple[int, float, dict[str, Any]]:
         try:
-            report = await analyse_message(row["raw"], self.resolver, MessageOptions(
+            report = await analyse_message(row["raw"], resolver, MessageOptions(
                 client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS))
         except Exception as exc:  # noqa: BLE001  (an analysis bug: the user still gets an answer)
-            log.exception("analysis of message %s failed", message_id)
+            log.exception("analysis of message %s failed", row["id"])
             report = Report(target=row["rcpt"], kind="message")
             report.findings.append(make_finding("msg.parse_error", "The message could not be analysed",
                                                 f"{type(exc).__name__}: {exc}", fix="Report this to the maildoctor developers."))
@@ -65,5 +44,99 @@ class Grader:
         data["facts"]["received"] = {"client_ip": row["client_ip"], "helo": row["helo"], "mail_from": row["mail_from"],
                                      "rcpt": row["rcpt"], "tls": bool(row["tls"]), "size": row["size"], "at": row["received"]}
         data["graded_in"] = round(time.time() - row["received"], 3)
-        await asyncio.to_thread(self.store.save_grade, message_id, report.score, data)
-        self.graded += 1
+        return row["id"], report.score, data
+    return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+# -- inside a worker process ------------------------------------------------------------------
+_child: dict[str, Any] = {}
+
+
+def _child_start(spec: ResolverSpec) -> None:
+    _child["loop"] = asyncio.new_event_loop()
+    _child["resolver"] = CachingResolver(spec.build())
+
+
+def _child_grade(rows: list[dict[str, Any]]) -> list[tuple[int, float, dict[str, Any]]]:
+    return _child["loop"].run_until_complete(grade_rows(rows, _child["resolver"]))
+
+
+class Grader:
+    def __init__(self, store: Store, spec: ResolverSpec, processes: int = 2) -> None:
+        self.store, self.spec, self.processes = store, spec, processes
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self._pool: ProcessPoolExecutor | None = None
+        self._resolver: Resolver | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self.graded = 0
+
+    async def start(self) -> int:
+        if self.processes > 0:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_child_start, initargs=(self.spec,))
+        else:
+            self._resolver = CachingResolver(self.spec.build())
+        pending = await asyncio.to_thread(self.store.ungraded)
+        for message_id in pending:
+            self.queue.put_nowait(message_id)
+        self._update_room()
+        self._tasks = [asyncio.create_task(self._dispatch()) for _ in range(max(1, self.processes) * 2)]
+        return len(pending)
+
+    @property
+    def backlog(self) -> int:
+        return self.queue.qsize() + self._in_flight
+
+    def submit(self, message_id: int) -> None:
+        self.queue.put_nowait(message_id)
+        self._update_room()
+
+    async def wait_for_room(self) -> None:
+        if not self._room.is_set():
+            try:
+                await asyncio.wait_for(self._room.wait(), BACKLOG_WAIT)
+            except asyncio.TimeoutError:
+                pass
+
+    def _update_room(self) -> None:
+        if self.backlog >= MAX_BACKLOG:
+            self._room.clear()
+        else:
+            self._room.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            ids = [await self.queue.get()]
+            while len(ids) < BATCH and not self.queue.empty():
+                ids.append(self.queue.get_nowait())
+            self._in_flight += len(ids)
+            try:
+                rows = [r for r in await asyncio.to_thread(self.store.messages_for_grading, ids) if r["report"] is None]
+                if rows:
+                    if self._pool is not None:
+                        grades = await loop.run_in_executor(self._pool, _child_grade, rows)
+                    else:
+                        assert self._resolver is not None
+                        grades = await grade_rows(rows, self._resolver)
+                    await asyncio.to_thread(self.store.save_grades, grades)
+                    self.graded += len(grades)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001  (the messages stay ungraded in the database: a restart retries)
+                log.exception("grading messages %s failed", ids)
+            finally:
+                self._in_flight -= len(ids)
+                for _ in ids:
+                    self.queue.task_done()
+                self._update_room()

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
-from maildoctor.dns.answer import Resolver
-from maildoctor.dns.cache import CachingResolver
+from maildoctor.dns.spec import ResolverSpec
 from maildoctor.inbox.grader import Grader
 from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits
 from maildoctor.inbox.store import Store
@@ -34,7 +33,7 @@ class ServeConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls: bool = True
-    workers: int = 16
+    grader_processes: int = 2
     limits: SmtpLimits = field(default_factory=SmtpLimits)
 
 
@@ -49,12 +48,12 @@ async def purge_forever(store: Store, keep_days: float) -> None:
         await asyncio.sleep(3600)
 
 
-async def serve(config: ServeConfig, resolver: Resolver) -> None:
+async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     config.data.mkdir(parents=True, exist_ok=True)
     store = Store(config.db or str(config.data))
-    grader = Grader(store, CachingResolver(resolver), config.workers)
+    grader = Grader(store, spec, config.grader_processes)
     queued = await grader.start()
-    handler = InboxHandler(store, config.domain, grader.submit, config.limits)
+    handler = InboxHandler(store, config.domain, grader, config.limits)
     tls = server_context(config.data, config.domain, config.tls_cert, config.tls_key) if config.tls else None
     loop = asyncio.get_running_loop()
     smtp = await loop.create_server(

@@ -24,8 +24,8 @@ class SmtpLimits:
 
 
 class InboxHandler:
-    def __init__(self, store: Store, domain: str, on_stored: Any, limits: SmtpLimits) -> None:
-        self.store, self.domain, self.on_stored, self.limits = store, domain.lower().rstrip("."), on_stored, limits
+    def __init__(self, store: Store, domain: str, grader: Any, limits: SmtpLimits) -> None:
+        self.store, self.domain, self.grader, self.limits = store, domain.lower().rstrip("."), grader, limits
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
         local, at, domain = address.rpartition("@")
@@ -45,6 +45,7 @@ class InboxHandler:
             raw = str(raw).encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         stored = []
+        await self.grader.wait_for_room()
         try:
             for rcpt in envelope.rcpt_tos:
                 test_id = await asyncio.to_thread(self.store.test_for_address, rcpt.rpartition("@")[0])
@@ -57,7 +58,7 @@ class InboxHandler:
             log.exception("storing a message failed")
             return "451 4.3.0 Could not store the message, try again later"
         for message_id in stored:
-            self.on_stored(message_id)
+            self.grader.submit(message_id)
         return f"250 2.0.0 OK: queued as {','.join(map(str, stored))}"
 
 

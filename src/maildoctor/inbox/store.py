@@ -213,15 +213,17 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(messages.c.id).where(messages.c.report.is_(None)).order_by(messages.c.id))]
 
-    def message_for_grading(self, message_id: int) -> dict[str, Any] | None:
+    def messages_for_grading(self, message_ids: list[int]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
-        return dict(row) if row else None
+            rows = conn.execute(select(messages).where(messages.c.id.in_(message_ids))).mappings().all()
+        return [dict(r) for r in rows]
 
-    def save_grade(self, message_id: int, score: float, report: dict[str, Any]) -> None:
+    def save_grades(self, grades: list[tuple[int, float, dict[str, Any]]]) -> None:
+        now = time.time()
         with self.engine.begin() as conn:
-            conn.execute(update(messages).where(messages.c.id == message_id).values(
-                score=score, report=json.dumps(report, ensure_ascii=False), graded=time.time()))
+            for message_id, score, report in grades:
+                conn.execute(update(messages).where(messages.c.id == message_id).values(
+                    score=score, report=json.dumps(report, ensure_ascii=False), graded=now))
 
 
 def _resolve(future: asyncio.Future[int], value: int, error: BaseException | None) -> None:

@@ -71,6 +71,11 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
         elif fact == "dmarc" and facts.get("dmarc"):
             verdict = facts["dmarc"]["result"]
         out.append({"title": title, "verdict": verdict, "findings": mine, "ok": verdict == "pass"})
+    rest = [f for index, f in enumerate(findings) if index not in used]
+    if rest:
+        worst = max(Severity.parse(f["severity"]) for f in rest)
+        out.append({"title": "Other", "verdict": "pass" if worst <= Severity.NOTICE else "fail", "findings": rest,
+                    "ok": worst <= Severity.NOTICE})
     return out
 
 
