@@ -26,9 +26,10 @@ run: $(STAMP)
 	$(BIN)/maildoctor serve
 
 ## The whole test suite (from Debian: spamd, which the content-engine tests start on loopback;
-## chromium and swaks, which the inbox tests drive).
+## chromium and swaks, which the inbox tests drive; PostgreSQL, which the storage tests start).
 test: $(STAMP)
-	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks
+	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks \
+		pg_ctlcluster=postgresql
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.
