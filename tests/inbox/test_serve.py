@@ -6,6 +6,7 @@ import shutil
 import smtplib
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
     facts = result["report"]["facts"]
     assert facts["spf"]["result"] == "pass" and facts["dkim"][0]["result"] == "pass" and facts["dmarc"]["result"] == "pass"
     assert facts["received"]["tls"] and facts["received"]["helo"] == "mail.sender.test"
+    assert facts["received"]["client_ip"] == "127.0.0.1"
     score = result["report"]["score"]
     manager, chromium = browser()
     try:
@@ -194,6 +196,29 @@ def test_limits(inbox: Inbox) -> None:
         code, _ = client.docmd("BOGUS")
         assert code == 500  # and the server lives on
     assert inbox.api(f"/api/tests/{test['id']}")[0] == 200
+
+
+def test_connections_per_address_are_limited(dns: TestDnsServer, tmp_path: Path) -> None:
+    import socket
+
+    inbox = start_inbox(tmp_path / "data", dns.address, "--max-connections-per-ip", "3")
+    sockets = []
+    try:
+        for _ in range(3):
+            sockets.append(socket.create_connection(("127.0.0.1", inbox.smtp_port), 5))
+            assert sockets[-1].recv(200).startswith(b"220")
+        extra = socket.create_connection(("127.0.0.1", inbox.smtp_port), 5)
+        assert extra.recv(200).startswith(b"421")
+        extra.close()
+        sockets.pop().close()
+        time.sleep(0.3)
+        again = socket.create_connection(("127.0.0.1", inbox.smtp_port), 5)
+        assert again.recv(200).startswith(b"220")  # a freed slot is usable again
+        again.close()
+    finally:
+        for s in sockets:
+            s.close()
+        inbox.stop()
 
 
 def test_nothing_acknowledged_is_lost(dns: TestDnsServer, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ falling minutes behind."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import multiprocessing
 import time
@@ -41,11 +42,20 @@ async def grade_rows(rows: list[dict[str, Any]], resolver: Resolver) -> list[tup
             report.findings.append(make_finding("msg.parse_error", "The message could not be analysed",
                                                 f"{type(exc).__name__}: {exc}", fix="Report this to the maildoctor developers."))
         data: dict[str, Any] = report.to_json()
-        data["facts"]["received"] = {"client_ip": row["client_ip"], "helo": row["helo"], "mail_from": row["mail_from"],
+        data["facts"]["received"] = {"client_ip": row["client_ip"], "reverse_name": await _reverse_name(resolver, row["client_ip"]),
+                                     "helo": row["helo"], "mail_from": row["mail_from"],
                                      "rcpt": row["rcpt"], "tls": bool(row["tls"]), "size": row["size"], "at": row["received"]}
         data["graded_in"] = round(time.time() - row["received"], 3)
         return row["id"], report.score, data
     return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+async def _reverse_name(resolver: Resolver, ip: str) -> str:
+    try:
+        answer = await resolver.query(ipaddress.ip_address(ip).reverse_pointer, "PTR")
+    except ValueError:
+        return ""
+    return ", ".join(str(rd.target).rstrip(".") for rd in answer.records) if answer.ok else ""
 
 
 # -- inside a worker process ------------------------------------------------------------------
