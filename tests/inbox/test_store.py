@@ -33,7 +33,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def received(test_id: str, n: int) -> Received:
-    return Received(test_id, "192.0.2.1", "mail.example.com", "b@example.com", f"md-x@inbox.test", True, b"Subject: %d\r\n\r\nhi\r\n" % n)
+    return Received(test_id, "192.0.2.1", "mail.example.com", "b@example.com", "md-x@inbox.test", True, b"Subject: %d\r\n\r\nhi\r\n" % n)
 
 
 def test_messages_are_committed_together_and_graded_once(store: Store) -> None:
