@@ -56,6 +56,40 @@ def dns_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--db", metavar="URL", help="A database URL instead of SQLite in --data (e.g. postgresql+psycopg://...).")(func)
+    func = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maildoctor-data"),
+                        show_default=True, help="Directory of the SQLite database (shared with `maildoctor serve`).")(func)
+    return func
+
+
+def open_database(data_dir: Path, db: str | None) -> Any:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from maildoctor.inbox.store import connect, migrate
+
+    try:
+        engine = connect(db or str(data_dir))
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot open the database: {exc}")
+    return engine
+
+
+def parse_since(text: str) -> float:
+    """'30d', '12h', '90m' (ago), or a date YYYY-MM-DD; a UNIX time."""
+    import datetime
+    import time as clock
+
+    units = {"d": 86400, "h": 3600, "m": 60}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return clock.time() - int(text[:-1]) * units[text[-1]]
+    try:
+        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp()
+    except ValueError:
+        raise ValueError(f"--since {text!r}: give 30d, 12h, 90m or a date like 2026-11-01") from None
+
+
 def build_resolver(nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> Resolver:
     try:
         return resolver_spec(nameservers, zones, timeout).build()
@@ -122,11 +156,12 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
 @click.option("--probe", is_flag=True, help="Connect to every MX host on port 25, and fetch the MTA-STS policy over HTTPS.")
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Also trust the CA certificates in this PEM file (private CAs).")
+@storage_options
 @dns_options
 @output_options
 def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], smtp: str | None, probe: bool, cafile: str | None,
-          nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool,
-          fail_on: str) -> None:
+          data_dir: Path, db: str | None, nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
+          output_format: str, verbose: bool, fail_on: str) -> None:
     """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers).
 
     No connection to a mail server is made without --smtp or --probe."""
@@ -137,6 +172,10 @@ def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], smtp: s
             parse_host_port(smtp, 25)
     except ValueError as exc:
         fail(str(exc))
+    if db or (data_dir / "maildoctor.sqlite3").exists():  # selectors seen in ingested DMARC reports
+        from maildoctor.feedback.ingest import selectors_seen
+
+        target.known_selectors = selectors_seen(open_database(data_dir, db), target.domain)
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(run_audit(target, resolver), output_format, target.domain)
     emit(report, output_format, verbose, fail_on)
@@ -493,3 +532,109 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
         fail(f"cannot listen: {exc}")
     except KeyboardInterrupt:
         pass
+
+
+@main.group(context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor reports ingest reports/                  # files, directories; xml, gz, zip, json, .eml, mbox
+  maildoctor reports summary --domain example.com --since 30d
+  maildoctor reports summary --format csv > sources.csv""")
+def reports() -> None:
+    """DMARC aggregate and TLS-RPT reports: ingest them, then see who sends as your domain."""
+
+
+@reports.command("ingest", context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor reports ingest reports/
+  maildoctor reports ingest 'google.com!example.com!1700000000!1700086399.zip' dmarc.mbox
+  maildoctor reports ingest reports/ --format json""")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@storage_options
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def reports_ingest(paths: tuple[Path, ...], data_dir: Path, db: str | None, output_format: str) -> None:
+    """Read report files into the database: each report once (by organization and report id);
+    files that cannot be read are kept aside with the reason and do not stop the others. The DKIM
+    selectors seen are remembered for later audits of the domain."""
+    from rich.progress import Progress
+
+    from maildoctor.feedback.ingest import ingest, report_files
+
+    engine = open_database(data_dir, db)
+    files = list(report_files(paths))
+    console = Console(stderr=True)
+    if output_format == "text" and console.is_terminal and len(files) > 1:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Ingesting", total=len(files))
+            result = ingest(engine, files, progress=lambda _: progress.advance(task))
+    else:
+        result = ingest(engine, files)
+    if output_format == "json":
+        click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
+    else:
+        click.echo(f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
+                   f" {result.tls_reports} TLS report(s), {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
+        for source, reason in result.rejected:
+            click.echo(f"  rejected {source}: {reason}")
+    sys.exit(1 if result.rejected else 0)
+
+
+@reports.command("summary", context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor reports summary
+  maildoctor reports summary --domain example.com --since 30d --format json
+  maildoctor reports summary --since 2026-11-01 --format csv""")
+@click.option("--domain", help="Only this domain.")
+@click.option("--since", default="30d", show_default=True, help="30d, 12h, 90m ago, or a date YYYY-MM-DD.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@storage_options
+@dns_options
+def reports_summary(domain: str | None, since: str, output_format: str, data_dir: Path, db: str | None,
+                    nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
+    """Per domain: the sources that send as it (IP, reverse name, likely provider), their volume and
+    aligned SPF/DKIM/DMARC pass rates, TLS-RPT failures, and what to do about what fails."""
+    import csv
+
+    from maildoctor.feedback.summary import summary_report
+
+    try:
+        start = parse_since(since)
+        domain = parse_domain(domain) if domain else None
+    except ValueError as exc:
+        fail(str(exc))
+    engine = open_database(data_dir, db)
+    resolver = build_resolver(nameservers, zones, timeout)
+    report, summaries, tls = asyncio.run(summary_report(engine, resolver, domain, start))
+    if output_format == "json":
+        click.echo(json.dumps({"schema": SCHEMA_VERSION, "since": start, "domains": [s.to_json() for s in summaries],
+                               "tls": tls, "score": report.score, "findings": [f.to_json() for f in report.findings]},
+                              indent=2, ensure_ascii=False))
+    elif output_format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["domain", "source_ip", "reverse_name", "provider", "messages", "dkim_aligned_pass",
+                         "spf_aligned_pass", "dmarc_pass", "dkim_domains", "envelope_domains"])
+        for summary in summaries:
+            for s in summary.sources:
+                writer.writerow([summary.domain, s.ip, s.reverse_name, s.provider, s.messages, s.dkim_pass, s.spf_pass,
+                                 s.dmarc_pass, " ".join(s.dkim_domains), " ".join(s.envelope_domains)])
+    else:
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        if not summaries and not tls:
+            console.print("No reports in this period. Ingest some with: maildoctor reports ingest PATH")
+        for summary in summaries:
+            rate = summary.dmarc_pass / summary.messages if summary.messages else 0
+            table = Table(title=f"{summary.domain}: {summary.messages} messages in {summary.reports} report(s),"
+                                f" {rate:.0%} pass DMARC", title_justify="left", header_style="bold")
+            for column in ("source", "reverse name / provider", "messages", "DKIM", "SPF", "DMARC"):
+                table.add_column(column, justify="right" if column in ("messages", "DKIM", "SPF", "DMARC") else "left")
+            for s in summary.sources[:25]:
+                style = "green" if s.rate(s.dmarc_pass) >= 0.9 else "yellow" if s.rate(s.dmarc_pass) >= 0.5 else "red"
+                table.add_row(s.ip, " / ".join(x for x in (s.reverse_name, s.provider) if x) or "-", str(s.messages),
+                              f"{s.rate(s.dkim_pass):.0%}", f"{s.rate(s.spf_pass):.0%}", f"[{style}]{s.rate(s.dmarc_pass):.0%}[/{style}]")
+            console.print(table)
+            if len(summary.sources) > 25:
+                console.print(f"  … and {len(summary.sources) - 25} more sources (--format csv lists them all)")
+            console.print()
+        render_terminal(report, console)
+    sys.exit(exit_status(report, "error"))

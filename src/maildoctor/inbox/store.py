@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, create_engine, delete, event,
-                        func, insert, select, update)
+from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, create_engine,
+                        delete, event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
@@ -43,9 +43,63 @@ messages = Table(
     Column("report", Text),  # JSON, once graded
     Column("graded", Float),
 )
+# Feedback: DMARC aggregate and TLS-RPT reports, what could not be read, and the DKIM selectors seen.
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # dmarc, tlsrpt
+    Column("org", String(255), nullable=False),
+    Column("report_id", String(255), nullable=False),
+    Column("domain", String(255), index=True, nullable=False),
+    Column("begin", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("ingested", Float, nullable=False),
+    UniqueConstraint("kind", "org", "report_id", name="uq_report"),
+)
+dmarc_records = Table(
+    "dmarc_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report", Integer, index=True, nullable=False),
+    Column("domain", String(255), index=True, nullable=False),
+    Column("begin", Float, nullable=False),
+    Column("source_ip", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("dkim", String(16), nullable=False),
+    Column("spf", String(16), nullable=False),
+    Column("header_from", String(255), nullable=False),
+    Column("envelope_from", String(255), nullable=False),
+    Column("dkim_results", Text, nullable=False),  # JSON [[domain, selector, result]]
+    Column("spf_results", Text, nullable=False),  # JSON [[domain, scope, result]]
+)
+tls_results = Table(
+    "tls_results", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report", Integer, index=True, nullable=False),
+    Column("policy_domain", String(255), index=True, nullable=False),
+    Column("policy_type", String(32), nullable=False),
+    Column("successes", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("details", Text, nullable=False),  # JSON failure-details
+)
+rejected = Table(
+    "rejected", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+dkim_selectors = Table(
+    "dkim_selectors", metadata,
+    Column("domain", String(255), primary_key=True),
+    Column("selector", String(255), primary_key=True),
+    Column("last_seen", Float, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
+    lambda conn: metadata.create_all(conn, tables=[reports, dmarc_records, tls_results, rejected, dkim_selectors]),
 ]
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 

@@ -1,0 +1,206 @@
+"""The answer to "who sends mail as my domain, and does it pass?": per domain and period, each
+sending source with its volume and pass rates, its reverse name and likely provider (looked up
+afterwards, concurrently, with a deadline), and what to do about the ones that fail."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+
+from maildoctor.dns.answer import Resolver
+from maildoctor.findings import Finding, Report, make_finding
+from maildoctor.inbox.store import dmarc_records, reports, tls_results
+
+SIGNIFICANT_SHARE = 0.01  # sources below 1% of a domain's mail are listed, not preached about
+REVERSE_DEADLINE = 5.0
+TOP_SOURCES = 200
+
+
+@dataclass
+class Source:
+    ip: str
+    messages: int
+    dkim_pass: int
+    spf_pass: int
+    dmarc_pass: int
+    reverse_name: str = ""
+    provider: str = ""
+    dkim_domains: list[str] = field(default_factory=list)
+    envelope_domains: list[str] = field(default_factory=list)
+
+    def rate(self, value: int) -> float:
+        return value / self.messages if self.messages else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {"ip": self.ip, "messages": self.messages, "reverse_name": self.reverse_name, "provider": self.provider,
+                "dkim_aligned_pass": round(self.rate(self.dkim_pass), 4), "spf_aligned_pass": round(self.rate(self.spf_pass), 4),
+                "dmarc_pass": round(self.rate(self.dmarc_pass), 4), "dkim_domains": self.dkim_domains,
+                "envelope_domains": self.envelope_domains}
+
+
+@dataclass
+class DomainSummary:
+    domain: str
+    reports: int
+    messages: int
+    dmarc_pass: int
+    sources: list[Source]
+
+    def to_json(self) -> dict[str, object]:
+        return {"domain": self.domain, "reports": self.reports, "messages": self.messages,
+                "dmarc_pass": round(self.dmarc_pass / self.messages, 4) if self.messages else None,
+                "sources": [s.to_json() for s in self.sources]}
+
+
+@cache
+def providers() -> dict[str, str]:
+    return json.loads(resources.files("maildoctor.data").joinpath("providers.json").read_text("utf-8"))["providers"]
+
+
+def provider_of(name: str) -> str:
+    name = name.lower().rstrip(".")
+    for suffix, provider in providers().items():
+        if name == suffix or name.endswith("." + suffix):
+            return provider
+    return ""
+
+
+def summarize(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[DomainSummary]:
+    passed = case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), (dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)
+    where = [dmarc_records.c.begin >= since] + ([dmarc_records.c.domain == domain.lower()] if domain else [])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(dmarc_records.c.domain, dmarc_records.c.source_ip, func.sum(dmarc_records.c.count),
+                   func.sum(case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), else_=0)),
+                   func.sum(case((dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)), func.sum(passed))
+            .where(*where).group_by(dmarc_records.c.domain, dmarc_records.c.source_ip)
+        ).all()
+        report_counts = dict(conn.execute(
+            select(reports.c.domain, func.count()).where(reports.c.kind == "dmarc", reports.c.begin >= since)
+            .group_by(reports.c.domain)).all())
+        summaries: dict[str, DomainSummary] = {}
+        for dom, ip, total, dkim_pass, spf_pass, dmarc_pass in rows:
+            summary = summaries.setdefault(dom, DomainSummary(dom, report_counts.get(dom, 0), 0, 0, []))
+            summary.messages += int(total or 0)
+            summary.dmarc_pass += int(dmarc_pass or 0)
+            summary.sources.append(Source(ip, int(total or 0), int(dkim_pass or 0), int(spf_pass or 0), int(dmarc_pass or 0)))
+        for summary in summaries.values():
+            summary.sources.sort(key=lambda s: -s.messages)
+            summary.sources = summary.sources[:TOP_SOURCES]
+            for source in summary.sources[:20]:  # who signs and bounces for the biggest senders
+                detail = conn.execute(select(dmarc_records.c.dkim_results, dmarc_records.c.envelope_from, dmarc_records.c.count)
+                                      .where(*where, dmarc_records.c.domain == summary.domain,
+                                             dmarc_records.c.source_ip == source.ip).limit(500)).all()
+                signers: Counter[str] = Counter()
+                envelopes: Counter[str] = Counter()
+                for dkim_results, envelope, count in detail:
+                    for result in json.loads(dkim_results):
+                        signers[result[0]] += count
+                    if envelope:
+                        envelopes[envelope] += count
+                source.dkim_domains = [d for d, _ in signers.most_common(3)]
+                source.envelope_domains = [d for d, _ in envelopes.most_common(3)]
+    return sorted(summaries.values(), key=lambda s: -s.messages)
+
+
+async def name_sources(summaries: list[DomainSummary], resolver: Resolver, deadline: float = REVERSE_DEADLINE) -> None:
+    """Reverse names and providers of the listed sources: concurrently, each IP once, within the deadline."""
+    ips = list(dict.fromkeys(s.ip for summary in summaries for s in summary.sources))
+
+    async def one(ip: str) -> tuple[str, str]:
+        answer = await resolver.query(ipaddress.ip_address(ip).reverse_pointer, "PTR")
+        return ip, str(answer.records[0].target).rstrip(".") if answer.ok and answer.records else ""
+
+    tasks = [asyncio.ensure_future(one(ip)) for ip in ips]
+    if tasks:
+        await asyncio.wait(tasks, timeout=deadline)
+    names = {}
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is None:
+            ip, name = task.result()
+            names[ip] = name
+        else:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for summary in summaries:
+        for source in summary.sources:
+            source.reverse_name = names.get(source.ip, "")
+            source.provider = provider_of(source.reverse_name) or next(
+                (provider_of(d) for d in source.dkim_domains if provider_of(d)), "")
+
+
+def tls_failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(tls_results.c.policy_domain, tls_results.c.policy_type, func.sum(tls_results.c.successes),
+                                   func.sum(tls_results.c.failures))
+                            .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
+                            .where(reports.c.begin >= since, *([tls_results.c.policy_domain == domain.lower()] if domain else []))
+                            .group_by(tls_results.c.policy_domain, tls_results.c.policy_type)).all()
+        details = conn.execute(select(tls_results.c.policy_domain, tls_results.c.details)
+                               .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
+                               .where(reports.c.begin >= since, tls_results.c.failures > 0)).all()
+    kinds: dict[str, Counter[str]] = {}
+    for dom, text in details:
+        for entry in json.loads(text):
+            kinds.setdefault(dom, Counter())[str(entry.get("result-type", "?"))] += int(entry.get("failed-session-count", 0) or 0)
+    return [{"policy_domain": d, "policy_type": t, "successes": int(s or 0), "failures": int(f or 0),
+             "failure_types": dict(kinds.get(d, {}))} for d, t, s, f in rows]
+
+
+def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]]) -> list[Finding]:
+    findings = []
+    for summary in summaries:
+        for source in summary.sources:
+            share = source.messages / summary.messages if summary.messages else 0
+            if share < SIGNIFICANT_SHARE or source.rate(source.dmarc_pass) >= 0.5:
+                continue
+            who = source.provider or source.reverse_name or "an unknown sender"
+            failing = [m for m, v in (("DKIM", source.dkim_pass), ("SPF", source.spf_pass)) if source.rate(v) < 0.5]
+            if source.provider and source.dkim_domains and summary.domain not in source.dkim_domains[0]:
+                advice = (f"It is probably a service you use ({source.provider}), signing with d={source.dkim_domains[0]}: have it"
+                          f" sign with {summary.domain} (publish the key it gives you) and use a bounce domain under {summary.domain}.")
+            elif source.provider:
+                advice = (f"It is probably a service you use ({source.provider}): authorize it in SPF and have it sign with"
+                          f" {summary.domain}, or, if you do not use it, someone is sending as you.")
+            else:
+                advice = (f"If this is your server, authorize {source.ip} in SPF and sign its mail with DKIM for {summary.domain};"
+                          " if you do not know it, someone is sending as you, and p=quarantine/reject stops it.")
+            findings.append(make_finding(
+                "feedback.unaligned_source",
+                f"{source.ip} sends {share:.0%} of the mail of {summary.domain} and fails {' and '.join(failing) or 'DMARC'}",
+                f"{source.messages} of {summary.messages} messages came from {source.ip} ({who}); only"
+                f" {source.rate(source.dmarc_pass):.0%} passed DMARC (aligned DKIM {source.rate(source.dkim_pass):.0%},"
+                f" aligned SPF {source.rate(source.spf_pass):.0%}). {advice}",
+                evidence=[f"reverse name: {source.reverse_name or '-'}", f"DKIM signers: {', '.join(source.dkim_domains) or 'none'}",
+                          f"envelope domains: {', '.join(source.envelope_domains) or '-'}"],
+                fix=advice,
+            ))
+    for entry in tls:
+        if int(entry["failures"]) > 0:  # type: ignore[call-overload]
+            kinds = ", ".join(f"{k} ({v})" for k, v in entry["failure_types"].items()) or "unspecified"  # type: ignore[attr-defined]
+            findings.append(make_finding(
+                "feedback.tls_failures", f"Senders failed {entry['failures']} TLS sessions to {entry['policy_domain']}",
+                f"TLS-RPT reports show {entry['failures']} failed and {entry['successes']} successful sessions under the"
+                f" {entry['policy_type']} policy of {entry['policy_domain']}: {kinds}.",
+                fix="Fix what the failure types name (an expired or wrong certificate, STARTTLS missing on an MX, MTA-STS"
+                " patterns that do not cover an MX), then watch the next reports.",
+            ))
+    return findings
+
+
+async def summary_report(engine: Engine, resolver: Resolver, domain: str | None, since: float) -> tuple[Report, list[DomainSummary], list[dict[str, object]]]:
+    summaries = summarize(engine, domain, since)
+    await name_sources(summaries, resolver)
+    tls = tls_failures(engine, domain, since)
+    report = Report(target=domain or "all domains", kind="feedback")
+    report.findings = summary_findings(summaries, tls)
+    report.facts = {"since": since, "generated": time.time()}
+    return report, summaries, tls

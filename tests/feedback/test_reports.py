@@ -1,0 +1,138 @@
+"""Report ingestion on the public corpora and on hostile input, the summary, and the selectors that
+audits take from the reports."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.feedback import unpack
+from maildoctor.feedback.ingest import ingest, selectors_seen
+from maildoctor.feedback.summary import summarize, summary_findings, tls_failures
+from maildoctor.inbox.store import connect, migrate
+from tests.conftest import SHARED
+from tests.keys import publish_txt, rsa_p
+from tests.test_cli import run
+
+CORPUS = SHARED / "corpora" / "dmarc"
+RECORD = """<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated><disposition>none</disposition>
+<dkim>{dkim}</dkim><spf>{spf}</spf></policy_evaluated></row><identifiers><header_from>shop.test</header_from>
+<envelope_from>{envelope}</envelope_from></identifiers><auth_results><dkim><domain>{signer}</domain><selector>{selector}</selector>
+<result>pass</result></dkim><spf><domain>{envelope}</domain><result>pass</result></spf></auth_results></record>"""
+
+
+def aggregate(report_id: str, records: list[dict[str, object]], org: str = "google.com") -> bytes:
+    body = "".join(RECORD.format(**r) for r in records)
+    return (f"<?xml version='1.0'?><feedback><report_metadata><org_name>{org}</org_name><email>x@{org}</email>"
+            f"<report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
+            f"</report_metadata><policy_published><domain>shop.test</domain><p>none</p></policy_published>{body}</feedback>").encode()
+
+
+GOOD = {"ip": "192.0.2.10", "count": 900, "dkim": "pass", "spf": "pass", "envelope": "shop.test", "signer": "shop.test", "selector": "s2025"}
+NEWSLETTER = {"ip": "198.51.100.7", "count": 400, "dkim": "fail", "spf": "fail", "envelope": "bounces.mailer.test",
+              "signer": "sendgrid.net", "selector": "smtpapi"}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    db = connect(str(tmp_path / "db"))
+    migrate(db)
+    return db
+
+
+def test_every_corpus_sample_parses_or_is_rejected_with_a_reason(engine: Engine) -> None:
+    result = ingest(engine, [CORPUS / "aggregate", CORPUS / "extract_report", CORPUS / "smtp_tls"])
+    assert [Path(s).name for s, _ in result.rejected] == ["invalid_xml.xml"]
+    assert "not well-formed XML" in result.rejected[0][1] and "line 5" in result.rejected[0][1]
+    assert result.reports == 9 and result.tls_reports == 1
+    assert result.duplicates == 2 and result.records > 40  # nice-input .xml, .xml.gz and .xml.zip are one report
+
+
+def test_compressed_attachments_in_mail_and_mbox(engine: Engine, tmp_path: Path) -> None:
+    xml = aggregate("r-mail-1", [GOOD])
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("google.com!shop.test!1763000000!1763086399.xml", aggregate("r-mail-2", [GOOD]))
+    mails = []
+    for name, payload, subtype in (("r1.xml.gz", gzip.compress(xml), "gzip"), ("r2.zip", zipped.getvalue(), "zip")):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "noreply-dmarc-support@google.com", "dmarc@shop.test", "Report"
+        message.set_content("report attached")
+        message.add_attachment(payload, maintype="application", subtype=subtype, filename=name)
+        mails.append(message.as_bytes())
+    (tmp_path / "one.eml").write_bytes(mails[0])
+    (tmp_path / "all.mbox").write_bytes(b"".join(b"From dmarc@google.com Mon Nov 16 00:00:00 2026\n" + m + b"\n" for m in mails))
+    result = ingest(engine, [tmp_path / "one.eml", tmp_path / "all.mbox"])
+    assert result.reports == 2 and result.duplicates == 1 and not result.rejected
+
+
+def test_entity_expansion_is_refused(engine: Engine, tmp_path: Path) -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+            b"<feedback><report_metadata><org_name>&lol2;</org_name></report_metadata></feedback>")
+    (tmp_path / "bomb.xml").write_bytes(bomb)
+    external = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><feedback>&e;</feedback>'
+    (tmp_path / "external.xml").write_bytes(external)
+    result = ingest(engine, [tmp_path / "bomb.xml", tmp_path / "external.xml"])
+    assert result.reports == 0 and len(result.rejected) == 2 and all("refused" in r for _, r in result.rejected)
+
+
+def test_decompression_bombs_are_capped(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(unpack, "MAX_DECOMPRESSED", 5 << 20)
+    (tmp_path / "bomb.xml.gz").write_bytes(gzip.compress(b"<feedback>" + b" " * (20 << 20)))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.xml", b"\0" * (20 << 20))
+    (tmp_path / "bomb.zip").write_bytes(archive.getvalue())
+    result = ingest(engine, [tmp_path / "bomb.xml.gz", tmp_path / "bomb.zip", CORPUS / "extract_report" / "nice-input.xml"])
+    reasons = dict((Path(s).name, r) for s, r in result.rejected)
+    assert "bomb" in reasons["bomb.xml.gz"] and "zip bomb" in reasons["bomb.zip"]
+    assert result.reports == 1  # the good file after them is still read
+
+
+def test_summary_says_who_fails_and_remembers_selectors(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_bytes(aggregate("a", [GOOD, NEWSLETTER]))
+    (tmp_path / "b.xml").write_bytes(aggregate("b", [GOOD], org="yahoo.com"))
+    ingest(engine, [tmp_path])
+    [summary] = summarize(engine, "shop.test")
+    assert summary.messages == 2200 and summary.reports == 2 and summary.sources[0].ip == "192.0.2.10"
+    newsletter = next(s for s in summary.sources if s.ip == "198.51.100.7")
+    newsletter.provider = "SendGrid"  # what name_sources finds from its reverse name (no PTR on this test data)
+    [finding] = summary_findings([summary], [])
+    assert finding.id == "feedback.unaligned_source" and "18%" in finding.title and "d=sendgrid.net" in finding.detail
+    assert selectors_seen(engine, "shop.test") == ["s2025"]  # sendgrid.net's selector is not the domain's
+
+
+def test_tls_reports(engine: Engine) -> None:
+    ingest(engine, [CORPUS / "smtp_tls" / "rfc8460.json"])
+    [entry] = tls_failures(engine)
+    assert entry["failures"] == 303 and entry["failure_types"]["starttls-not-supported"] == 200
+    assert summary_findings([], [entry])[0].id == "feedback.tls_failures"
+
+
+def test_cli_ingest_summary_and_the_audit_uses_reported_selectors(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_bytes(aggregate("cli-1", [GOOD, NEWSLETTER]))
+    data = tmp_path / "data"
+    ingested = run("reports", "ingest", str(tmp_path / "r.xml"), "--data", str(data), "--format", "json")
+    assert ingested.returncode == 0 and json.loads(ingested.stdout)["dmarc_reports"] == 1
+    zones = ZoneSet([load_zone_text("$ORIGIN shop.test.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n", None)])
+    publish_txt(zones, "s2025._domainkey.shop.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
+    with TestDnsServer(zones) as dns:
+        summary = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "json",
+                      "--nameserver", dns.address, "--timeout", "0.3")
+        audit = run("check", "shop.test", "--data", str(data), "--nameserver", dns.address, "--format", "json", "--fail-on", "never")
+        csv_out = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "csv",
+                      "--nameserver", dns.address, "--timeout", "0.3")
+    body = json.loads(summary.stdout)
+    assert summary.returncode == 0 and body["domains"][0]["messages"] == 1300  # warnings only
+    assert "feedback.unaligned_source" in {f["id"] for f in body["findings"]}
+    keys = json.loads(audit.stdout)["facts"]["dkim"]
+    assert "s2025" in keys  # not in the discovery list: known from the report
+    assert csv_out.stdout.splitlines()[0].startswith("domain,source_ip") and "198.51.100.7" in csv_out.stdout
