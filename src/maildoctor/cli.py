@@ -572,7 +572,8 @@ def reports_ingest(paths: tuple[Path, ...], data_dir: Path, db: str | None, outp
         click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
     else:
         click.echo(f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
-                   f" {result.tls_reports} TLS report(s), {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
+                   f" {result.tls_reports} TLS report(s), {result.bounces} bounce(s), {result.complaints} complaint(s),"
+                   f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
         for source, reason in result.rejected:
             click.echo(f"  rejected {source}: {reason}")
     sys.exit(1 if result.rejected else 0)
@@ -638,3 +639,68 @@ def reports_summary(domain: str | None, since: str, output_format: str, data_dir
             console.print()
         render_terminal(report, console)
     sys.exit(exit_status(report, "error"))
+
+
+@main.group(context_settings=CONTEXT)
+def bounces() -> None:
+    """Bounces and complaints: classify them (reports ingest stores them)."""
+
+
+@bounces.command("classify", context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor bounces classify bounce.eml
+  maildoctor bounces classify bounces/*.eml --format json""")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def bounces_classify(files: tuple[Path, ...], output_format: str) -> None:
+    """One line per bounced recipient: recipient, hard/soft, reason, status and the server's words;
+    complaints (ARF) as feedback with their type."""
+    from maildoctor.feedback.bounces import classify
+
+    results = []
+    for path in files:
+        try:
+            found = classify(path.read_bytes())
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc}")
+        results.append((path, found))
+    if output_format == "json":
+        click.echo(json.dumps({"schema": SCHEMA_VERSION, "files": [{"file": str(p), "bounces": [b.to_json() for b in found]}
+                                                                    for p, found in results]}, indent=2))
+        return
+    for path, found in results:
+        if not found:
+            click.echo(f"{path}: not a bounce or complaint")
+        for b in found:
+            detail = f"feedback-type {b.feedback_type}" if b.reason == "feedback" else f"{b.status or '-'} {b.diagnostic[:100]}"
+            click.echo(f"{path}: {b.recipient or '?'}  {b.kind}  {b.reason}  {detail}")
+
+
+@main.group(context_settings=CONTEXT)
+def suppressions() -> None:
+    """The addresses to stop mailing, from the bounces and complaints ingested."""
+
+
+@suppressions.command("export", context_settings=CONTEXT, epilog="""\b
+Examples:
+  maildoctor suppressions export > suppress.txt
+  maildoctor suppressions export --format csv""")
+@click.option("--format", "output_format", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+@storage_options
+def suppressions_export(output_format: str, data_dir: Path, db: str | None) -> None:
+    """Every address that complained, bounced hard, or bounced soft 5 times or more."""
+    import csv
+
+    from maildoctor.feedback.ingest import suppressions as suppressed
+
+    rows = suppressed(open_database(data_dir, db))
+    if output_format == "json":
+        click.echo(json.dumps({"schema": SCHEMA_VERSION, "suppressions": rows}, indent=2))
+    elif output_format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["address", "why", "reason", "bounces", "last_seen"])
+        for row in rows:
+            writer.writerow([row["address"], row["why"], row["reason"], row["bounces"], row["last_seen"]])
+    else:
+        for row in rows:
+            click.echo(str(row["address"]))

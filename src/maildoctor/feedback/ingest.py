@@ -3,6 +3,7 @@ records streamed in batches, anything unreadable kept aside with the reason. No 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,9 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 from maildoctor.feedback.aggregate import AggregateMeta, AggregateRecord, ReportError, parse_aggregate
 from maildoctor.feedback.tlsrpt import parse_tlsrpt
 from maildoctor.feedback.unpack import Document, UnpackError, unpack
-from maildoctor.inbox.store import dkim_selectors, dmarc_records, rejected, reports, tls_results
+from maildoctor.feedback.bounces import classify
+from maildoctor.inbox.store import bounces, dkim_selectors, dmarc_records, rejected, reports, tls_results
 
 BATCH = 2000
+_MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -26,11 +29,13 @@ class IngestResult:
     tls_reports: int = 0
     records: int = 0
     duplicates: int = 0
+    bounces: int = 0
+    complaints: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "dmarc_reports": self.reports, "tls_reports": self.tls_reports, "records": self.records,
-                "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected]}
+                "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected]}
 
 
 def report_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -46,14 +51,54 @@ def ingest(engine: Engine, paths: Iterable[Path], progress: object = None) -> In
     for path in report_files(paths):
         result.files += 1
         try:
+            found = 0
             with path.open("rb") as handle:
                 for document in unpack(path.name, handle):
+                    found += 1
                     _ingest_document(engine, document, str(path), result)
+            if not found and not _ingest_bounce(engine, path, result):
+                raise UnpackError(f"{path.name}: neither a report nor a bounce or complaint")
         except (UnpackError, ReportError, OSError) as exc:
             _reject(engine, str(path), str(exc), result)
         if callable(progress):
             progress(path)
     return result
+
+
+def _ingest_bounce(engine: Engine, path: Path, result: IngestResult) -> bool:
+    """A bounce or an ARF complaint (a mail with no report attached); False when it is neither."""
+    found = [b for b in classify(path.read_bytes())
+             if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation")]
+    if not found:
+        return False
+    with engine.begin() as conn:
+        conn.execute(insert(bounces), [{"recipient": b.recipient, "reason": b.reason, "kind": b.kind, "status": b.status,
+                                        "diagnostic": b.diagnostic[:1000], "feedback_type": b.feedback_type,
+                                        "source": str(path), "at": time.time()} for b in found])
+    result.complaints += sum(1 for b in found if b.reason == "feedback")
+    result.bounces += sum(1 for b in found if b.reason != "feedback")
+    return True
+
+
+SOFT_BOUNCES_TO_SUPPRESS = 5  # a mailbox full for months is dead, and may come back as a spam trap
+
+
+def suppressions(engine: Engine) -> list[dict[str, object]]:
+    """Addresses to stop mailing: every complaint, every hard bounce, and soft bounces that repeat."""
+    from sqlalchemy import case, func
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(
+            bounces.c.recipient, func.count(), func.sum(case((bounces.c.kind == "hard", 1), else_=0)),
+            func.sum(case((bounces.c.reason == "feedback", 1), else_=0)), func.max(bounces.c.at),
+            func.max(bounces.c.reason)).group_by(bounces.c.recipient)).all()
+    out = []
+    for recipient, total, hard, complaints, last, reason in rows:
+        soft = total - hard - complaints
+        why = "complaint" if complaints else "hard bounce" if hard else "repeated soft bounces" if soft >= SOFT_BOUNCES_TO_SUPPRESS else ""
+        if why:
+            out.append({"address": recipient, "why": why, "reason": reason, "bounces": int(total), "last_seen": last})
+    return sorted(out, key=lambda r: str(r["address"]))
 
 
 def _reject(engine: Engine, source: str, reason: str, result: IngestResult) -> None:

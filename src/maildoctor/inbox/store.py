@@ -96,10 +96,23 @@ dkim_selectors = Table(
     Column("selector", String(255), primary_key=True),
     Column("last_seen", Float, nullable=False),
 )
+bounces = Table(
+    "bounces", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(320), index=True, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),  # hard, soft, n/a
+    Column("status", String(16), nullable=False),
+    Column("diagnostic", Text, nullable=False),
+    Column("feedback_type", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
     lambda conn: metadata.create_all(conn, tables=[reports, dmarc_records, tls_results, rejected, dkim_selectors]),
+    lambda conn: metadata.create_all(conn, tables=[bounces]),
 ]
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 

@@ -1,0 +1,84 @@
+"""Bounce and complaint classification against the labelled corpus (Sisimai's answers), and the
+suppression list."""
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from maildoctor.feedback.bounces import classify
+from maildoctor.feedback.ingest import SOFT_BOUNCES_TO_SUPPRESS, ingest, suppressions
+from tests.feedback.test_reports import engine  # noqa: F401  (the fixture)
+from tests.conftest import SHARED
+from tests.test_cli import run
+
+CORPUS = SHARED / "corpora" / "bounces"
+# Agreement with the labels today; the issue's goal is 95% (see the notes). This guards against regressions.
+FLOOR = 0.50
+
+
+def agreement() -> tuple[float, collections.Counter[tuple[str, str]]]:
+    labels = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
+    confusion: collections.Counter[tuple[str, str]] = collections.Counter()
+    for label in labels:
+        found = classify((CORPUS / label["file"]).read_bytes())
+        if not label["bounce"]:
+            confusion[("not a bounce", "not a bounce" if not found else found[0].reason)] += 1
+            continue
+        mine = next((b for b in found if b.recipient == label["recipient"].lower()), found[0] if len(found) == 1 else None)
+        confusion[(label["reason"], mine.reason if mine else "missing")] += 1
+    right = sum(v for (want, got), v in confusion.items() if want == got)
+    return right / sum(confusion.values()), confusion
+
+
+def test_agreement_with_the_labelled_corpus(capsys) -> None:  # noqa: ANN001
+    rate, confusion = agreement()
+    with capsys.disabled():
+        print(f"\nbounce classification: {rate:.1%} agree with the corpus labels; disagreements:")
+        for (want, got), count in sorted(confusion.items(), key=lambda kv: -kv[1]):
+            if want != got:
+                print(f"  {count:3}  label {want:16} mine {got}")
+    assert rate >= FLOOR
+
+
+def test_a_complaint_and_a_dsn() -> None:
+    [complaint] = classify((CORPUS / "arf-16.eml").read_bytes())
+    assert (complaint.recipient, complaint.reason, complaint.kind, complaint.feedback_type) == ("kijitora@example.com", "feedback", "n/a", "abuse")
+    [bounce] = classify((CORPUS / "lhost-postfix-03.eml").read_bytes())
+    assert bounce.recipient == "kijitora@example.net" and bounce.reply_code == "550" and bounce.reason == "filtered"
+    assert classify(b"not a message at all \x00\xff") == [] and classify(b"From: a@b.c\r\nSubject: hello\r\n\r\nhi") == []
+
+
+def dsn(recipient: str, status: str, text: str) -> bytes:
+    return (f"From: MAILER-DAEMON@mx.test\r\nTo: news@shop.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+            f"--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+            f"Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+            f"Diagnostic-Code: smtp; {text}\r\n--B--\r\n").encode()
+
+
+def test_suppressions(engine: Engine, tmp_path: Path) -> None:
+    files = {"hard.eml": dsn("gone@example.net", "5.1.1", "550 5.1.1 user unknown"),
+             "complaint.eml": (CORPUS / "arf-16.eml").read_bytes()}
+    for n in range(SOFT_BOUNCES_TO_SUPPRESS):
+        files[f"full{n}.eml"] = dsn("full@example.net", "4.2.2", "452 4.2.2 mailbox full")
+    files["once.eml"] = dsn("busy@example.net", "4.2.2", "452 4.2.2 mailbox full")
+    inbox = tmp_path / "bounces"
+    inbox.mkdir()
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+    result = ingest(engine, [inbox])
+    assert result.bounces == 7 and result.complaints == 1 and not result.rejected
+    why = {r["address"]: r["why"] for r in suppressions(engine)}
+    assert why == {"gone@example.net": "hard bounce", "kijitora@example.com": "complaint", "full@example.net": "repeated soft bounces"}
+
+
+def test_cli(tmp_path: Path) -> None:
+    (tmp_path / "b.eml").write_bytes(dsn("gone@example.net", "5.1.1", "550 5.1.1 user unknown"))
+    line = run("bounces", "classify", str(tmp_path / "b.eml"))
+    assert line.returncode == 0 and "gone@example.net  hard  userunknown  5.1.1" in line.stdout
+    run("reports", "ingest", str(tmp_path / "b.eml"), "--data", str(tmp_path / "data"))
+    exported = run("suppressions", "export", "--data", str(tmp_path / "data"), "--format", "csv")
+    assert exported.stdout.splitlines()[1].startswith("gone@example.net,hard bounce,userunknown,1,")
