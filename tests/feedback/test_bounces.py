@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from maildoctor.feedback.bounces import classify
 from maildoctor.feedback.ingest import SOFT_BOUNCES_TO_SUPPRESS, ingest, suppressions
-from tests.feedback.test_reports import engine  # noqa: F401  (the fixture)
 from tests.conftest import SHARED
 from tests.test_cli import run
 

@@ -17,7 +17,6 @@ from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
 from maildoctor.feedback.summary import summarize, summary_findings, tls_failures
-from maildoctor.inbox.store import connect, migrate
 from tests.conftest import SHARED
 from tests.keys import publish_txt, rsa_p
 from tests.test_cli import run
@@ -39,13 +38,6 @@ def aggregate(report_id: str, records: list[dict[str, object]], org: str = "goog
 GOOD = {"ip": "192.0.2.10", "count": 900, "dkim": "pass", "spf": "pass", "envelope": "shop.test", "signer": "shop.test", "selector": "s2025"}
 NEWSLETTER = {"ip": "198.51.100.7", "count": 400, "dkim": "fail", "spf": "fail", "envelope": "bounces.mailer.test",
               "signer": "sendgrid.net", "selector": "smtpapi"}
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    db = connect(str(tmp_path / "db"))
-    migrate(db)
-    return db
 
 
 def test_every_corpus_sample_parses_or_is_rejected_with_a_reason(engine: Engine) -> None:
