@@ -497,12 +497,14 @@ Then open the web page, get an address, and send a mail to it (e.g. swaks --serv
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM certificate for STARTTLS (default: a self-signed one in --data).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM key of --tls-cert.")
 @click.option("--no-tls", is_flag=True, help="Do not offer STARTTLS.")
+@click.option("--reports-address", default="reports", show_default=True, metavar="LOCAL",
+              help="LOCAL@DOMAIN takes DMARC/TLS reports, bounces and complaints (as `reports ingest` does); '' turns it off.")
 @click.option("--grader-processes", type=click.IntRange(0, 64), default=None,
               help="Worker processes that grade messages; 0 grades in the server process. [default: the number of CPUs]")
 @dns_options
 def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_dir: Path, db: str | None, keep_days: float,
           admin_token: str | None, max_size: int, max_recipients: int, max_connections_per_ip: int,
-          tls_cert: Path | None, tls_key: Path | None, no_tls: bool, grader_processes: int | None,
+          tls_cert: Path | None, tls_key: Path | None, no_tls: bool, reports_address: str, grader_processes: int | None,
           nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
     """Run the test inbox: an SMTP server that accepts mail only for the addresses it hands out,
     and a web page (and REST API) that grades each message like a receiver would."""
@@ -522,7 +524,7 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
         fail("give both --tls-cert and --tls-key, or neither")
     config = ServeConfig(domain=name, host=host, smtp_port=smtp_port, http_port=http_port, data=data_dir, db=db,
                          keep_days=keep_days, admin_token=admin_token, tls_cert=tls_cert, tls_key=tls_key, tls=not no_tls,
-                         limits=SmtpLimits(max_message_bytes=max_size, max_recipients=max_recipients,
+                         limits=SmtpLimits(reports_local=reports_address, max_message_bytes=max_size, max_recipients=max_recipients,
                                            max_connections_per_ip=max_connections_per_ip),
                          grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes)
     build_resolver(nameservers, zones, timeout)  # bad --nameserver or --zone: say so now, not in a worker

@@ -241,3 +241,23 @@ def test_nothing_acknowledged_is_lost(dns: TestDnsServer, tmp_path: Path) -> Non
             assert restarted.wait_graded(test["id"])["report"]["facts"]["dkim"][0]["result"] == "pass"
     finally:
         restarted.stop()
+
+
+def test_report_mail_sent_to_the_inbox_is_ingested(inbox: Inbox) -> None:
+    import email.policy
+    import gzip
+    import json
+    from email.message import EmailMessage
+
+    from tests.feedback.test_reports import GOOD, aggregate
+    from tests.test_cli import run
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "noreply-dmarc-support@google.com", "reports@inbox.test", "Report domain: shop.test"
+    mail.set_content("A DMARC aggregate report is attached.")
+    mail.add_attachment(gzip.compress(aggregate("served-1", [GOOD])), maintype="application", subtype="gzip",
+                        filename="google.com!shop.test!1763000000!1763086399.xml.gz")
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
+        client.sendmail("noreply-dmarc-support@google.com", ["reports@inbox.test"], mail.as_bytes(policy=email.policy.SMTP))
+    summary = run("reports", "summary", "--data", str(inbox.data), "--since", "2020-01-01", "--format", "json", "--zone", str(ROOT / "tests" / "zones"))
+    assert [d["domain"] for d in json.loads(summary.stdout)["domains"]] == ["shop.test"]

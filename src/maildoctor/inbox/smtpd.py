@@ -17,6 +17,7 @@ log = logging.getLogger("maildoctor.inbox")
 
 @dataclass
 class SmtpLimits:
+    reports_local: str = "reports"  # <this>@domain takes DMARC/TLS reports, bounces and complaints
     max_message_bytes: int = 10 * 1024 * 1024
     max_recipients: int = 10
     max_connections_per_ip: int = 20
@@ -33,6 +34,9 @@ class InboxHandler:
             return "550 5.7.1 Relaying denied: this server accepts mail only for its test addresses"
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return "452 4.5.3 Too many recipients"
+        if self.limits.reports_local and local.lower() == self.limits.reports_local.lower():
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK (reports)"
         test_id = await asyncio.to_thread(self.store.test_for_address, local)
         if test_id is None:
             return "550 5.1.1 No such test address: get one on the web page first"
@@ -45,6 +49,16 @@ class InboxHandler:
             raw = str(raw).encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         stored = []
+        reports_to = [r for r in envelope.rcpt_tos if self.limits.reports_local
+                      and r.rpartition("@")[0].lower() == self.limits.reports_local.lower()]
+        if reports_to:
+            try:
+                await asyncio.to_thread(self._ingest_report_mail, raw)
+            except Exception:  # noqa: BLE001  (not taken in: the sender keeps it and retries)
+                log.exception("ingesting report mail failed")
+                return "451 4.3.0 Could not take the report in, try again later"
+            if len(reports_to) == len(envelope.rcpt_tos):
+                return "250 2.0.0 OK: report taken in"
         await self.grader.wait_for_room()
         try:
             for rcpt in envelope.rcpt_tos:
@@ -60,6 +74,20 @@ class InboxHandler:
         for message_id in stored:
             self.grader.submit(message_id)
         return f"250 2.0.0 OK: queued as {','.join(map(str, stored))}"
+
+
+    def _ingest_report_mail(self, raw: bytes) -> None:
+        """Reports, bounces and complaints sent to the reports address go where `reports ingest` puts them;
+        what cannot be read is kept aside with the reason, as there."""
+        import tempfile
+        from pathlib import Path
+
+        from maildoctor.feedback.ingest import ingest
+
+        with tempfile.TemporaryDirectory(prefix="maildoctor-report-") as directory:
+            path = Path(directory) / "report-mail.eml"
+            path.write_bytes(raw)
+            ingest(self.store.engine, [path])
 
 
 class LimitedSMTP(SMTP):
