@@ -574,7 +574,8 @@ def reports_ingest(paths: tuple[Path, ...], data_dir: Path, db: str | None, outp
         click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
     else:
         click.echo(f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
-                   f" {result.tls_reports} TLS report(s), {result.bounces} bounce(s), {result.complaints} complaint(s),"
+                   f" {result.tls_reports} TLS report(s), {result.failure_reports} failure report(s), {result.bounces} bounce(s),"
+                   f" {result.complaints} complaint(s),"
                    f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
         for source, reason in result.rejected:
             click.echo(f"  rejected {source}: {reason}")
@@ -609,7 +610,7 @@ def reports_summary(domain: str | None, since: str, output_format: str, data_dir
     report, summaries, tls = asyncio.run(summary_report(engine, resolver, domain, start))
     if output_format == "json":
         click.echo(json.dumps({"schema": SCHEMA_VERSION, "since": start, "domains": [s.to_json() for s in summaries],
-                               "tls": tls, "score": report.score, "findings": [f.to_json() for f in report.findings]},
+                               "tls": tls, "failure_reports": report.facts["failure_reports"], "score": report.score, "findings": [f.to_json() for f in report.findings]},
                               indent=2, ensure_ascii=False))
     elif output_format == "csv":
         writer = csv.writer(sys.stdout)
@@ -623,8 +624,11 @@ def reports_summary(domain: str | None, since: str, output_format: str, data_dir
         from rich.table import Table
 
         console = Console(highlight=False)
-        if not summaries and not tls:
+        if not summaries and not tls and not report.facts["failure_reports"]:
             console.print("No reports in this period. Ingest some with: maildoctor reports ingest PATH")
+        for entry in report.facts["failure_reports"]:
+            sources = ", ".join(f"{ip} ({n})" for ip, n in sorted(entry["sources"].items(), key=lambda kv: -kv[1])[:5])
+            console.print(f"{entry['domain']}: {entry['reports']} DMARC failure report(s), from {sources}")
         for summary in summaries:
             rate = summary.dmarc_pass / summary.messages if summary.messages else 0
             table = Table(title=f"{summary.domain}: {summary.messages} messages in {summary.reports} report(s),"

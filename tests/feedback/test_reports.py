@@ -48,6 +48,19 @@ def test_every_corpus_sample_parses_or_is_rejected_with_a_reason(engine: Engine)
     assert result.duplicates == 2 and result.records > 40  # nice-input .xml, .xml.gz and .xml.zip are one report
 
 
+def test_failure_reports(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from maildoctor.inbox.store import failure_reports
+
+    result = ingest(engine, [CORPUS / "failure"])
+    assert result.failure_reports == 2 and not result.rejected and result.complaints == 0  # auth-failure is no complaint
+    with engine.connect() as conn:
+        rows = {r.source_ip: r for r in conn.execute(select(failure_reports))}
+    assert rows["10.10.10.10"].domain == "example.com" and rows["10.10.10.10"].delivery_result == "delivered"
+    assert rows["203.0.113.68"].subject == "Payment from your account." and rows["203.0.113.68"].header_from == "<user@example.com>"
+
+
 def test_compressed_attachments_in_mail_and_mbox(engine: Engine, tmp_path: Path) -> None:
     xml = aggregate("r-mail-1", [GOOD])
     zipped = io.BytesIO()

@@ -114,6 +114,8 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
     blocks = _fields(feedback)
     fields = blocks[0] if blocks else Message()
     kind = _value(fields, "Feedback-Type").lower() or "other"
+    if kind == "auth-failure":
+        return []  # a DMARC failure report (feedback.failure): nobody complained
     recipient = _value(fields, "Original-Rcpt-To")
     if not recipient:
         original = next((p for p in parts if p.get_content_type() in ("message/rfc822", "text/rfc822-headers")), None)

@@ -16,7 +16,8 @@ from maildoctor.feedback.aggregate import AggregateMeta, AggregateRecord, Report
 from maildoctor.feedback.tlsrpt import parse_tlsrpt
 from maildoctor.feedback.unpack import Document, UnpackError, unpack
 from maildoctor.feedback.bounces import classify
-from maildoctor.inbox.store import bounces, dkim_selectors, dmarc_records, rejected, reports, tls_results
+from maildoctor.feedback.failure import parse_failure
+from maildoctor.inbox.store import bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, tls_results
 
 BATCH = 2000
 _MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,11 +32,12 @@ class IngestResult:
     duplicates: int = 0
     bounces: int = 0
     complaints: int = 0
+    failure_reports: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "dmarc_reports": self.reports, "tls_reports": self.tls_reports, "records": self.records,
-                "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected]}
+                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected]}
 
 
 def report_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -66,8 +68,20 @@ def ingest(engine: Engine, paths: Iterable[Path], progress: object = None) -> In
 
 
 def _ingest_bounce(engine: Engine, path: Path, result: IngestResult) -> bool:
-    """A bounce or an ARF complaint (a mail with no report attached); False when it is neither."""
-    found = [b for b in classify(path.read_bytes())
+    """A DMARC failure report, a bounce or an ARF complaint (a mail with no report attached);
+    False when it is none of them."""
+    data = path.read_bytes()
+    failure = parse_failure(data)
+    if failure is not None:
+        with engine.begin() as conn:
+            conn.execute(insert(failure_reports).values(
+                domain=failure.domain, source_ip=failure.source_ip, arrival=failure.arrival, auth_failure=failure.auth_failure,
+                delivery_result=failure.delivery_result, original_mail_from=failure.original_mail_from[:320],
+                header_from=failure.header_from[:320], subject=failure.subject[:1000], message_id=failure.message_id[:320],
+                source=str(path)))
+        result.failure_reports += 1
+        return True
+    found = [b for b in classify(data)
              if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation")]
     if not found:
         return False

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from maildoctor.dns.answer import Resolver
 from maildoctor.findings import Finding, Report, make_finding
-from maildoctor.inbox.store import dmarc_records, reports, tls_results
+from maildoctor.inbox.store import dmarc_records, failure_reports, reports, tls_results
 
 SIGNIFICANT_SHARE = 0.01  # sources below 1% of a domain's mail are listed, not preached about
 REVERSE_DEADLINE = 5.0
@@ -196,11 +196,25 @@ def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]
     return findings
 
 
+def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[dict[str, object]]:
+    """Failure reports per domain, with the addresses the failing messages came from."""
+    where = [failure_reports.c.arrival >= since] + ([failure_reports.c.domain == domain.lower()] if domain else [])
+    with engine.connect() as conn:
+        rows = conn.execute(select(failure_reports.c.domain, failure_reports.c.source_ip, func.count())
+                            .where(*where).group_by(failure_reports.c.domain, failure_reports.c.source_ip)).all()
+    out: dict[str, dict[str, object]] = {}
+    for dom, ip, count in rows:
+        entry = out.setdefault(dom, {"domain": dom, "reports": 0, "sources": {}})
+        entry["reports"] = int(entry["reports"]) + int(count)  # type: ignore[call-overload]
+        entry["sources"][ip] = int(count)  # type: ignore[index]
+    return sorted(out.values(), key=lambda e: -int(e["reports"]))  # type: ignore[call-overload]
+
+
 async def summary_report(engine: Engine, resolver: Resolver, domain: str | None, since: float) -> tuple[Report, list[DomainSummary], list[dict[str, object]]]:
     summaries = summarize(engine, domain, since)
     await name_sources(summaries, resolver)
     tls = tls_failures(engine, domain, since)
     report = Report(target=domain or "all domains", kind="feedback")
     report.findings = summary_findings(summaries, tls)
-    report.facts = {"since": since, "generated": time.time()}
+    report.facts = {"since": since, "generated": time.time(), "failure_reports": failures(engine, domain, since)}
     return report, summaries, tls

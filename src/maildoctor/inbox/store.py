@@ -108,11 +108,26 @@ bounces = Table(
     Column("source", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+failure_reports = Table(
+    "failure_reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain", String(255), index=True, nullable=False),
+    Column("source_ip", String(64), nullable=False),
+    Column("arrival", Float, nullable=False),
+    Column("auth_failure", String(32), nullable=False),
+    Column("delivery_result", String(32), nullable=False),
+    Column("original_mail_from", String(320), nullable=False),
+    Column("header_from", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message_id", String(320), nullable=False),
+    Column("source", Text, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
     lambda conn: metadata.create_all(conn, tables=[reports, dmarc_records, tls_results, rejected, dkim_selectors]),
     lambda conn: metadata.create_all(conn, tables=[bounces]),
+    lambda conn: metadata.create_all(conn, tables=[failure_reports]),
 ]
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 
