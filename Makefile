@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/dnsbl.py
 	$(BIN)/python bench/message.py --peer spamassassin
 	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/reports.py --peer parsedmarc
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

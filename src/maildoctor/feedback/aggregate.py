@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -42,7 +43,9 @@ class AggregateRecord:
     spf_results: list[tuple[str, str, str]] = field(default_factory=list)  # (domain, scope, result)
 
 
+@lru_cache(maxsize=256)
 def _local(tag: str) -> str:
+    """The tag without its namespace (DMARCbis adds one), lower case; a report has few distinct tags."""
     return tag.rsplit("}", 1)[-1].lower()
 
 
@@ -96,11 +99,8 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
     root = ""
     complete = False  # </feedback> seen: what follows (an unclosed wrapper) does not matter
     try:
-        for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
-            tag = _local(element.tag)
-            if event == "start":
-                root = root or tag  # some senders wrap <feedback> in another element: accepted
-                continue
+        for _, element in iterparse(stream, events=("end",), forbid_dtd=True):
+            tag = root = _local(element.tag)  # the last end is the root's; some senders wrap <feedback>: accepted
             if tag in ("report_metadata", "policy_published"):
                 meta_parts[tag] = element
                 if meta is None and len(meta_parts) == 2:
