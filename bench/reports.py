@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import random
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
