@@ -111,7 +111,7 @@ def test_summary_says_who_fails_and_remembers_selectors(engine: Engine, tmp_path
     newsletter = next(s for s in summary.sources if s.ip == "198.51.100.7")
     newsletter.provider = "SendGrid"  # what name_sources finds from its reverse name (no PTR on this test data)
     [finding] = summary_findings([summary], [])
-    assert finding.id == "feedback.unaligned_source" and "18%" in finding.title and "d=sendgrid.net" in finding.detail
+    assert finding.id == "feedback.unaligned_source" and "18%" in finding.title and "d=sendgrid.net" in finding.fix
     assert selectors_seen(engine, "shop.test") == ["s2025"]  # sendgrid.net's selector is not the domain's
 
 

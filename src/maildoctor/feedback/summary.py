@@ -178,7 +178,7 @@ def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]
                 f"{source.ip} sends {share:.0%} of the mail of {summary.domain} and fails {' and '.join(failing) or 'DMARC'}",
                 f"{source.messages} of {summary.messages} messages came from {source.ip} ({who}); only"
                 f" {source.rate(source.dmarc_pass):.0%} passed DMARC (aligned DKIM {source.rate(source.dkim_pass):.0%},"
-                f" aligned SPF {source.rate(source.spf_pass):.0%}). {advice}",
+                f" aligned SPF {source.rate(source.spf_pass):.0%}).",
                 evidence=[f"reverse name: {source.reverse_name or '-'}", f"DKIM signers: {', '.join(source.dkim_domains) or 'none'}",
                           f"envelope domains: {', '.join(source.envelope_domains) or '-'}"],
                 fix=advice,
