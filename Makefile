@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-bench: $(STAMP)
 	@./tools/ensure-debian-packages nsd=nsd spamd=spamd spamc=spamc spamassassin=spamassassin
+	@perl -MSisimai -e1 2>/dev/null || ./tools/ensure-debian-packages sisimai-missing=libsisimai-perl
 	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
@@ -40,6 +41,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/message.py --peer spamassassin
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/reports.py --peer parsedmarc
+	$(BIN)/python bench/bounces.py --peer sisimai
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
