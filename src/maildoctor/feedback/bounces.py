@@ -39,7 +39,9 @@ def _rules() -> tuple[list[tuple[str, list[re.Pattern[str]]]], dict[str, str], s
     return text, data["status"], set(data["hard"])
 
 
-_AFTER_DATA = re.compile(r"(in reply to|after) (end of )?data|after end of data|data command", re.IGNORECASE)
+_AFTER_DATA = re.compile(r"(in reply to|after) (end of )?data|after end of data|data command|^>>> ?data\b",
+                         re.IGNORECASE | re.MULTILINE)
+_PIPELINED_RCPT = re.compile(r"503[ -].*(rcpt|recipient)", re.IGNORECASE)  # the 550 answered RCPT, sent ahead of DATA
 _AFTER_MAIL_FROM = re.compile(r"(in reply to|after) mail from", re.IGNORECASE)
 
 
@@ -50,7 +52,7 @@ def reason_for(text: str, status: str, context: str = "") -> str:
     for reason, patterns in rules:
         if any(p.search(text) for p in patterns):
             stage = text + "\n" + context  # the SMTP stage is often said beside the answer, not in it
-            if reason == "userunknown" and _AFTER_DATA.search(stage):
+            if reason == "userunknown" and _AFTER_DATA.search(stage) and not _PIPELINED_RCPT.search(stage):
                 return "filtered"
             if reason == "userunknown" and _AFTER_MAIL_FROM.search(stage):
                 return "rejected"
@@ -146,9 +148,10 @@ def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
             reason = "delivered"
         else:
             near = _near(text, address)
-            reason = reason_for(diagnostic or near or text, status, near)
+            stage = _near(text, address, 1500)
+            reason = reason_for(diagnostic or near or text, status, stage)
             if reason == "undefined" and diagnostic:
-                reason = reason_for(near or text, status, near)
+                reason = reason_for(near or text, status, stage)
             if reason == "undefined" and action == "delayed":
                 reason = "expired"
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
@@ -156,10 +159,10 @@ def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
     return found
 
 
-def _near(text: str, address: str) -> str:
-    """The lines of a human-readable bounce around the address: where MTAs put the server's answer."""
+def _near(text: str, address: str, size: int = 600) -> str:
+    """The lines of a human-readable bounce after the address: where MTAs put the server's answer."""
     position = text.lower().find(address.lower())
-    return text[position:position + 600] if position >= 0 else ""
+    return text[position:position + size] if position >= 0 else ""
 
 
 def _from_text(message: Message, text: str) -> list[Bounce]:
@@ -175,13 +178,17 @@ def _from_text(message: Message, text: str) -> list[Bounce]:
         addresses = [a.lower() for a in dict.fromkeys(_ADDRESS.findall(text)) if a.lower() not in own][:1]
     found = []
     for address in addresses:
+        if address.endswith("@googlegroups.com"):  # Google Groups refuses posts in any language: the sender may not post
+            found.append(Bounce(address, "rejected", "soft", "", "", " ".join(text.split())[:300]))
+            continue
         around = _near(text, address) or text
         status_match = _STATUS.search(around) or _STATUS.search(text)
         reply = _REPLY.search(around)
         status = status_match.group(0) if status_match else ""
-        reason = reason_for(around + "\n" + subject, status)
+        stage = _near(text, address, 1500) or text
+        reason = reason_for(around + "\n" + subject, status, stage)
         if reason == "undefined" and around is not text:
-            reason = reason_for(text, status)
+            reason = reason_for(text, status, stage)
         found.append(Bounce(address, reason, kind_of(reason, ""), status_match.group(0) if status_match else "",
                             reply.group(1) if reply else "", " ".join(around.split())[:500]))
     return found
