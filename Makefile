@@ -27,10 +27,11 @@ run: $(STAMP)
 	$(BIN)/maildoctor serve
 
 ## The whole test suite (from Debian: spamd, which the content-engine tests start on loopback;
-## chromium and swaks, which the inbox tests drive; PostgreSQL, which the storage tests start).
+## chromium and swaks, which the inbox tests drive; PostgreSQL and Dovecot, which the storage and
+## report-ingestion tests start).
 test: $(STAMP)
 	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks \
-		pg_ctlcluster=postgresql
+		pg_ctlcluster=postgresql dovecot=dovecot-imapd
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

@@ -549,18 +549,36 @@ def reports() -> None:
 Examples:
   maildoctor reports ingest reports/
   maildoctor reports ingest 'google.com!example.com!1700000000!1700086399.zip' dmarc.mbox
-  maildoctor reports ingest reports/ --format json""")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+  maildoctor reports ingest reports/ --format json
+  MAILDOCTOR_IMAP_PASSWORD=... maildoctor reports ingest --imap imaps://dmarc@mail.example.com/INBOX""")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--imap", "imap_url", metavar="URL", help="Also fetch unseen mail from imaps://user@host[:port]/MAILBOX (password in MAILDOCTOR_IMAP_PASSWORD).")
+@click.option("--imap-all", is_flag=True, help="Fetch every message of the mailbox, not only the unseen ones.")
+@click.option("--imap-cafile", type=click.Path(exists=True, dir_okay=False), help="Trust this CA for the IMAP server (private CAs).")
 @storage_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def reports_ingest(paths: tuple[Path, ...], data_dir: Path, db: str | None, output_format: str) -> None:
+def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool, imap_cafile: str | None, data_dir: Path,
+                   db: str | None, output_format: str) -> None:
     """Read report files into the database: each report once (by organization and report id);
     files that cannot be read are kept aside with the reason and do not stop the others. The DKIM
     selectors seen are remembered for later audits of the domain."""
     from rich.progress import Progress
 
+    import os
+
+    from maildoctor.feedback.imap import ImapSource, add_results, fetch_and_ingest
     from maildoctor.feedback.ingest import ingest, report_files
 
+    if not paths and not imap_url:
+        fail("give files or directories to ingest, or --imap URL")
+    source = None
+    if imap_url:
+        try:
+            source = ImapSource.parse(imap_url)
+        except ValueError as exc:
+            fail(str(exc))
+        if "MAILDOCTOR_IMAP_PASSWORD" not in os.environ:
+            fail("set MAILDOCTOR_IMAP_PASSWORD to the IMAP password (kept out of the command line and shell history)")
     engine = open_database(data_dir, db)
     files = list(report_files(paths))
     console = Console(stderr=True)
@@ -570,6 +588,11 @@ def reports_ingest(paths: tuple[Path, ...], data_dir: Path, db: str | None, outp
             result = ingest(engine, files, progress=lambda _: progress.advance(task))
     else:
         result = ingest(engine, files)
+    if source is not None:
+        try:
+            add_results(result, fetch_and_ingest(engine, source, os.environ["MAILDOCTOR_IMAP_PASSWORD"], imap_all, imap_cafile), "imap")
+        except ValueError as exc:
+            fail(str(exc))
     if output_format == "json":
         click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
     else:

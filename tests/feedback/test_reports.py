@@ -141,3 +141,38 @@ def test_cli_ingest_summary_and_the_audit_uses_reported_selectors(tmp_path: Path
     keys = json.loads(audit.stdout)["facts"]["dkim"]
     assert "s2025" in keys  # not in the discovery list: known from the report
     assert csv_out.stdout.splitlines()[0].startswith("domain,source_ip") and "198.51.100.7" in csv_out.stdout
+
+
+def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
+    import gzip as gz
+    from email.message import EmailMessage
+
+    from tests.feedback.imapserver import PASSWORD, USER, imap_server
+    from tests.tls import make_ca
+
+    ca = make_ca(tmp_path)
+    report = EmailMessage()
+    report["From"], report["To"], report["Subject"] = "noreply-dmarc-support@google.com", "dmarc@shop.test", "Report domain: shop.test"
+    report.set_content("attached")
+    report.add_attachment(gz.compress(aggregate("imap-1", [GOOD, NEWSLETTER])), maintype="application", subtype="gzip",
+                          filename="google.com!shop.test!1763000000!1763086399.xml.gz")
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    with imap_server(ca) as server:
+        server.deliver("report", report.as_bytes())
+        server.deliver("bounce", (SHARED / "corpora" / "bounces" / "lhost-postfix-03.eml").read_bytes())
+        command = [sys.executable, "-m", "maildoctor", "reports", "ingest", "--imap", f"imaps://{USER}@localhost:{server.port}/INBOX",
+                   "--imap-cafile", server.cafile, "--data", str(tmp_path / "data"), "--format", "json"]
+        env = dict(os.environ, MAILDOCTOR_IMAP_PASSWORD=PASSWORD)
+        first = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+        again = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+        wrong = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT,
+                               env=dict(os.environ, MAILDOCTOR_IMAP_PASSWORD="wrong"))
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["dmarc_reports"] == 1 and result["records"] == 2 and result["bounces"] == 1
+    assert json.loads(again.stdout)["dmarc_reports"] == 0  # seen messages are not fetched again
+    assert wrong.returncode == 2 and "IMAP" in wrong.stderr and "Traceback" not in wrong.stderr
