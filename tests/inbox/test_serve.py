@@ -261,3 +261,25 @@ def test_report_mail_sent_to_the_inbox_is_ingested(inbox: Inbox) -> None:
         client.sendmail("noreply-dmarc-support@google.com", ["reports@inbox.test"], mail.as_bytes(policy=email.policy.SMTP))
     summary = run("reports", "summary", "--data", str(inbox.data), "--since", "2020-01-01", "--format", "json", "--zone", str(ROOT / "tests" / "zones"))
     assert [d["domain"] for d in json.loads(summary.stdout)["domains"]] == ["shop.test"]
+
+
+def test_the_reports_page_shows_charts_to_the_admin_only(inbox: Inbox) -> None:
+    import urllib.error
+    import urllib.request
+
+    test_report_mail_sent_to_the_inbox_is_ingested(inbox)  # reports@ takes one in
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(inbox.url + "/reports", timeout=10)
+    assert refused.value.code == 404
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + "/reports?token=sekrit")
+        section = page.locator('[data-domain="shop.test"]')
+        assert section.count() == 1 and "pass DMARC" in section.inner_text()
+        assert section.locator("svg.chart rect").count() >= 2 and "192.0.2.10" in section.inner_text()
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-reports.png"), full_page=True)
+    finally:
+        chromium.close()
+        manager.stop()

@@ -196,6 +196,22 @@ def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]
     return findings
 
 
+def latest_report(engine: Engine) -> float | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(dmarc_records.c.begin))).scalar()
+
+
+def daily_volume(engine: Engine, domain: str, since: float = 0.0) -> list[tuple[float, int, int]]:
+    """(day start, messages, DMARC passes) per day of report, oldest first."""
+    passed = case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), (dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)
+    day = func.floor(dmarc_records.c.begin / 86400)
+    with engine.connect() as conn:
+        rows = conn.execute(select(day, func.sum(dmarc_records.c.count), func.sum(passed))
+                            .where(dmarc_records.c.domain == domain, dmarc_records.c.begin >= since)
+                            .group_by(day).order_by(day)).all()
+    return [(float(d) * 86400, int(total or 0), int(ok or 0)) for d, total, ok in rows]
+
+
 def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[dict[str, object]]:
     """Failure reports per domain, with the addresses the failing messages came from."""
     where = [failure_reports.c.arrival >= since] + ([failure_reports.c.domain == domain.lower()] if domain else [])
