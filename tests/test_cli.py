@@ -76,6 +76,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("zone", str(tmp_path / "missing.zone")),
         ("check", "example.com", "--zone", str(tmp_path)),
         ("blocklists",),
+        ("serve", "--db", "notadialect://x"),
+        ("reports", "summary", "--db", "notadialect://x"),
+        ("reports", "ingest"),
         ("blocklists", "999.1.2.3"),
     ]
     for args in cases:

@@ -72,7 +72,7 @@ def open_database(data_dir: Path, db: str | None) -> Any:
         engine = connect(db or str(data_dir))
         migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
-        fail(f"cannot open the database: {exc}")
+        fail(f"cannot open the database {db or data_dir}: {str(exc).splitlines()[0]}")
     return engine
 
 
@@ -528,8 +528,12 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
                                            max_connections_per_ip=max_connections_per_ip),
                          grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes)
     build_resolver(nameservers, zones, timeout)  # bad --nameserver or --zone: say so now, not in a worker
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         asyncio.run(run_server(config, resolver_spec(nameservers, zones, timeout)))
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the database {db or data_dir}: {str(exc).splitlines()[0]}")
     except OSError as exc:
         fail(f"cannot listen: {exc}")
     except KeyboardInterrupt:
