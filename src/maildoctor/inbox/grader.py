@@ -12,6 +12,8 @@ import asyncio
 import ipaddress
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -62,9 +64,17 @@ async def _reverse_name(resolver: Resolver, ip: str) -> str:
 _child: dict[str, Any] = {}
 
 
-def _child_start(spec: ResolverSpec) -> None:
+def _child_start(spec: ResolverSpec, parent: int) -> None:
+    """parent is the server's pid, passed in: it may be gone before this worker has started."""
     _child["loop"] = asyncio.new_event_loop()
     _child["resolver"] = CachingResolver(spec.build())
+
+    def exit_with_parent() -> None:  # a server killed with -9 cannot stop its workers: they notice by themselves
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, name="maildoctor-watch-parent", daemon=True).start()
 
 
 def _child_grade(rows: list[dict[str, Any]]) -> list[tuple[int, float, dict[str, Any]]]:
@@ -86,7 +96,7 @@ class Grader:
     async def start(self) -> int:
         if self.processes > 0:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_child_start, initargs=(self.spec,))
+                                             initializer=_child_start, initargs=(self.spec, os.getpid()))
         else:
             self._resolver = CachingResolver(self.spec.build())
         pending = await asyncio.to_thread(self.store.ungraded)
@@ -121,8 +131,8 @@ class Grader:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:  # waiting for the workers lets them release their semaphores cleanly
+            await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
