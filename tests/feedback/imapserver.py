@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.processes import free_port, listening, stop, wait_until
 from tests.tls import TestCA
 
 USER, PASSWORD = "dmarc", "s3cret-test"
@@ -27,12 +27,6 @@ class ImapServer:
 
     def deliver(self, name: str, data: bytes) -> None:  # set per server: files must belong to the mail user
         raise NotImplementedError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -49,7 +43,7 @@ def imap_server(ca: TestCA) -> Iterator[ImapServer]:
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
     (directory / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    port = _free_port()
+    port = free_port()
     (directory / "dovecot.conf").write_text(f"""
 protocols = imap
 listen = 127.0.0.1
@@ -87,26 +81,15 @@ service imap-login {{
     for path in [directory, *directory.rglob("*")]:
         os.chown(path, owner.pw_uid, owner.pw_gid)
     process = subprocess.Popen([binary, "-F", "-c", str(directory / "dovecot.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if process.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {process.stderr.read().decode()[-800:] if process.stderr else ''}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("dovecot did not listen")
+        wait_until(lambda: listening(port), process, "dovecot", 10, lambda: (directory / "dovecot.log").read_text()
+                   if (directory / "dovecot.log").exists() else "")
         server = ImapServer(port, maildir, ca.cafile)
         server.deliver = lambda name, data: _deliver(maildir, name, data, owner)  # type: ignore[method-assign]
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -5,24 +5,18 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from tests.processes import free_port, stop, wait_until
 
 
 def _binaries() -> str:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     assert found, "PostgreSQL is missing: make test installs Debian's postgresql"
     return os.path.dirname(found[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -34,7 +28,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(directory, "postgres", "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     data = os.path.join(directory, "data")
     subprocess.run(as_postgres + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "md", "--no-sync"],
                    check=True, capture_output=True, timeout=120)
@@ -42,20 +36,11 @@ def postgres_server() -> Iterator[str]:
                                              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            ready = subprocess.run([f"{bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True)
-            if ready.returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("PostgreSQL did not start")
+        wait_until(lambda: subprocess.run([f"{bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)],
+                                          capture_output=True).returncode == 0, server, "PostgreSQL", 30)
         subprocess.run([f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "md", "maildoctor"],
                        check=True, capture_output=True, timeout=60)
         yield f"postgresql+psycopg://md@127.0.0.1:{port}/maildoctor"
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, 20)
         shutil.rmtree(directory, ignore_errors=True)

@@ -13,12 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port, stop
 
 
 @dataclass
@@ -57,13 +52,9 @@ class Inbox:
         raise AssertionError(f"test {test_id} not graded within {seconds} s: {body}")
 
     def stop(self, kill: bool = False) -> None:
-        if self.process.poll() is None:
-            self.process.kill() if kill else self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if kill and self.process.poll() is None:
+            self.process.kill()
+        stop(self.process)
 
 
 def start_inbox(data: Path, nameserver: str, *extra: str, smtp_port: int | None = None, http_port: int | None = None) -> Inbox:

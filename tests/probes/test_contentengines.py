@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.message.analyse import MessageOptions, analyse_message
 from maildoctor.probes.contentengines import ask_spamd, parse_rspamd_reply
+from tests.processes import free_port, listening, stop, wait_until
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 HAM = (b"Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net with ESMTPS\r\n"
@@ -25,12 +24,6 @@ HAM = (b"Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.ex
        b" We agreed to move the review to Thursday.\r\n\r\nAlice\r\n")
 SPAM = (b"From: WINNER <prize@example.org>\r\nTo: bob@example.net\r\nSubject: YOU WON!!! CLAIM NOW $$$\r\n\r\n"
         + GTUBE.encode() + b"\r\nCongratulations you are a winner, claim your prize\r\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +36,10 @@ def spamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen([binary, f"--listen=127.0.0.1:{port}", "--max-children=1", "--local", "--nouser-config",
                                     "--syslog=stderr", "-u", "nobody"], stdout=out, stderr=subprocess.STDOUT)
     try:
-        for _ in range(300):  # up to 60 s for the rules to load
-            if process.poll() is not None:
-                raise RuntimeError(f"spamd exited: {log.read_text()[-800:]}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"spamd did not listen within 60 s: {log.read_text()[-800:]}")
+        wait_until(lambda: listening(port), process, "spamd", 60, log.read_text)  # loading the rules takes a while
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def test_spamd_scores_ham_low_and_spam_high(spamd: str) -> None:

@@ -17,6 +17,7 @@ from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.probes.smtp import name_matches, probe_smtp
 from maildoctor.target import Target
+from tests.processes import free_port
 from tests.tls import TestCA, make_ca
 
 ZONE = """$ORIGIN smtptest.test.
@@ -32,12 +33,6 @@ other IN A 192.0.2.1
 class Sink:
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
