@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import ServedZones, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
+from nsd import run_loop, ServedZones, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
 from zones import write_zones  # noqa: E402
 
 from maildoctor.dmarc.orgdomain import organizational_domain  # noqa: E402
@@ -65,14 +65,6 @@ async def audit_all(domains: list[str], server: ServedZones, concurrency: int, o
         cpu = time.process_time() - cpu_started
     resolver.close()
     return AuditRun(elapsed, cpu, queries, outcomes, resolver.retries)
-
-
-def run_loop(coro):  # noqa: ANN001, ANN201
-    try:
-        import uvloop
-        return uvloop.run(coro)
-    except ImportError:
-        return asyncio.run(coro)
 
 
 PEER_SCRIPT = """

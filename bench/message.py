@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import dkim  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from nsd import isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
+from nsd import run_loop, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
 
 from maildoctor.dns.answer import Resolver  # noqa: E402
 from maildoctor.dns.cache import CachingResolver  # noqa: E402
@@ -186,14 +186,6 @@ def run_spamc(samples: list[Sample], workers: int) -> float:
     finally:
         process.terminate()
         process.wait(10)
-
-
-def run_loop(coro):  # noqa: ANN001, ANN201
-    try:
-        import uvloop
-        return uvloop.run(coro)
-    except ImportError:
-        return asyncio.run(coro)
 
 
 def main() -> None:

@@ -151,3 +151,13 @@ def print_table(rows: list[tuple[str, str]]) -> None:
     print(f"{'-' * width}-|-{'-' * 30}")
     for key, value in rows:
         print(f"{key.ljust(width)} | {value}")
+
+
+def run_loop(coro):  # noqa: ANN001, ANN201
+    """asyncio.run on uvloop when it is installed (make bench installs it), as uvicorn would use it."""
+    try:
+        import uvloop
+    except ImportError:
+        import asyncio
+        return asyncio.run(coro)
+    return uvloop.run(coro)
