@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -138,8 +138,3 @@ def _meta(parts: dict[str, Element], name: str) -> AggregateMeta:
     return AggregateMeta(org, report_id, _text(meta, "email"), int(begin), int(end), domain,
                          {_local(c.tag): (c.text or "").strip() for c in policy if _local(c.tag) != "domain"})
 
-
-def record_to_json(record: AggregateRecord) -> dict[str, Any]:
-    return {"source_ip": record.source_ip, "count": record.count, "disposition": record.disposition,
-            "dkim": record.dkim, "spf": record.spf, "header_from": record.header_from,
-            "envelope_from": record.envelope_from, "dkim_results": record.dkim_results, "spf_results": record.spf_results}

@@ -91,7 +91,6 @@ class Grader:
         self._in_flight = 0
         self._room = asyncio.Event()
         self._room.set()
-        self.graded = 0
 
     async def start(self) -> int:
         if self.processes > 0:
@@ -150,7 +149,6 @@ class Grader:
                         assert self._resolver is not None
                         grades = await grade_rows(rows, self._resolver)
                     await asyncio.to_thread(self.store.save_grades, grades)
-                    self.graded += len(grades)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001  (the messages stay ungraded in the database: a restart retries)

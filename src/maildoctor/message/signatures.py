@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import dkim
 
-from maildoctor.dns.answer import Answer, Outcome, Resolver
+from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.records.dkim import parse_dkim_key
 from maildoctor.records.taglist import split_tags
 
@@ -217,6 +217,3 @@ def check_arc(raw: bytes, headers: list[tuple[str, str]], keys: dict[str, Answer
     text = reason.decode() if isinstance(reason, bytes) else str(reason)
     return ArcCheck(True, word.lower(), text or "; ".join(collected.messages), len(seals))
 
-
-def outcome_is_missing(answer: Answer | None) -> bool:
-    return answer is not None and answer.outcome in (Outcome.NXDOMAIN, Outcome.NODATA)
