@@ -103,6 +103,8 @@ def classify(data: bytes) -> list[Bounce]:
     feedback = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
     if feedback is not None:
         return _complaint(message, feedback, parts)
+    if _looks_like_complaint(message, parts):  # older complaint formats (Hotmail JMRP, abuse desks) without ARF
+        return _complaint(message, Message(), parts)
     status_part = next((p for p in parts if p.get_content_type() in ("message/delivery-status", "message/global-delivery-status")), None)
     text = _text_of(message)
     if status_part is not None:
@@ -112,10 +114,16 @@ def classify(data: bytes) -> list[Bounce]:
     return _from_text(message, text)
 
 
+def _looks_like_complaint(message: Message, parts: list[Message]) -> bool:
+    subject, sender = _value(message, "Subject").lower(), _value(message, "From").lower()
+    attached = any(p.get_content_type() == "message/rfc822" for p in parts)
+    return attached and ("complaint" in subject or sender.startswith(("abuse@", "<abuse@")) or "abuse report" in subject)
+
+
 def _complaint(message: Message, feedback: Message, parts: list[Message]) -> list[Bounce]:
-    blocks = _fields(feedback)
+    blocks = _fields(feedback) if feedback.get_payload() else []
     fields = blocks[0] if blocks else Message()
-    kind = _value(fields, "Feedback-Type").lower() or "other"
+    kind = _value(fields, "Feedback-Type").lower() or "abuse"
     if kind == "auth-failure":
         return []  # a DMARC failure report (feedback.failure): nobody complained
     recipient = _value(fields, "Original-Rcpt-To")
@@ -133,7 +141,7 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
 
 def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
     found = []
-    for block in _fields(status_part)[1:] or _fields(status_part):
+    for block in _fields(status_part):  # the per-message block has no recipient and is passed over
         recipient = _value(block, "Final-Recipient") or _value(block, "Original-Recipient")
         if not recipient:
             continue
