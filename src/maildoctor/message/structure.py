@@ -23,7 +23,7 @@ BULK_HEADERS = ("list-id", "list-unsubscribe", "feedback-id", "x-campaign", "x-m
 
 @cache
 def content_data() -> dict[str, list[str]]:
-    return json.loads(resources.files("maildoctor.data").joinpath("content.json").read_text("utf-8"))
+    return json.loads(resources.files("maildoctor.data").joinpath("message_content.json").read_text("utf-8"))
 
 
 def looks_like_bulk(message: ParsedMessage) -> bool:
