@@ -79,3 +79,20 @@ def test_serve_on_postgresql(postgres: str, tmp_path: Path) -> None:
         finally:
             inbox.stop()
     assert not (tmp_path / "data" / "maildoctor.sqlite3").exists()  # everything went to PostgreSQL
+
+
+def test_reports_and_bounces_on_postgresql(postgres: str) -> None:
+    from maildoctor.feedback.ingest import ingest, suppressions
+    from maildoctor.feedback.summary import summarize
+    from maildoctor.inbox.store import connect
+    from tests.conftest import SHARED
+
+    engine = connect(postgres)
+    migrate(engine)
+    corpus = SHARED / "corpora"
+    result = ingest(engine, [corpus / "dmarc" / "aggregate", corpus / "dmarc" / "smtp_tls",
+                             corpus / "bounces" / "lhost-postfix-03.eml", corpus / "bounces" / "arf-16.eml"])
+    assert result.reports == 7 and result.tls_reports == 1 and result.bounces == 1 and result.complaints == 1
+    assert ingest(engine, [corpus / "dmarc" / "aggregate"]).duplicates == 7
+    assert summarize(engine, "example.com")[0].messages > 0
+    assert "kijitora@example.com" in {r["address"] for r in suppressions(engine)}
