@@ -7,14 +7,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from zones import write_zones  # noqa: E402
 
 from maildoctor.dmarc.orgdomain import organizational_domain  # noqa: E402
 from maildoctor.dns.live import LiveResolver, Nameserver  # noqa: E402
-from maildoctor.engine import run_audit  # noqa: E402
+from maildoctor.bulk import audit_many  # noqa: E402
 from maildoctor.target import Target  # noqa: E402
 
 
@@ -40,27 +38,20 @@ class AuditRun:
 
 
 async def audit_all(domains: list[str], server: ServedZones, concurrency: int, out: Path) -> AuditRun:
+    """Through the product's bulk path (`maildoctor check --domains-file`): concurrent audits, a shared
+    cache, each report written out as it finishes."""
     resolver = LiveResolver([Nameserver(server.host, server.port)], timeout=2.0)
     queries = 0
     outcomes: dict[str, int] = {}
+    organizational_domain("warm.example")  # load the Public Suffix List outside the timed window
     with out.open("w") as sink:
-        async def one(domain: str) -> None:
-            nonlocal queries
-            report = await run_audit(Target(domain=domain), resolver)
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        async for report in audit_many((Target(domain=d) for d in domains), resolver, concurrency):
             queries += len(report.queries)
             for q in report.queries:
                 outcomes[q["outcome"]] = outcomes.get(q["outcome"], 0) + 1
-            sink.write(json.dumps(report.to_json()) + "\n")  # results stream out as they finish
-
-        async def worker(pending: Iterator[str]) -> None:
-            for domain in pending:  # workers share one iterator: at most `concurrency` audits at once
-                await one(domain)
-
-        organizational_domain("warm.example")  # load the Public Suffix List outside the timed window
-        started = time.perf_counter()
-        cpu_started = time.process_time()
-        pending = iter(domains)
-        await asyncio.gather(*(worker(pending) for _ in range(concurrency)))
+            sink.write(json.dumps(report.to_json()) + "\n")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
     resolver.close()

@@ -160,3 +160,18 @@ def test_message_bad_input() -> None:
     assert run("message", "/nonexistent.eml").returncode == 2
     result = run("message", str(SHARED / "examples" / "afspraakmanager.be-gmail-headers.txt"), "--client-ip", "not-an-ip")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Path) -> None:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("good.test\n# customers\ndmarcnone.test  # p=none\n\nmxdup.test\n")
+    result = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--format", "json")
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["target"] for r in reports) == ["dmarcnone.test", "good.test", "mxdup.test"]
+    assert result.returncode == 1  # mxdup.test has errors
+    scores = {r["target"]: r["score"] for r in reports}
+    assert scores["good.test"] == 10.0 and scores["mxdup.test"] < 8
+    listing.write_text("good.test\nnot a domain\n")
+    bad = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address)
+    assert bad.returncode == 2 and "line 2" in bad.stderr and "good.test" in bad.stdout
+    assert run("check", "good.test", "--domains-file", str(listing)).returncode == 2

@@ -148,9 +148,12 @@ Examples:
   maildoctor check example.com --fail-on warning      # for CI: exit 1 on any warning
   maildoctor check example.com --probe                # also connect to the MX hosts (port 25)
   maildoctor check example.com --smtp mail.example.com:587
+  maildoctor check --domains-file customers.txt --format json > audits.jsonl
 \b
 Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input.""")
-@click.argument("domain")
+@click.argument("domain", required=False)
+@click.option("--domains-file", type=click.File("r"), help="Audit every domain in this file (one per line, # comments; - for stdin).")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file.")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
 @click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
@@ -159,12 +162,21 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @storage_options
 @dns_options
 @output_options
-def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], smtp: str | None, probe: bool, cafile: str | None,
-          data_dir: Path, db: str | None, nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
-          output_format: str, verbose: bool, fail_on: str) -> None:
-    """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers).
+def check(domain: str | None, domains_file: Any, concurrency: int, ips: tuple[str, ...], selectors: tuple[str, ...],
+          smtp: str | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None, nameservers: tuple[str, ...],
+          zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool, fail_on: str) -> None:
+    """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers); or of every
+    domain in --domains-file, one line per domain (JSON lines with --format json).
 
     No connection to a mail server is made without --smtp or --probe."""
+    if domains_file is not None:
+        if domain:
+            fail("give DOMAIN or --domains-file, not both")
+        if ips or selectors or smtp:
+            fail("--ip, --dkim-selector and --smtp describe one domain: they do not go with --domains-file")
+        check_many(domains_file, concurrency, probe, cafile, data_dir, db, nameservers, zones, timeout, output_format, fail_on)
+    if not domain:
+        fail("give a DOMAIN (or --domains-file)")
     try:
         target = Target(domain=parse_domain(domain), ips=[parse_ip(i) for i in ips], dkim_selectors=list(selectors),
                         smtp=smtp, probe=probe, cafile=cafile)
@@ -179,6 +191,52 @@ def check(domain: str, ips: tuple[str, ...], selectors: tuple[str, ...], smtp: s
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(run_audit(target, resolver), output_format, target.domain)
     emit(report, output_format, verbose, fail_on)
+
+
+def check_many(lines: Any, concurrency: int, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
+               nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str,
+               fail_on: str) -> NoReturn:
+    from rich.progress import Progress
+
+    from maildoctor.bulk import audit_many
+
+    targets, problems = [], []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            targets.append(Target(domain=parse_domain(text), probe=probe, cafile=cafile))
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
+    selectors = None
+    if db or (data_dir / "maildoctor.sqlite3").exists():
+        from maildoctor.feedback.ingest import selectors_seen
+
+        engine = open_database(data_dir, db)
+        selectors = lambda name: selectors_seen(engine, name)  # noqa: E731
+    resolver = build_resolver(nameservers, zones, timeout)
+    status = 2 if problems else 0
+    for problem in problems:
+        click.echo(f"maildoctor: {problem}", err=True)
+    console = Console(stderr=True)
+
+    async def run() -> int:
+        worst = 0
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("Auditing", total=len(targets))
+            async for report in audit_many(targets, resolver, concurrency, selectors):
+                progress.advance(task)
+                worst = max(worst, exit_status(report, fail_on))
+                if output_format == "json":
+                    click.echo(json.dumps({"schema": SCHEMA_VERSION, **report.to_json()}, ensure_ascii=False))
+                else:
+                    top = max(report.findings, key=lambda f: f.severity, default=None)
+                    click.echo(f"{report.target:40} {report.score:4.1f}/10  {len(report.findings):3} finding(s)"
+                               + (f"  worst: {top.severity} {top.id}" if top else ""))
+        return worst
+
+    sys.exit(max(status, asyncio.run(run())))
 
 
 @main.command(context_settings=CONTEXT, epilog="""\b
