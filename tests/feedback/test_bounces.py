@@ -15,7 +15,7 @@ from tests.test_cli import run
 
 CORPUS = SHARED / "corpora" / "bounces"
 # Agreement with the labels today; the goal is 95% (see the notes). This guards against regressions.
-FLOOR = 0.63
+FLOOR = 0.66
 
 
 def agreement() -> tuple[float, collections.Counter[tuple[str, str]]]:

@@ -54,9 +54,11 @@ def reason_for(text: str, status: str, context: str = "") -> str:
             stage = text + "\n" + context  # the SMTP stage is often said beside the answer, not in it
             if reason == "userunknown" and _AFTER_DATA.search(stage) and not _PIPELINED_RCPT.search(stage):
                 return "filtered"
-            if reason == "userunknown" and _AFTER_MAIL_FROM.search(stage):
+            if reason in ("userunknown", "hostunknown") and _AFTER_MAIL_FROM.search(stage):
                 return "rejected"
             return reason
+    if _AFTER_MAIL_FROM.search(text + "\n" + context):
+        return "rejected"  # refused at MAIL FROM, for no reason given: the sender was refused
     if status:
         _, subject, detail = status.split(".")
         return by_status.get(f"x.{subject}.{detail}", "undefined")
