@@ -175,3 +175,7 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     bad = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address)
     assert bad.returncode == 2 and "line 2" in bad.stderr and "good.test" in bad.stdout
     assert run("check", "good.test", "--domains-file", str(listing)).returncode == 2
+    listing.write_text("good.test\ndmarcnone.test\nmxdup.test\nspfok.test\n")
+    parallel = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--format", "json", "--jobs", "2")
+    assert parallel.returncode == 1
+    assert sorted(json.loads(line)["target"] for line in parallel.stdout.splitlines()) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]

@@ -153,7 +153,8 @@ Examples:
 Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input.""")
 @click.argument("domain", required=False)
 @click.option("--domains-file", type=click.File("r"), help="Audit every domain in this file (one per line, # comments; - for stdin).")
-@click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file.")
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file (per job).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes for --domains-file (one per core).")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
 @click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
@@ -162,7 +163,7 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @storage_options
 @dns_options
 @output_options
-def check(domain: str | None, domains_file: Any, concurrency: int, ips: tuple[str, ...], selectors: tuple[str, ...],
+def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int, ips: tuple[str, ...], selectors: tuple[str, ...],
           smtp: str | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None, nameservers: tuple[str, ...],
           zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool, fail_on: str) -> None:
     """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers); or of every
@@ -174,7 +175,7 @@ def check(domain: str | None, domains_file: Any, concurrency: int, ips: tuple[st
             fail("give DOMAIN or --domains-file, not both")
         if ips or selectors or smtp:
             fail("--ip, --dkim-selector and --smtp describe one domain: they do not go with --domains-file")
-        check_many(domains_file, concurrency, probe, cafile, data_dir, db, nameservers, zones, timeout, output_format, fail_on)
+        check_many(domains_file, concurrency, jobs, probe, cafile, data_dir, db, nameservers, zones, timeout, output_format, fail_on)
     if not domain:
         fail("give a DOMAIN (or --domains-file)")
     try:
@@ -193,7 +194,7 @@ def check(domain: str | None, domains_file: Any, concurrency: int, ips: tuple[st
     emit(report, output_format, verbose, fail_on)
 
 
-def check_many(lines: Any, concurrency: int, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
+def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
                nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str,
                fail_on: str) -> NoReturn:
     from rich.progress import Progress
@@ -221,21 +222,38 @@ def check_many(lines: Any, concurrency: int, probe: bool, cafile: str | None, da
         click.echo(f"maildoctor: {problem}", err=True)
     console = Console(stderr=True)
 
+    threshold = None if fail_on == "never" else Severity.parse(fail_on)
+
+    def show(data: dict[str, Any]) -> int:
+        """Print one report document; 1 when it has a finding at or above --fail-on."""
+        top = data["findings"][0] if data["findings"] else None  # findings come worst first
+        if output_format == "json":
+            click.echo(json.dumps({"schema": SCHEMA_VERSION, **data}, ensure_ascii=False))
+        else:
+            click.echo(f"{data['target']:40} {data['score']:4.1f}/10  {len(data['findings']):3} finding(s)"
+                       + (f"  worst: {top['severity']} {top['id']}" if top else ""))
+        return int(threshold is not None and top is not None and Severity.parse(top["severity"]) >= threshold)
+
     async def run() -> int:
         worst = 0
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Auditing", total=len(targets))
             async for report in audit_many(targets, resolver, concurrency, selectors):
                 progress.advance(task)
-                worst = max(worst, exit_status(report, fail_on))
-                if output_format == "json":
-                    click.echo(json.dumps({"schema": SCHEMA_VERSION, **report.to_json()}, ensure_ascii=False))
-                else:
-                    top = max(report.findings, key=lambda f: f.severity, default=None)
-                    click.echo(f"{report.target:40} {report.score:4.1f}/10  {len(report.findings):3} finding(s)"
-                               + (f"  worst: {top.severity} {top.id}" if top else ""))
+                worst = max(worst, show(report.to_json()))
         return worst
 
+    if jobs > 1:  # selectors from the reports database are read in-process only
+        from maildoctor.bulk import audit_many_processes
+
+        worst = 0
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("Auditing", total=len(targets))
+            for data in audit_many_processes([t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs,
+                                             concurrency, probe, cafile):
+                progress.advance(task)
+                worst = max(worst, show(data))
+        sys.exit(max(status, worst))
     sys.exit(max(status, asyncio.run(run())))
 
 
