@@ -2,6 +2,7 @@
 audits take from the reports."""
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
@@ -16,7 +17,8 @@ from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
-from maildoctor.feedback.summary import summarize, summary_findings, tls_failures
+from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
 from tests.conftest import SHARED
 from tests.keys import publish_txt, rsa_p
 from tests.test_cli import run
@@ -108,8 +110,19 @@ def test_summary_says_who_fails_and_remembers_selectors(engine: Engine, tmp_path
     ingest(engine, [tmp_path])
     [summary] = summarize(engine, "shop.test")
     assert summary.messages == 2200 and summary.reports == 2 and summary.sources[0].ip == "192.0.2.10"
+    reverse = ("$ORIGIN 100.51.198.in-addr.arpa.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns.shop.test.\n"
+               "7 IN PTR o1.ptr4242.sendgrid.net.\n")
+    with TestDnsServer(ZoneSet([load_zone_text(reverse, None)])) as dns:
+        async def name() -> None:
+            resolver = LiveResolver([Nameserver.parse(dns.address)], timeout=0.3)
+            try:
+                await name_sources([summary], resolver)
+            finally:
+                resolver.close()
+        asyncio.run(name())
     newsletter = next(s for s in summary.sources if s.ip == "198.51.100.7")
-    newsletter.provider = "SendGrid"  # what name_sources finds from its reverse name (no PTR on this test data)
+    assert newsletter.reverse_name == "o1.ptr4242.sendgrid.net" and newsletter.provider == "SendGrid"
+    assert next(s for s in summary.sources if s.ip == "192.0.2.10").reverse_name == ""  # no PTR: refused, not guessed
     [finding] = summary_findings([summary], [])
     assert finding.id == "feedback.unaligned_source" and "18%" in finding.title and "d=sendgrid.net" in finding.fix
     assert selectors_seen(engine, "shop.test") == ["s2025"]  # sendgrid.net's selector is not the domain's
