@@ -16,7 +16,7 @@ from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import infer_connection
 from maildoctor.message.parse import ParsedMessage, address_domain, addresses, parse_message
-from maildoctor.message.signatures import check_arc, check_signatures, fetch_keys
+from maildoctor.message.signatures import check_arc, check_signatures, fetch_keys, signature_tags
 from maildoctor.message.structure import is_excerpt, structure_findings
 from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
 from maildoctor.records.dmarc import parse_dmarc
@@ -126,8 +126,6 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
 
 
 def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:
-    from maildoctor.message.signatures import signature_tags
-
     pairs = []
     for value in message.all("DKIM-Signature"):
         tags = signature_tags(value)
