@@ -19,7 +19,9 @@ from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
 from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
+from maildoctor.inbox.store import connect, migrate
 from tests.conftest import SHARED
+from tests.inbox.postgres import postgres_server
 from tests.keys import publish_txt, rsa_p
 from tests.test_cli import run
 
@@ -126,6 +128,19 @@ def test_summary_says_who_fails_and_remembers_selectors(engine: Engine, tmp_path
     [finding] = summary_findings([summary], [])
     assert finding.id == "feedback.unaligned_source" and "18%" in finding.title and "d=sendgrid.net" in finding.fix
     assert selectors_seen(engine, "shop.test") == ["s2025"]  # sendgrid.net's selector is not the domain's
+
+
+def test_reports_in_postgresql(tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_bytes(aggregate("a", [GOOD, NEWSLETTER]))
+    with postgres_server() as url:
+        engine = connect(url)
+        migrate(engine)
+        first, again = ingest(engine, [tmp_path]), ingest(engine, [tmp_path])
+        [summary] = summarize(engine, "shop.test")
+        seen = selectors_seen(engine, "shop.test")
+        engine.dispose()
+    assert (first.records, again.duplicates, summary.messages, seen) == (2, 1, 1300, ["s2025"])
+    assert [(s.ip, s.messages) for s in summary.sources] == [("192.0.2.10", 900), ("198.51.100.7", 400)]
 
 
 def test_tls_reports(engine: Engine) -> None:

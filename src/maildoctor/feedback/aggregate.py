@@ -1,17 +1,17 @@
 """DMARC aggregate reports (RFC 7489 appendix C, and DMARCbis' namespaced form), read as a stream:
 each <record> is handed on and dropped as soon as it is read, so memory does not grow with the
-report. XML entities, DTDs and external references are refused (defusedxml)."""
+report. A report whose prolog declares a DTD (the only way to entities and external
+references) is refused before parsing."""
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import IO
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 
 class ReportError(ValueError):
@@ -57,73 +57,174 @@ def _text(element: Element | None, *path: str) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child.tag) == name]
+def _normal_ip(text: str) -> str:
+    if ":" not in text:
+        try:
+            return socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, text))
+        except OSError:
+            raise ReportError(f"source_ip {text!r} is not an IP address") from None
+    try:
+        return str(ipaddress.IPv6Address(text))
+    except ValueError:
+        raise ReportError(f"source_ip {text!r} is not an IP address") from None
 
 
-def _record(element: Element) -> AggregateRecord:
-    row = next(iter(_children(element, "row")), None)
+def _fields(parent: Element | None) -> dict[str, str]:
+    """The text of each child, by tag: one pass over a group of leaf elements."""
+    return {} if parent is None else {child.tag: child.text or "" for child in parent}
+
+
+def _record(element: Element, ns: str) -> AggregateRecord:
+    """One <record>; ns is the namespace prefix of the report's tags ("{urn:...}" or "")."""
+    row = element.find(ns + "row")
+    if row is None and any(_local(e.tag) == "row" for e in element):
+        for descendant in element.iter():  # tags in another case or namespace than the report's root: made plain
+            descendant.tag = _local(descendant.tag)
+        return _record(element, "")
     if row is None:
         raise ReportError("a <record> without <row>")
-    ip = _text(row, "source_ip")
-    try:
-        ip = str(ipaddress.ip_address(ip))
-    except ValueError:
-        raise ReportError(f"source_ip {ip!r} is not an IP address") from None
-    count_text = _text(row, "count")
-    if not count_text.isdigit():
-        raise ReportError(f"count {count_text!r} of {ip} is not a number")
-    evaluated = next(iter(_children(row, "policy_evaluated")), None)
-    identifiers = next(iter(_children(element, "identifiers")), None)
-    results = next(iter(_children(element, "auth_results")), None)
-    record = AggregateRecord(
-        source_ip=ip, count=int(count_text), disposition=_text(evaluated, "disposition").lower(),
-        dkim=_text(evaluated, "dkim").lower(), spf=_text(evaluated, "spf").lower(),
-        header_from=_text(identifiers, "header_from").lower(), envelope_from=_text(identifiers, "envelope_from").lower(),
-    )
-    if evaluated is not None:
-        record.reasons = [_text(r, "type").lower() for r in _children(evaluated, "reason")]
+    fields = _fields(row)
+    ip = _normal_ip(fields.get(ns + "source_ip", "").strip())
+    count = fields.get(ns + "count", "").strip()
+    if not count.isdigit():
+        raise ReportError(f"count {count!r} of {ip} is not a number")
+    evaluated_element = row.find(ns + "policy_evaluated")
+    evaluated, identifiers = _fields(evaluated_element), _fields(element.find(ns + "identifiers"))
+
+    def value(group: dict[str, str], name: str) -> str:
+        return group.get(ns + name, "").strip().lower()
+
+    record = AggregateRecord(ip, int(count), value(evaluated, "disposition"), value(evaluated, "dkim"), value(evaluated, "spf"),
+                             value(identifiers, "header_from"), value(identifiers, "envelope_from"))
+    if evaluated_element is not None and ns + "reason" in evaluated:
+        record.reasons = [value(_fields(r), "type") for r in evaluated_element.findall(ns + "reason")]
+    results = element.find(ns + "auth_results")
     if results is not None:
-        record.dkim_results = [(_text(d, "domain").lower(), _text(d, "selector").lower(), _text(d, "result").lower())
-                               for d in _children(results, "dkim")]
-        record.spf_results = [(_text(s, "domain").lower(), _text(s, "scope").lower() or "mfrom", _text(s, "result").lower())
-                              for s in _children(results, "spf")]
+        for result in results:
+            group = _fields(result)
+            if result.tag == ns + "dkim":
+                record.dkim_results.append((value(group, "domain"), value(group, "selector"), value(group, "result")))
+            elif result.tag == ns + "spf":
+                record.spf_results.append((value(group, "domain"), value(group, "scope") or "mfrom", value(group, "result")))
     return record
 
 
+_PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"), (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))
+MAX_PROLOG = 1 << 20
+
+
+def _declares_dtd(head: bytes, at_end: bool) -> bool | None:
+    """Whether the prolog (what comes before the root element) declares a DTD; None while head is
+    too short to tell. A DTD is the only way to entities and external references, so a report
+    with one is refused outright."""
+    codec = next((c for bom, c in _BOMS if head.startswith(bom)), "utf-8")
+    text = head.decode(codec, "replace").lstrip("\ufeff")
+    position = 0
+    while (item := _PROLOG_ITEM.match(text, position)) and item.end() > position:
+        position = item.end()
+    rest = text[position:].lstrip()
+    if not at_end and (len(rest) < len("<!DOCTYPE") or rest.startswith(("<?", "<!--"))):
+        return None
+    return rest.startswith("<!") and not rest.startswith("<!--")
+
+
+def _chunks(stream: IO[bytes], name: str) -> Iterator[bytes]:
+    """The document in pieces, once its prolog is known to declare no DTD."""
+    head = b""
+    while (verdict := _declares_dtd(head, at_end=False)) is None:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            verdict = _declares_dtd(head, at_end=True)
+            break
+        head += chunk
+        if len(head) > MAX_PROLOG:
+            raise ReportError(f"{name}: refused: no root element in the first {MAX_PROLOG >> 20} MB")
+    if verdict:
+        raise ReportError(f"{name}: refused: a DTD (entity or DTD tricks in a report are an attack)")
+    yield head
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+CHUNK = 1 << 16
+_REPORT_CLOSED = re.compile(rb"</(?:[\w.-]+:)?feedback>\s*\Z")
+_JUNK_AFTER_ROOT = 9  # expat's XML_ERROR_JUNK_AFTER_DOC_ELEMENT: the root element is closed
+
+
 def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[AggregateMeta | AggregateRecord]:
-    """The report's metadata first, then its records one by one. ReportError names what is wrong."""
+    """The report's metadata first, then its records one by one. ReportError names what is wrong.
+
+    Speed matters here (reports of millions of records): the C parser builds the tree with no
+    per-element events; the root element is caught by one start event, and after each chunk its
+    finished children (all but the last) are read and dropped."""
+    parser = XMLParser(target=TreeBuilder())
+    started: list[tuple[str, Element]] = []
+    parser._setevents(started, ("start",))  # type: ignore[attr-defined]  # XMLPullParser's own hook
+    root: Element | None = None
+    body: Element | None = None  # <feedback>: the root, or its first child when a sender wraps it
+    ns = ""
     meta_parts: dict[str, Element] = {}
     waiting: list[AggregateRecord] = []
     meta: AggregateMeta | None = None
-    root = ""
-    complete = False  # </feedback> seen: what follows (an unclosed wrapper) does not matter
-    try:
-        for _, element in iterparse(stream, events=("end",), forbid_dtd=True):
-            tag = root = _local(element.tag)  # the last end is the root's; some senders wrap <feedback>: accepted
+
+    def take(count: int) -> Iterator[AggregateMeta | AggregateRecord]:
+        nonlocal meta
+        assert body is not None
+        for child in body[:count]:
+            tag = _local(child.tag)
             if tag in ("report_metadata", "policy_published"):
-                meta_parts[tag] = element
+                meta_parts[tag] = child
                 if meta is None and len(meta_parts) == 2:
                     meta = _meta(meta_parts, name)
                     yield meta
                     yield from waiting
                     waiting.clear()
-            elif tag == "feedback":
-                complete = True
             elif tag == "record":
-                record = _record(element)
-                element.clear()
+                record = _record(child, ns)
                 if meta is None:
                     waiting.append(record)
                 else:
                     yield record
+        del body[:count]
+
+    tail = b""
+    try:
+        for chunk in _chunks(stream, name):
+            tail = (tail + chunk)[-256:]
+            report_closed = False
+            try:
+                parser.feed(chunk)
+            except ParseError as exc:
+                if exc.code != _JUNK_AFTER_ROOT:
+                    raise
+                report_closed = True  # what follows a closed report (padding, a second copy) does not matter
+            if root is None and started:
+                root = started[0][1]
+                parser._setevents(started, ())  # type: ignore[attr-defined]
+                started.clear()
+            if body is None and root is not None:
+                body = root if _local(root.tag) == "feedback" else next((c for c in root if _local(c.tag) == "feedback"), None)
+                ns = body.tag[:body.tag.find("}") + 1] if body is not None else ""
+            if report_closed:
+                break
+            if body is not None:
+                yield from take(len(body) - 1)
+        else:
+            try:
+                parser.close()
+            except ParseError:
+                if body is root or not _REPORT_CLOSED.search(tail):
+                    raise
+                # a wrapper left open after a closed <feedback> (seen from real senders): the report is whole
     except ParseError as exc:
-        if not (complete and meta is not None):
-            raise ReportError(f"{name}: not well-formed XML ({exc})") from None
-    except DefusedXmlException as exc:
-        raise ReportError(f"{name}: refused: {type(exc).__name__} (entity or DTD tricks in a report are an attack)") from None
+        raise ReportError(f"{name}: not well-formed XML ({exc})") from None
+    if body is not None:
+        yield from take(len(body))
     if meta is None:
-        raise ReportError(f"{name}: no <report_metadata> and <policy_published> (root <{root}>): not a DMARC aggregate report")
+        tag = _local(root.tag) if root is not None else ""
+        raise ReportError(f"{name}: no <report_metadata> and <policy_published> (root <{tag}>): not a DMARC aggregate report")
 
 
 def _meta(parts: dict[str, Element], name: str) -> AggregateMeta:

@@ -7,10 +7,11 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 from maildoctor.feedback.aggregate import AggregateMeta, AggregateRecord, ReportError, parse_aggregate
 from maildoctor.feedback.tlsrpt import parse_tlsrpt
@@ -152,23 +153,21 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
         pk = conn.execute(insert(reports).values(kind="dmarc", org=meta.org, report_id=meta.report_id, domain=meta.domain,
                                                  begin=meta.begin, end=meta.end, source=f"{source} ({document.name})",
                                                  ingested=time.time())).inserted_primary_key[0]
-        batch: list[dict[str, object]] = []
+        batch: list[tuple[object, ...]] = []
         selectors: set[tuple[str, str]] = set()
         for record in items:
             assert isinstance(record, AggregateRecord)
-            batch.append({"report": pk, "domain": meta.domain, "begin": meta.begin, "source_ip": record.source_ip,
-                          "count": record.count, "disposition": record.disposition, "dkim": record.dkim, "spf": record.spf,
-                          "header_from": record.header_from, "envelope_from": record.envelope_from,
-                          "dkim_results": json.dumps(record.dkim_results), "spf_results": json.dumps(record.spf_results)})
+            batch.append((pk, meta.domain, meta.begin, record.source_ip, record.count, record.disposition, record.dkim, record.spf,
+                          record.header_from, record.envelope_from, _json(tuple(record.dkim_results)), _json(tuple(record.spf_results))))
             for domain, selector, _ in record.dkim_results:
                 if selector and (domain == meta.domain or domain.endswith("." + meta.domain)):
                     selectors.add((domain, selector))
             if len(batch) >= BATCH:
-                conn.execute(insert(dmarc_records), batch)
+                _insert_records(conn, batch)
                 result.records += len(batch)
                 batch = []
         if batch:
-            conn.execute(insert(dmarc_records), batch)
+            _insert_records(conn, batch)
             result.records += len(batch)
         now = time.time()
         for domain, selector in selectors:
@@ -180,6 +179,34 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                 conn.execute(dkim_selectors.update().where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
                              .values(last_seen=now))
     result.reports += 1
+
+
+_RECORD_COLUMNS = [c.name for c in dmarc_records.columns if c.name != "id"]
+
+
+@lru_cache(maxsize=4096)
+def _json(results: tuple[tuple[str, str, str], ...]) -> str:
+    return json.dumps(results)  # records repeat the same few results: encoded once each
+
+
+@lru_cache(maxsize=8)
+def _compiled_insert(dialect: Dialect) -> tuple[str, list[int] | None]:
+    """The INSERT for dmarc_records in the driver's own parameter style, and for positional styles
+    the order of the columns in it."""
+    compiled = insert(dmarc_records).compile(dialect=dialect, column_keys=_RECORD_COLUMNS)
+    order = [_RECORD_COLUMNS.index(name) for name in compiled.positiontup or []] if compiled.positional else None
+    return compiled.string, order
+
+
+def _insert_records(conn: Connection, rows: list[tuple[object, ...]]) -> None:
+    """Records go to the driver directly: SQLAlchemy's per-row parameter handling cost as much as parsing them."""
+    sql, order = _compiled_insert(conn.dialect)
+    if order is None:
+        conn.exec_driver_sql(sql, [dict(zip(_RECORD_COLUMNS, row)) for row in rows])
+    elif order == list(range(len(_RECORD_COLUMNS))):
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
 
 
 def selectors_seen(engine: Engine, domain: str) -> list[str]:
