@@ -74,6 +74,12 @@ def _fields(parent: Element | None) -> dict[str, str]:
     return {} if parent is None else {child.tag: child.text or "" for child in parent}
 
 
+@lru_cache(maxsize=8)
+def _names(ns: str) -> tuple[str, ...]:
+    return tuple(ns + name for name in ("disposition", "dkim", "spf", "header_from", "envelope_from", "domain", "selector",
+                                        "result", "scope"))
+
+
 def _record(element: Element, ns: str) -> AggregateRecord:
     """One <record>; ns is the namespace prefix of the report's tags ("{urn:...}" or "")."""
     row = element.find(ns + "row")
@@ -90,22 +96,23 @@ def _record(element: Element, ns: str) -> AggregateRecord:
         raise ReportError(f"count {count!r} of {ip} is not a number")
     evaluated_element = row.find(ns + "policy_evaluated")
     evaluated, identifiers = _fields(evaluated_element), _fields(element.find(ns + "identifiers"))
-
-    def value(group: dict[str, str], name: str) -> str:
-        return group.get(ns + name, "").strip().lower()
-
-    record = AggregateRecord(ip, int(count), value(evaluated, "disposition"), value(evaluated, "dkim"), value(evaluated, "spf"),
-                             value(identifiers, "header_from"), value(identifiers, "envelope_from"))
+    # the names in the report's namespace, and each value read inline: this runs a million times for a big report
+    disposition, dkim, spf, header_from, envelope_from, domain, selector, result, scope = _names(ns)
+    record = AggregateRecord(ip, int(count), evaluated.get(disposition, "").strip().lower(), evaluated.get(dkim, "").strip().lower(),
+                             evaluated.get(spf, "").strip().lower(), identifiers.get(header_from, "").strip().lower(),
+                             identifiers.get(envelope_from, "").strip().lower())
     if evaluated_element is not None and ns + "reason" in evaluated:
-        record.reasons = [value(_fields(r), "type") for r in evaluated_element.findall(ns + "reason")]
+        record.reasons = [(r.findtext(ns + "type") or "").strip().lower() for r in evaluated_element.findall(ns + "reason")]
     results = element.find(ns + "auth_results")
     if results is not None:
-        for result in results:
-            group = _fields(result)
-            if result.tag == ns + "dkim":
-                record.dkim_results.append((value(group, "domain"), value(group, "selector"), value(group, "result")))
-            elif result.tag == ns + "spf":
-                record.spf_results.append((value(group, "domain"), value(group, "scope") or "mfrom", value(group, "result")))
+        for method in results:
+            group = _fields(method)
+            if method.tag == dkim:
+                record.dkim_results.append((group.get(domain, "").strip().lower(), group.get(selector, "").strip().lower(),
+                                            group.get(result, "").strip().lower()))
+            elif method.tag == spf:
+                record.spf_results.append((group.get(domain, "").strip().lower(), group.get(scope, "").strip().lower() or "mfrom",
+                                           group.get(result, "").strip().lower()))
     return record
 
 

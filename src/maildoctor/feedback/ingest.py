@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -127,6 +128,23 @@ def _exists(conn: Connection, kind: str, org: str, report_id: str) -> bool:
                                                    reports.c.report_id == report_id)).first() is not None
 
 
+@contextmanager
+def _report_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for one report. SQLite does not wait for the disk at its commit: a report lost
+    to a power cut is read again from its file next time (reports are de-duplicated), and the wait
+    cost a tenth of the ingestion time. The connection goes back to the pool as the inbox needs it."""
+    with engine.connect() as conn:
+        sqlite = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if sqlite is not None:
+            sqlite.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if sqlite is not None:
+                sqlite.execute("PRAGMA synchronous=FULL")
+
+
 def _ingest_document(engine: Engine, document: Document, source: str, result: IngestResult) -> None:
     if document.head(256).lstrip().startswith(b"{"):
         report = parse_tlsrpt(document.stream, document.name)
@@ -146,7 +164,7 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
     items = parse_aggregate(document.stream, document.name)
     meta = next(items)
     assert isinstance(meta, AggregateMeta)
-    with engine.begin() as conn:  # one transaction: a report that breaks half-way leaves nothing behind
+    with _report_transaction(engine) as conn:  # a report that breaks half-way leaves nothing behind
         if _exists(conn, "dmarc", meta.org, meta.report_id):
             result.duplicates += 1
             return
