@@ -9,23 +9,23 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from maildoctor.feedback.bounces import classify
+from maildoctor.feedback.bounce_reason import REASONS
 from maildoctor.feedback.ingest import SOFT_BOUNCES_TO_SUPPRESS, ingest, suppressions
 from tests.conftest import SHARED
 from tests.test_cli import run
 
 CORPUS = SHARED / "corpora" / "bounces"
+LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
 # Agreement with the labels today; the issue's goal is 95% (see the notes). This guards against regressions.
-FLOOR = 0.66
+FLOOR = 0.83
 
 
 def agreement() -> tuple[float, collections.Counter[tuple[str, str]]]:
-    labels = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
+    """Over the bounces the reference classifier could read: the rows labelled bounce=false are
+    DragonFly bounces, newer than Sisimai 4.25 (see the next test)."""
     confusion: collections.Counter[tuple[str, str]] = collections.Counter()
-    for label in labels:
+    for label in (row for row in LABELS if row["bounce"]):
         found = classify((CORPUS / label["file"]).read_bytes())
-        if not label["bounce"]:
-            confusion[("not a bounce", "not a bounce" if not found else found[0].reason)] += 1
-            continue
         mine = next((b for b in found if b.recipient == label["recipient"].lower()), found[0] if len(found) == 1 else None)
         confusion[(label["reason"], mine.reason if mine else "missing")] += 1
     right = sum(v for (want, got), v in confusion.items() if want == got)
@@ -35,11 +35,25 @@ def agreement() -> tuple[float, collections.Counter[tuple[str, str]]]:
 def test_agreement_with_the_labelled_corpus(capsys) -> None:  # noqa: ANN001
     rate, confusion = agreement()
     with capsys.disabled():
-        print(f"\nbounce classification: {rate:.1%} agree with the corpus labels; disagreements:")
+        print(f"\nbounce classification: {rate:.1%} of {sum(confusion.values())} agree with the corpus labels; disagreements:")
         for (want, got), count in sorted(confusion.items(), key=lambda kv: -kv[1]):
             if want != got:
                 print(f"  {count:3}  label {want:16} mine {got}")
     assert rate >= FLOOR
+
+
+def test_bounces_the_reference_could_not_read() -> None:
+    """Sisimai 4.25 does not read DragonFly Mail Agent's bounces; we do. The corpus names most of
+    their recipients after the reason they stand for (blocked@..., mesgtoobig@...)."""
+    unread = [row["file"] for row in LABELS if not row["bounce"]]
+    named = right = 0
+    for name in unread:
+        [bounce] = classify((CORPUS / name).read_bytes())
+        local = bounce.recipient.split("@")[0]
+        if local in REASONS:
+            named += 1
+            right += bounce.reason == local
+    assert len(unread) == 19 and named == 15 and right >= 12
 
 
 def test_a_complaint_and_a_dsn() -> None:

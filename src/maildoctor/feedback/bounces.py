@@ -4,13 +4,14 @@ Pure; never raises on a message."""
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import json
 import re
 from dataclasses import dataclass
 from email.message import Message
-from functools import cache
-from importlib import resources
+
+from maildoctor.feedback.bounce_reason import Answer, kind_of, reason_of
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
@@ -32,51 +33,63 @@ class Bounce:
                 "reply_code": self.reply_code, "diagnostic": self.diagnostic, "feedback_type": self.feedback_type}
 
 
-@cache
-def _rules() -> tuple[list[tuple[str, list[re.Pattern[str]]]], dict[str, str], set[str]]:
-    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))
-    text = [(reason, [re.compile(p, re.IGNORECASE) for p in patterns]) for reason, patterns in data["text"]]
-    return text, data["status"], set(data["hard"])
+_COMMANDS = {"RCPT TO": "RCPT", "RCPT": "RCPT", "MAIL FROM": "MAIL", "MAIL": "MAIL", "DATA": "DATA", "END OF DATA": "DATA",
+             "HELO": "HELO", "EHLO": "EHLO"}
+_COMMAND_SAID = [(re.compile(p, re.IGNORECASE | re.MULTILINE), command) for p, command in (
+    (r"in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo)\b", ""),
+    (r"after (?:pipelined )?(rcpt to|mail from|end of data|data|ehlo|helo|rcpt|mail)\b", ""),
+    (r"\bsmtp:(rcpt|mail|data)\b", ""),
+    (r"in reply to (?:the )?initial greeting|after initial connection|(?:while|when) connecting|on connect\b", "CONN"),
+    (r"does not like recipient|recipient (?:was )?rejected after rcpt", "RCPT"),
+    (r"sender was rejected|didn'?t like (?:the )?sender", "MAIL"),
+    (r"failed on data command|failed after i sent the message|(?:after|in response to) (?:the )?message (?:body|content)", "DATA"),
+    (r"smtp command[\s:-]*(rcpt to|rcpt|mail from|mail|data|ehlo|helo)\b", ""),
+    (r"in response to (?:the )?(rcpt to|mail from|data)\b", ""),
+)]
+_TRANSCRIPT = re.compile(r"^\s*>>> ?(rcpt to|mail from|data|ehlo|helo)\b|^\s*<<< ?[45]\d\d\b", re.IGNORECASE | re.MULTILINE)
 
 
-_AFTER_DATA = re.compile(r"(in reply to|after) (end of )?data|after end of data|data command|^>>> ?data\b",
-                         re.IGNORECASE | re.MULTILINE)
-_PIPELINED_RCPT = re.compile(r"503[ -].*(rcpt|recipient)", re.IGNORECASE)  # the 550 answered RCPT, sent ahead of DATA
-_AFTER_MAIL_FROM = re.compile(r"(in reply to|after) mail from", re.IGNORECASE)
+def smtp_command(text: str) -> str:
+    """The SMTP command the refusal answered, where the bounce says it: CONN EHLO HELO MAIL RCPT DATA, or ""."""
+    flat = " ".join(text.split())  # MTAs wrap their lines anywhere
+    for pattern, command in _COMMAND_SAID:
+        found = pattern.search(flat)
+        if found:
+            return command or _COMMANDS[" ".join(found.group(1).upper().split())]
+    last = ""
+    for line in _TRANSCRIPT.finditer(text):  # a session transcript: the command sent just before the first refusal
+        if line.group(1) is None:
+            return last
+        last = _COMMANDS[" ".join(line.group(1).upper().split())]
+    return last
 
 
-def reason_for(text: str, status: str, context: str = "") -> str:
-    """The reason the text names; an unknown recipient refused only after DATA counts as 'filtered'
-    (a content filter refused it), a refusal at MAIL FROM as 'rejected' (the sender was refused)."""
-    rules, by_status, _ = _rules()
-    for reason, patterns in rules:
-        if any(p.search(text) for p in patterns):
-            stage = text + "\n" + context  # the SMTP stage is often said beside the answer, not in it
-            if reason == "userunknown" and _AFTER_DATA.search(stage) and not _PIPELINED_RCPT.search(stage):
-                return "filtered"
-            if reason in ("userunknown", "hostunknown") and _AFTER_MAIL_FROM.search(stage):
-                return "rejected"
-            return reason
-    if _AFTER_MAIL_FROM.search(text + "\n" + context):
-        return "rejected"  # refused at MAIL FROM, for no reason given: the sender was refused
-    if status:
-        _, subject, detail = status.split(".")
-        return by_status.get(f"x.{subject}.{detail}", "undefined")
-    return "undefined"
-
-
-def kind_of(reason: str, status: str) -> str:
-    if reason in ("feedback", "vacation", "delivered"):
-        return "n/a"
-    return "hard" if reason in _rules()[2] else "soft"
+def _status_of(diagnostic: str, field: str) -> str:
+    """The DSN's Status, unless the server's answer carries a more precise code (5.1.1, not 5.0.0)."""
+    said, given = _STATUS.search(diagnostic), _STATUS.search(field)
+    if said and (given is None or given.group(0)[1:] == ".0.0" or (said.group(2) != "0" and said.group(3) != "0")):
+        return said.group(0)
+    return given.group(0) if given else ""
 
 
 def _fields(part: Message) -> list[Message]:
     payload = part.get_payload()
     if isinstance(payload, list):
-        return [p for p in payload if isinstance(p, Message)]
-    text = payload if isinstance(payload, str) else ""
-    return [email.message_from_string(block) for block in re.split(r"\r?\n\r?\n", text) if block.strip()]
+        blocks = [p for p in payload if isinstance(p, Message)]
+    else:
+        text = payload if isinstance(payload, str) else ""
+        blocks = [email.message_from_string(block) for block in re.split(r"\r?\n\r?\n", text) if block.strip()]
+    return [group for block in blocks for group in _per_recipient(block)]
+
+
+def _per_recipient(block: Message) -> list[Message]:
+    """A block split where a second recipient starts: some MTAs omit the blank line between recipients."""
+    groups: list[Message] = [Message()]
+    for name, value in block.items():
+        if name.lower() in ("final-recipient", "original-recipient") and groups[-1].get(name) is not None:
+            groups.append(Message())
+        groups[-1][name] = value
+    return groups
 
 
 def _value(block: Message, name: str) -> str:
@@ -85,6 +98,8 @@ def _value(block: Message, name: str) -> str:
 
 
 def _text_of(message: Message) -> str:
+    if message.get_content_maintype() == "multipart" and isinstance(message.get_payload(), str):  # no usable boundary
+        return message.get_payload()
     texts = []
     for part in message.walk():
         if part.get_content_type() in ("text/plain", "text/html") and not part.get_filename():
@@ -107,13 +122,75 @@ def classify(data: bytes) -> list[Bounce]:
         return _complaint(message, feedback, parts)
     if _looks_like_complaint(message, parts):  # older complaint formats (Hotmail JMRP, abuse desks) without ARF
         return _complaint(message, Message(), parts)
+    if _is_auto_reply(message, parts):
+        sender = _ADDRESS.search(_value(message, "From"))
+        return [Bounce(sender.group(1).lower(), "vacation", "n/a", diagnostic=" ".join(_text_of(message).split())[:300])] if sender else []
     status_part = next((p for p in parts if p.get_content_type() in ("message/delivery-status", "message/global-delivery-status")), None)
     text = _text_of(message)
+    inline = _INLINE_DSN.search(text) if status_part is None else None
+    if inline is not None:  # the delivery status written into the text of a message whose MIME parts are broken
+        status_part = Message()
+        status_part.set_payload(text[inline.start():])
     if status_part is not None:
         found = _from_dsn(status_part, text)
         if found:
             return found
+    if text.lstrip().startswith("{"):
+        return from_ses_notification(text)
     return _from_text(message, text)
+
+
+_INLINE_DSN = re.compile(r"^(?:Reporting-MTA|Final-Recipient):", re.IGNORECASE | re.MULTILINE)
+_AUTO_SUBJECT = re.compile(r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
+                           r"vacation|on leave)", re.IGNORECASE)
+
+
+def _is_auto_reply(message: Message, parts: list[Message]) -> bool:
+    """An automatic answer (RFC 3834) from a person's mailbox: out of office, away, vacation."""
+    submitted = _value(message, "Auto-Submitted").lower()
+    sender, subject_text = _value(message, "From").lower(), _value(message, "Subject").lower()
+    if submitted.startswith("auto-generated") or any(p.get_content_type().endswith("delivery-status") for p in parts) \
+            or any(w in sender for w in ("mailer-daemon", "postmaster")) \
+            or any(w in subject_text for w in ("undeliver", "delivery", "failure", "returned mail", "not delivered")):
+        return False  # bounces are automatic answers too
+    subject = str(email.header.make_header(email.header.decode_header(_value(message, "Subject"))))
+    return (submitted.startswith("auto-replied") or message.get("X-Autoreply") is not None
+            or message.get("X-Autorespond") is not None or _value(message, "Precedence").lower() == "auto_reply"
+            or bool(_AUTO_SUBJECT.match(subject)))
+
+
+def from_ses_notification(text: str) -> list[Bounce]:
+    """Amazon SES notifications (bounce, complaint, delivery), as mailed by SNS or sent bare."""
+    decoder = json.JSONDecoder(strict=False)
+    try:
+        notification, _ = decoder.raw_decode(text.lstrip())  # SNS appends an unsubscribe footer
+        if isinstance(notification.get("Message"), str):  # the SNS envelope
+            notification, _ = decoder.raw_decode(notification["Message"])
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(notification, dict):
+        return []
+    kind = str(notification.get("notificationType") or notification.get("eventType") or "").lower()
+    details = notification.get(kind) if isinstance(notification.get(kind), dict) else {}
+    found = []
+    if kind == "bounce":
+        for entry in details.get("bouncedRecipients") or []:
+            diagnostic = str(entry.get("diagnosticCode") or "")
+            _, _, diagnostic = diagnostic.partition(";") if ";" in diagnostic[:20] else ("", "", diagnostic)
+            status = _status_of(diagnostic, str(entry.get("status") or ""))
+            reply = _REPLY.search(diagnostic)
+            reason = reason_of(Answer(diagnostic.strip(), status, smtp_command(diagnostic), reply.group(1) if reply else "",
+                                      str(entry.get("action") or "failed")))
+            found.append(Bounce(str(entry.get("emailAddress", "")).lower(), reason, kind_of(reason, status), status,
+                                reply.group(1) if reply else "", diagnostic.strip()[:500]))
+    elif kind == "complaint":
+        for entry in details.get("complainedRecipients") or []:
+            found.append(Bounce(str(entry.get("emailAddress", "")).lower(), "feedback", "n/a",
+                                feedback_type=str(details.get("complaintFeedbackType") or "abuse")))
+    elif kind == "delivery":
+        for address in details.get("recipients") or []:
+            found.append(Bounce(str(address).lower(), "delivered", "n/a", "2.0.0", diagnostic=str(details.get("smtpResponse", ""))[:500]))
+    return [b for b in found if b.recipient]
 
 
 def _looks_like_complaint(message: Message, parts: list[Message]) -> bool:
@@ -126,8 +203,6 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
     blocks = _fields(feedback) if feedback.get_payload() else []
     fields = blocks[0] if blocks else Message()
     kind = _value(fields, "Feedback-Type").lower() or "abuse"
-    if kind == "auth-failure":
-        return []  # a DMARC failure report (feedback.failure): nobody complained
     recipient = _value(fields, "Original-Rcpt-To")
     if not recipient:
         original = next((p for p in parts if p.get_content_type() in ("message/rfc822", "text/rfc822-headers")), None)
@@ -150,22 +225,20 @@ def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
         address = recipient.split(";", 1)[-1].strip().strip("<>")
         action = _value(block, "Action").lower()
         status = _value(block, "Status")
-        diagnostic = _value(block, "Diagnostic-Code").split(";", 1)[-1].strip()
-        status_match = _STATUS.search(diagnostic) or _STATUS.search(status)
-        status = status_match.group(0) if status_match else status
-        reply = _REPLY.search(diagnostic)
+        diagnostic_field = _value(block, "Diagnostic-Code")
+        kind, _, diagnostic = diagnostic_field.partition(";") if ";" in diagnostic_field[:20] else ("smtp", "", diagnostic_field)
+        diagnostic = diagnostic.strip()
+        near = _near(text, address)
+        stage = _near(text, address, 1500) or text
+        status = _status_of(diagnostic or near, status)
+        reply = _REPLY.search(diagnostic or near)
         if action in ("delivered", "relayed", "expanded"):
             reason = "delivered"
         else:
-            near = _near(text, address)
-            stage = _near(text, address, 1500)
-            reason = reason_for(diagnostic or near or text, status, stage)
-            if reason == "undefined" and diagnostic:
-                reason = reason_for(near or text, status, stage)
-            if reason == "undefined" and action == "delayed":
-                reason = "expired"
+            reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage), reply.group(1) if reply else "",
+                                      action, kind.strip().lower() in ("smtp", "")))
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
-                            diagnostic[:500]))
+                            (diagnostic or " ".join(near.split()))[:500]))
     return found
 
 
@@ -175,30 +248,67 @@ def _near(text: str, address: str, size: int = 600) -> str:
     return text[position:position + size] if position >= 0 else ""
 
 
+_SAYS_UNDELIVERED = re.compile(r"could not be delivered|couldn.t be delivered|undeliverable|delivery (?:has )?failed|"
+                               r"not be delivered|was not delivered|delivery status notification", re.IGNORECASE)
+_RETURNED_COPY = re.compile(r"^[\s>-]*(?:-+ ?)?(?:the )?(?:header of the )?original message|below this line is a copy|"
+                            r"this is a copy of|^(?:received|return-path): ", re.IGNORECASE | re.MULTILINE)
+_ROLE = re.compile(r"^(?:postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@", re.IGNORECASE)
+_RETURNED_TO = re.compile(r"^To: *(.+)$", re.MULTILINE)
+_LEADING = r"^[\s\"'<(]*{}"
+
+
+def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
+    """The recipients a human-readable bounce is about: X-Failed-Recipients, or the addresses its
+    report names first on a line (the layout of Exim, qmail, Zoho, GMX...), or else its first address."""
+    failed = [a.lower() for a in _ADDRESS.findall(_value(message, "X-Failed-Recipients"))]
+    if failed:
+        return list(dict.fromkeys(failed))
+    own = {a.lower() for a in _ADDRESS.findall(_value(message, "To") + " " + _value(message, "From"))}
+    everyone = [a.lower() for a in dict.fromkeys(_ADDRESS.findall(report))]
+    named = [a for a in everyone if a not in own and not _ROLE.match(a)] or [a for a in everyone if a not in own] or everyone
+    leading = [a for a in named if re.search(_LEADING.format(re.escape(a)), report, re.IGNORECASE | re.MULTILINE)]
+    if len(leading) > 1:
+        return leading
+    if named:
+        return named[:1]
+    returned = _RETURNED_TO.search(text)  # only the returned message says whom it was for
+    return [a.lower() for a in _ADDRESS.findall(returned.group(1))][:1] if returned else []
+
+
+def _window(text: str, address: str, others: list[str], size: int) -> str:
+    """What follows the address, up to the next recipient's part."""
+    lowered = text.lower()
+    start = lowered.find(address)
+    if start < 0:
+        return ""
+    end = start + size
+    for other in others:
+        position = lowered.find(other, start + len(address))
+        if other != address and position >= 0:
+            end = min(end, position)
+    return text[start:end]
+
+
 def _from_text(message: Message, text: str) -> list[Bounce]:
     subject = _value(message, "Subject").lower()
     if not any(w in subject for w in ("undeliver", "deliver", "failure", "returned", "bounce", "not delivered", "rejected",
-                                      "mail system error", "out of office", "auto", "abwesen", "vacation", "error")) \
-            and "mailer-daemon" not in _value(message, "From").lower() and "postmaster" not in _value(message, "From").lower():
+                                      "mail system error", "error")) \
+            and "mailer-daemon" not in _value(message, "From").lower() and "postmaster" not in _value(message, "From").lower() \
+            and not _SAYS_UNDELIVERED.search(text[:2000]):
         return []
-    failed = _value(message, "X-Failed-Recipients")
-    addresses = [a.lower() for a in _ADDRESS.findall(failed)] or []
-    if not addresses:
-        own = {a.lower() for a in _ADDRESS.findall(_value(message, "To") + " " + _value(message, "From"))}
-        addresses = [a.lower() for a in dict.fromkeys(_ADDRESS.findall(text)) if a.lower() not in own][:1]
+    copy = _RETURNED_COPY.search(text)
+    report = text[:copy.start()] if copy and copy.start() > 0 else text
+    addresses = _failed_addresses(message, report, text)
     found = []
     for address in addresses:
         if address.endswith("@googlegroups.com"):  # Google Groups refuses posts in any language: the sender may not post
             found.append(Bounce(address, "rejected", "soft", "", "", " ".join(text.split())[:300]))
             continue
-        around = _near(text, address) or text
-        status_match = _STATUS.search(around) or _STATUS.search(text)
+        around = _window(report, address, addresses, 600) or _window(text, address, addresses, 600) or report
+        status = _status_of(around, "") or _status_of(report, "")
         reply = _REPLY.search(around)
-        status = status_match.group(0) if status_match else ""
-        stage = _near(text, address, 1500) or text
-        reason = reason_for(around + "\n" + subject, status, stage)
-        if reason == "undefined" and around is not text:
-            reason = reason_for(text, status, stage)
-        found.append(Bounce(address, reason, kind_of(reason, ""), status_match.group(0) if status_match else "",
-                            reply.group(1) if reply else "", " ".join(around.split())[:500]))
+        stage = _window(report, address, addresses, 1500) or report
+        reason = reason_of(Answer(around, status, smtp_command(stage), reply.group(1) if reply else ""))
+        found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
+                            " ".join(around.split())[:500]))
     return found

@@ -84,7 +84,7 @@ def _ingest_bounce(engine: Engine, path: Path, result: IngestResult) -> bool:
         result.failure_reports += 1
         return True
     found = [b for b in classify(data)
-             if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation")]
+             if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation") and b.feedback_type != "auth-failure"]
     if not found:
         return False
     with engine.begin() as conn:
