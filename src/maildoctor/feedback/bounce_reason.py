@@ -24,7 +24,8 @@ BEFORE_DATA = (*BEFORE_MAIL, "MAIL", "RCPT")
 WEAK = {"undefined", "onhold", "systemerror", "securityerror", "networkerror", "hostunknown", "userunknown"}
 # Reasons tried on the words alone, in order, when the first pass found nothing.
 BY_WORDS = ("mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying", "securityerror", "systemerror",
-            "networkerror", "suspend", "expired", "contenterror", "systemfull", "notaccept", "mailererror")
+            "networkerror", "suspend", "expired", "contenterror", "systemfull", "notaccept", "mailererror", "hostunknown",
+            "userunknown")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ _CONTINUATION = re.compile(r"\s+([45]\d\d)[- ](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
 def unwrapped(text: str) -> str:
     """A multi-line SMTP answer as one sentence: "550-5.7.1 ... with multiple 550-5.7.1 addresses" loses
     the codes repeated at the start of each of its lines."""
+    text = " ".join(text.split())
     first = re.match(r"\s*([45]\d\d)[- ]", text)
     if first is None or text.count(first.group(1)) < 2:
         return text

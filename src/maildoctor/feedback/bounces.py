@@ -66,7 +66,8 @@ def smtp_command(text: str) -> str:
 
 def _status_of(diagnostic: str, field: str) -> str:
     """The DSN's Status, unless the server's answer carries a more precise code (5.1.1, not 5.0.0)."""
-    said, given = _STATUS.search(diagnostic), _STATUS.search(field)
+    said = next((m for m in _STATUS.finditer(diagnostic) if m.group(1) != "2"), None)  # not a transcript's 250 2.1.0 Ok
+    given = _STATUS.search(field)
     if said and (given is None or given.group(0)[1:] == ".0.0" or (said.group(2) != "0" and said.group(3) != "0")):
         return said.group(0)
     return given.group(0) if given else ""
@@ -140,6 +141,7 @@ def classify(data: bytes) -> list[Bounce]:
     return _from_text(message, text)
 
 
+_REMOTE_REPLY = re.compile(r"\b[45]\d\d[- ]")  # a local MTA's words quoting the remote server's answer
 _INLINE_DSN = re.compile(r"^(?:Reporting-MTA|Final-Recipient):", re.IGNORECASE | re.MULTILINE)
 _AUTO_SUBJECT = re.compile(r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
                            r"vacation|on leave)", re.IGNORECASE)
@@ -236,7 +238,7 @@ def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
             reason = "delivered"
         else:
             reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage), reply.group(1) if reply else "",
-                                      action, kind.strip().lower() in ("smtp", "")))
+                                      action, kind.strip().lower() in ("smtp", "") or _REMOTE_REPLY.search(diagnostic) is not None))
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
     return found
@@ -309,6 +311,8 @@ def _from_text(message: Message, text: str) -> list[Bounce]:
         reply = _REPLY.search(around)
         stage = _window(report, address, addresses, 1500) or report
         reason = reason_of(Answer(around, status, smtp_command(stage), reply.group(1) if reply else ""))
+        if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
+            reason = reason_of(Answer(report, status, smtp_command(report), reply.group(1) if reply else ""))
         found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             " ".join(around.split())[:500]))
     return found
