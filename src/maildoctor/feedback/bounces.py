@@ -256,7 +256,6 @@ _RETURNED_COPY = re.compile(r"^[\s>-]*(?:-+ ?)?(?:the )?(?:header of the )?origi
                             r"this is a copy of|^(?:received|return-path): ", re.IGNORECASE | re.MULTILINE)
 _ROLE = re.compile(r"^(?:postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@", re.IGNORECASE)
 _RETURNED_TO = re.compile(r"^To: *(.+)$", re.MULTILINE)
-_LEADING = r"^[\s\"'<(]*{}"
 
 
 def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
@@ -268,7 +267,8 @@ def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
     own = {a.lower() for a in _ADDRESS.findall(_value(message, "To") + " " + _value(message, "From"))}
     everyone = [a.lower() for a in dict.fromkeys(_ADDRESS.findall(report))]
     named = [a for a in everyone if a not in own and not _ROLE.match(a)] or [a for a in everyone if a not in own] or everyone
-    leading = [a for a in named if re.search(_LEADING.format(re.escape(a)), report, re.IGNORECASE | re.MULTILINE)]
+    line_starts = {line.lstrip(" \t\"'<(").lower()[:80] for line in report.splitlines()}
+    leading = [a for a in named if any(start.startswith(a) for start in line_starts)]
     if len(leading) > 1:
         return leading
     if named:
@@ -312,7 +312,7 @@ def _from_text(message: Message, text: str) -> list[Bounce]:
         stage = _window(report, address, addresses, 1500) or report
         reason = reason_of(Answer(around, status, smtp_command(stage), reply.group(1) if reply else ""))
         if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
-            reason = reason_of(Answer(report, status, smtp_command(report), reply.group(1) if reply else ""))
+            reason = reason_of(Answer(report[:3000], status, smtp_command(report), reply.group(1) if reply else ""))
         found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             " ".join(around.split())[:500]))
     return found
