@@ -67,3 +67,33 @@ def test_questions_in_wire_form() -> None:
     for bad in ("a..example.com", "x" * 64 + ".com", ("x" * 60 + ".") * 5 + "com"):
         with pytest.raises(ValueError):
             Question.of(bad, dns.rdatatype.A)
+
+
+@pytest.mark.parametrize(("rdtype", "texts"), [
+    ("TXT", ['"v=spf1 -all"', '"a\\"b\\\\c" "\\195\\169t\\009\\000"', '""']),
+    ("A", ["192.0.2.1", "127.0.0.1"]),
+    ("AAAA", ["2001:db8::1", "::ffff:192.0.2.1", "2001:db8:0:1:0:0:0:1", "fe80::"]),
+    ("MX", ["10 mx1.example.com.", "0 ."]),
+    ("PTR", ["host.example.net."]),
+    ("CAA", ['0 issue "letsencrypt.org"']),
+    ("TLSA", ["3 1 1 " + "ab" * 32]),
+])
+def test_records_read_as_dnspython_reads_them(rdtype: str, texts: list[str]) -> None:
+    """The fast decoders give the same data and presentation as dnspython's rdata."""
+    wire = reply_to("www.example.com.", rdtype, dns.rrset.from_text("www.example.com.", 60, "IN", rdtype, *texts))
+    reply = parse_reply(wire, Question.of("www.example.com", dns.rdatatype.from_text(rdtype)))
+    assert reply is not None
+    expected = dns.message.from_wire(wire).answer[0]
+    mine = [rd for _, _, _, rd in reply.records]
+    assert [rd.to_text() for rd in mine] == [rd.to_text() for rd in expected]
+    for name in ("address", "strings", "preference", "exchange", "target"):
+        assert [getattr(rd, name, None) for rd in mine] == [getattr(rd, name, None) for rd in expected]
+
+
+def test_compression_pointers_must_point_back() -> None:
+    wire = bytearray(reply_to("www.example.com.", "A", dns.rrset.from_text("www.example.com.", 60, "IN", "A", "192.0.2.1")))
+    answer = 12 + len(Q_A.section)
+    assert wire[answer] == 0xC0  # the owner is a pointer to the question's name
+    wire[answer + 1] = answer  # now it points at itself
+    with pytest.raises(dns.exception.FormError):
+        parse_reply(bytes(wire), Q_A)

@@ -235,7 +235,7 @@ class LiveResolver:
 def interpret(reply: Reply, question: Question, asked: str, rdtype: str) -> Answer:
     rcode = reply.rcode
     authenticated = bool(reply.flags & 0x0020)
-    targets, records, ttl = reply.chain(question.name, question.rdtype) if reply.records else ([], [], 0)
+    targets, records, ttl = reply.chain(question.labels, question.rdtype) if reply.records else ([], [], 0)
     cnames = tuple(normalize_name(t) for t in targets)
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(asked, rdtype, Outcome.NXDOMAIN, cnames=cnames, authenticated=authenticated)
