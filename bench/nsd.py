@@ -154,10 +154,7 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 
 
 def run_loop(coro):  # noqa: ANN001, ANN201
-    """asyncio.run on uvloop when it is installed (make bench installs it), as uvicorn would use it."""
-    try:
-        import uvloop
-    except ImportError:
-        import asyncio
-        return asyncio.run(coro)
-    return uvloop.run(coro)
+    """The event loop maildoctor itself runs on (uvloop when installed)."""
+    from maildoctor import aio
+
+    return aio.run(coro)

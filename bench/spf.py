@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import ServedZones, isolate_network, isolation_note, print_table, serve_zones, udp_receive_errors  # noqa: E402
+from nsd import run_loop, ServedZones, isolate_network, isolation_note, print_table, serve_zones, udp_receive_errors  # noqa: E402
 from zones import domain_name, write_zones  # noqa: E402
 
 from maildoctor.dns.answer import Resolver  # noqa: E402
@@ -135,7 +135,7 @@ def main() -> None:
             return uncached, cached
 
         try:
-            (elapsed, results, latencies), (cached_elapsed, cached_results, cached_latencies) = asyncio.run(passes())
+            (elapsed, results, latencies), (cached_elapsed, cached_results, cached_latencies) = run_loop(passes())
             rate = len(pairs) / elapsed
             cached_rate = len(pairs) / cached_elapsed
             rows = [

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
+from maildoctor import aio
 from maildoctor.dns.answer import Resolver
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
@@ -47,7 +48,7 @@ def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, p
         async for report in audit_many((Target(domain=d, probe=probe, cafile=cafile) for d in domains), resolver, concurrency):
             out.put(report.to_json())
     try:
-        asyncio.run(run())
+        aio.run(run())
     finally:
         out.put(None)
 

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from maildoctor import __version__
+from maildoctor import __version__, aio
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.spec import ResolverSpec
@@ -121,8 +121,8 @@ def run_with_status(coro: Any, output_format: str, what: str) -> Any:
     console = Console(stderr=True)
     if output_format == "text" and console.is_terminal:
         with console.status(f"Auditing {what}…"):
-            return asyncio.run(coro)
-    return asyncio.run(coro)
+            return aio.run(coro)
+    return aio.run(coro)
 
 
 @click.group(context_settings=CONTEXT, epilog="""\b
@@ -254,7 +254,7 @@ def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str
                 progress.advance(task)
                 worst = max(worst, show(data))
         sys.exit(max(status, worst))
-    sys.exit(max(status, asyncio.run(run())))
+    sys.exit(max(status, aio.run(run())))
 
 
 @main.command(context_settings=CONTEXT, epilog="""\b
@@ -371,7 +371,7 @@ def spf_eval(ip: str, mail_from: str, helo: str, nameservers: tuple[str, ...], z
     if not mail_from and not helo:
         fail("give --mail-from, --helo, or both")
     resolver = TracingResolver(build_resolver(nameservers, zones, timeout))
-    evaluation = asyncio.run(check_identity(resolver, address, mail_from, helo or "unknown"))
+    evaluation = aio.run(check_identity(resolver, address, mail_from, helo or "unknown"))
     data = evaluation.to_json()
     data["receiver_says"] = receiver_words(evaluation.result.value, address, evaluation.domain, evaluation.explanation)
     data["queries"] = [q.to_json() for q in resolver.trace]
@@ -607,7 +607,7 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
-        asyncio.run(run_server(config, resolver_spec(nameservers, zones, timeout)))
+        asyncio.run(run_server(config, resolver_spec(nameservers, zones, timeout)))  # aiosmtpd is tested on asyncio's loop
     except SQLAlchemyError as exc:
         fail(f"cannot open the database {db or data_dir}: {str(exc).splitlines()[0]}")
     except OSError as exc:
@@ -710,7 +710,7 @@ def reports_summary(domain: str | None, since: str, output_format: str, data_dir
         fail(str(exc))
     engine = open_database(data_dir, db)
     resolver = build_resolver(nameservers, zones, timeout)
-    report, summaries, tls = asyncio.run(summary_report(engine, resolver, domain, start))
+    report, summaries, tls = aio.run(summary_report(engine, resolver, domain, start))
     if output_format == "json":
         click.echo(json.dumps({"schema": SCHEMA_VERSION, "since": start, "domains": [s.to_json() for s in summaries],
                                "tls": tls, "failure_reports": report.facts["failure_reports"], "score": report.score, "findings": [f.to_json() for f in report.findings]},
