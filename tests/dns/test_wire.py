@@ -97,3 +97,13 @@ def test_compression_pointers_must_point_back() -> None:
     wire[answer + 1] = answer  # now it points at itself
     with pytest.raises(dns.exception.FormError):
         parse_reply(bytes(wire), Q_A)
+
+
+def test_mx_hosts_as_checks_compare_them() -> None:
+    wire = reply_to("www.example.com.", "MX", dns.rrset.from_text("www.example.com.", 60, "IN", "MX", "10 MX1.Example.COM.", "0 .",
+                                                                    "5 we\\.ird.example."))
+    reply = parse_reply(wire, Question.of("www.example.com", dns.rdatatype.MX))
+    assert reply is not None
+    from maildoctor.dns.live import interpret
+    answer = interpret(reply, Question.of("www.example.com", dns.rdatatype.MX), "www.example.com", "MX")
+    assert sorted(answer.mx_hosts) == [(0, "."), (5, "we\\.ird.example"), (10, "mx1.example.com")]

@@ -76,7 +76,7 @@ class Answer:
     def mx_hosts(self) -> tuple[tuple[int, str], ...]:
         """(preference, host) of MX records, host lower case without the trailing dot; '.' for a null MX."""
         return tuple(
-            (rd.preference, normalize_name(rd.exchange)) for rd in self.records if hasattr(rd, "exchange")
+            (rd.preference, getattr(rd, "host", None) or normalize_name(rd.exchange)) for rd in self.records if hasattr(rd, "exchange")
         )
 
     def strings(self) -> list[tuple[str, ...]]:
@@ -112,7 +112,7 @@ class Resolver(Protocol):
 
 
 def normalize_name(name: str | dns.name.Name) -> str:
-    text = name.to_text() if isinstance(name, dns.name.Name) else name
+    text = name if name.__class__ is str else name.to_text()  # type: ignore[union-attr]
     return text.rstrip(".").lower() if text not in (".", "") else "."
 
 

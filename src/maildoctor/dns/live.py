@@ -7,6 +7,7 @@ without a socket each. Truncated replies are asked again over TCP (dnspython's T
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import socket
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ DEFAULT_ATTEMPTS = 2
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
 # The EDNS(0) OPT pseudo-record of every question: root owner, type 41, payload size, no options.
 _OPT_RECORD = b"\x00\x00\x29" + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00\x00\x00\x00\x00\x00"
+
+
+# Questions repeat (every audit asks for _dmarc, every receiver for the same senders' SPF): their
+# wire form is built once.
+_question = functools.lru_cache(maxsize=8192)(Question.of)
 
 
 def encode_question(qid: int, question: Question) -> bytes:
@@ -174,7 +180,7 @@ class LiveResolver:
     async def query(self, name: str, rdtype: str) -> Answer:
         asked = normalize_name(name)
         try:
-            question = Question.of(name, rdtype_of(rdtype))
+            question = _question(asked, rdtype_of(rdtype))
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")

@@ -66,11 +66,15 @@ class NameData:
 
 
 class MxData:
-    __slots__ = ("preference", "exchange")
+    __slots__ = ("preference", "exchange", "host")
 
     def __init__(self, preference: int, exchange: Labels) -> None:
         self.preference = preference
         self.exchange = dns.name.Name(exchange + (b"",))
+        # the host as checks compare it (lower case, no trailing dot), without dnspython's escaping
+        # pass when every label is plain
+        plain = all(label.isascii() and label.replace(b"-", b"").replace(b"_", b"").isalnum() for label in exchange)
+        self.host = b".".join(exchange).decode().lower() if plain and exchange else None
 
     def to_text(self) -> str:
         return f"{self.preference} {self.exchange.to_text()}"
