@@ -195,7 +195,7 @@ class LiveResolver:
         return last
 
     async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:
-        demux = await self._endpoint(server.family)
+        demux = self._demux.get(server.family) or await self._endpoint(server.family)
         qid = demux.free_id()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout

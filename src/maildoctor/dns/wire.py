@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
-from functools import cached_property
 
 import dns.exception
 import dns.name
@@ -169,13 +168,23 @@ def _data(wire: bytes, kind: int, start: int, end: int) -> Data:
         return dns.rdata.from_wire_parser(dns.rdataclass.IN, kind, parser)
 
 
-@dataclass(frozen=True)
 class Question:
     """A question in wire form, built once per query: its bytes go out in the query and are
     compared with the reply's question section, so a name is parsed only when records need it."""
 
-    labels: tuple[bytes, ...]  # lower case, without the root label
-    rdtype: int
+    __slots__ = ("labels", "rdtype", "section")
+
+    def __init__(self, labels: Labels, rdtype: int) -> None:
+        self.labels = labels  # lower case, without the root label
+        self.rdtype = rdtype
+        # QNAME QTYPE QCLASS=IN, as in the query
+        self.section = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00" + struct.pack("!HH", rdtype, 1)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Question) and (self.labels, self.rdtype) == (other.labels, other.rdtype)
+
+    def __hash__(self) -> int:
+        return hash((self.labels, self.rdtype))
 
     @classmethod
     def of(cls, name: str, rdtype: int) -> "Question":
@@ -183,18 +192,13 @@ class Question:
         text = name.rstrip(".") if name != "." else ""
         if text.isascii() and "\\" not in text:
             labels = tuple(text.lower().encode().split(b".")) if text else ()
-            if any(not 0 < len(label) < 64 for label in labels) or sum(len(label) + 1 for label in labels) > 254:
+            if labels and (b"" in labels or max(map(len, labels)) > 63 or len(text) > 253):
                 raise ValueError(f"{name!r} is not a valid domain name")
         else:
             labels = tuple(label.lower() for label in dns.name.from_text(name, origin=dns.name.root).labels[:-1])
         return cls(labels, rdtype)
 
-    @cached_property
-    def section(self) -> bytes:
-        """QNAME QTYPE QCLASS=IN, as in the query."""
-        return b"".join(len(label).to_bytes(1, "big") + label for label in self.labels) + b"\x00" + struct.pack("!HH", self.rdtype, 1)
-
-    @cached_property
+    @property
     def name(self) -> dns.name.Name:
         return dns.name.Name(self.labels + (b"",))
 
