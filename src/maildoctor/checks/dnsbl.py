@@ -84,6 +84,8 @@ async def check_blocklists(ctx: AuditContext) -> list[Finding]:
         return []  # a zone audit is offline: blocklists are asked once the records are live
     subjects = [Subject.parse(ip) for ip in ctx.target.ips] + [Subject(ctx.target.domain, "domain")]
     lists = list(load_catalog(ctx.target.blocklists)) if ctx.target.blocklists else list(shipped_catalog())
-    results = await check_all(ctx.dns, subjects, lists)
+    # In an audit the lists are one area among many: a listing's reason is asked only once it is
+    # listed (one more round trip then), not for every list beforehand (a third of an audit's questions).
+    results = await check_all(ctx.dns, subjects, lists, eager_reasons=False)
     ctx.facts["dnsbl"] = [r.to_json() for r in results]
     return blocklist_findings(results)

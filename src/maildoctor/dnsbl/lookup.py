@@ -96,12 +96,14 @@ async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist, 
 
 
 async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blocklist],
-                    deadline: float = DEFAULT_DEADLINE, in_flight: int = DEFAULT_IN_FLIGHT) -> list[Result]:
+                    deadline: float = DEFAULT_DEADLINE, in_flight: int = DEFAULT_IN_FLIGHT,
+                    eager_reasons: bool = True) -> list[Result]:
     """Every list that serves a subject's kind, for every subject; results in (subject, list) order.
-    Whatever has not answered when the deadline passes is 'unavailable'."""
+    Whatever has not answered when the deadline passes is 'unavailable'. eager_reasons asks for
+    the listing reasons (TXT) together with the A records, up to EAGER_REASONS_UP_TO pairs."""
     pairs = [(s, b) for s in subjects for b in lists if b.serves(s.kind)]
     limit = asyncio.Semaphore(in_flight)
-    eager = len(pairs) <= EAGER_REASONS_UP_TO
+    eager = eager_reasons and len(pairs) <= EAGER_REASONS_UP_TO
 
     async def bounded(subject: Subject, blocklist: Blocklist) -> Result:
         async with limit:
