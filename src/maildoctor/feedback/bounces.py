@@ -141,6 +141,7 @@ def classify(data: bytes) -> list[Bounce]:
     return _from_text(message, text)
 
 
+_SERVER_SAID = re.compile(r"(?<![\d.])[45]\d\d[- ][^\n]{8}")
 _REMOTE_REPLY = re.compile(r"\b[45]\d\d[- ]")  # a local MTA's words quoting the remote server's answer
 _INLINE_DSN = re.compile(r"^(?:Reporting-MTA|Final-Recipient):", re.IGNORECASE | re.MULTILINE)
 _AUTO_SUBJECT = re.compile(r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
@@ -313,6 +314,7 @@ def _from_text(message: Message, text: str) -> list[Bounce]:
         reason = reason_of(Answer(around, status, smtp_command(stage), reply.group(1) if reply else ""))
         if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
             reason = reason_of(Answer(report[:3000], status, smtp_command(report), reply.group(1) if reply else ""))
+        said = _SERVER_SAID.search(around)  # the server's own answer, when the bounce quotes it
         found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
-                            " ".join(around.split())[:500]))
+                            " ".join(around[said.start():].split() if said else around.split())[:500]))
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,7 +114,8 @@ def suppressions(engine: Engine) -> list[dict[str, object]]:
         soft = total - hard - complaints
         why = "complaint" if complaints else "hard bounce" if hard else "repeated soft bounces" if soft >= SOFT_BOUNCES_TO_SUPPRESS else ""
         if why:
-            out.append({"address": recipient, "why": why, "reason": reason, "bounces": int(total), "last_seen": last})
+            out.append({"address": recipient, "why": why, "reason": "feedback" if complaints else reason, "bounces": int(total),
+                        "last_seen": datetime.fromtimestamp(last, timezone.utc).isoformat(timespec="seconds")})
     return sorted(out, key=lambda r: str(r["address"]))
 
 
