@@ -121,6 +121,34 @@ def test_many_questions_in_flight_share_one_socket(server: TestDnsServer) -> Non
     assert all(a.ok for a in asyncio.run(run()))
 
 
+def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsServer) -> None:
+    server.faults.set("slow.wild.res.test", "timeout")
+
+    async def run() -> tuple[list[Answer], int, int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.3, attempts=1, max_in_flight=3)
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            for _ in range(200):
+                peak = max(peak, sum(len(d.pending) for d in resolver._demux.values()))
+                await asyncio.sleep(0.002)
+        watcher = asyncio.ensure_future(watch())
+        stuck = asyncio.ensure_future(resolver.query("slow.wild.res.test", "TXT"))  # holds a place, then is cancelled
+        await asyncio.sleep(0.05)
+        stuck.cancel()
+        answers = await asyncio.gather(*(resolver.query(f"n{i}.wild.res.test", "TXT") for i in range(40)))
+        watcher.cancel()
+        left = resolver._in_flight
+        resolver.close()
+        return answers, peak, left
+    try:
+        answers, peak, left = asyncio.run(run())
+    finally:
+        server.faults.by_name.clear()
+    assert all(a.ok for a in answers) and 0 < peak <= 3 and left == 0
+
+
 @pytest.mark.parametrize("text,expected", [
     ("127.0.0.2", ("127.0.0.2", 53)), ("127.0.0.2:5353", ("127.0.0.2", 5353)),
     ("::1", ("::1", 53)), ("[::1]:5353", ("::1", 5353)),

@@ -7,6 +7,7 @@ without a socket each. Truncated replies are asked again over TCP (dnspython's T
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import random
 import socket
@@ -136,18 +137,45 @@ class LiveResolver:
         self._demux: dict[int, _UdpDemux] = {}
         self._opening: dict[int, asyncio.Lock] = {}
         self._max_in_flight = max_in_flight
-        self._limit = asyncio.Semaphore(max_in_flight)
+        self._in_flight = 0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.retries = 0  # questions asked again after a timeout or failure (lost datagrams show here)
 
     def _bind_to_running_loop(self) -> None:
-        """Sockets and semaphores belong to one event loop: start afresh under a new one."""
+        """Sockets and waiting questions belong to one event loop: start afresh under a new one."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
             self._demux = {}
             self._opening = {}
-            self._limit = asyncio.Semaphore(self._max_in_flight)
+            self._in_flight = 0
+            self._waiting.clear()
+
+    async def _slot(self) -> None:
+        """One of max_in_flight places for a question. A plain counter while there is room (an
+        asyncio.Semaphore cost more than the rest of a question's bookkeeping); a queue when full,
+        where a finished question hands its place to the next."""
+        if self._in_flight < self._max_in_flight:
+            self._in_flight += 1
+            return
+        assert self._loop is not None
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._free_slot()  # handed a place just as we were cancelled: pass it on
+            raise
+
+    def _free_slot(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._in_flight -= 1
 
     async def _endpoint(self, family: int) -> _UdpDemux:
         if family in self._demux:
@@ -184,14 +212,18 @@ class LiveResolver:
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
-        self._bind_to_running_loop()
-        async with self._limit:
+        if self._loop is None or self._loop.is_closed():
+            self._bind_to_running_loop()
+        await self._slot()
+        try:
             for attempt in range(self.attempts):
                 server = self.nameservers[attempt % len(self.nameservers)]
                 last = await self._ask(server, question, asked, rdtype.upper())
                 if last.outcome not in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL):
                     return last
                 self.retries += 1
+        finally:
+            self._free_slot()
         return last
 
     async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:

@@ -109,7 +109,8 @@ async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blo
         async with limit:
             return await check_one(resolver, subject, blocklist, eager)
 
-    tasks = [asyncio.ensure_future(bounded(s, b)) for s, b in pairs]
+    few = len(pairs) <= in_flight  # then no bound is needed, nor its cost per question
+    tasks = [asyncio.ensure_future(check_one(resolver, s, b, eager) if few else bounded(s, b)) for s, b in pairs]
     if tasks:
         await asyncio.wait(tasks, timeout=deadline)
     results = []
