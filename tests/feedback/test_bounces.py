@@ -18,7 +18,7 @@ CORPUS = SHARED / "corpora" / "bounces"
 LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
 # Agreement with the labels today; the goal is 95% (see the notes). This guards against regressions.
 FLOOR = 0.88
-KIND_FLOOR = 0.93  # hard or soft, where the label gives one
+KIND_FLOOR = 0.94  # hard or soft, where the label gives one
 
 
 def agreement() -> tuple[float, float, collections.Counter[tuple[str, str]]]:

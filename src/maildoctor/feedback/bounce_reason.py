@@ -19,6 +19,7 @@ REASONS = frozenset({"blocked", "contenterror", "delivered", "exceedlimit", "exp
                      "hostunknown", "mailboxfull", "mailererror", "mesgtoobig", "networkerror", "norelaying", "notaccept",
                      "onhold", "policyviolation", "rejected", "securityerror", "spamdetected", "suspend", "syntaxerror",
                      "systemerror", "systemfull", "toomanyconn", "undefined", "userunknown", "vacation", "virusdetected"})
+_ADDRESSES = re.compile(r"\S+@\S+")  # a "diagnostic" that only repeats the recipient says nothing
 BEFORE_MAIL = ("CONN", "EHLO", "HELO")
 BEFORE_DATA = (*BEFORE_MAIL, "MAIL", "RCPT")
 # What the status code or a first look may say, but the words can still overrule.
@@ -88,7 +89,7 @@ def reason_of(answer: Answer) -> str:
         return "expired"
     if says("vacation", answer.diagnostic):
         return "vacation"
-    return "onhold" if answer.diagnostic.strip() else "undefined"
+    return "onhold" if _ADDRESSES.sub("", answer.diagnostic).strip(" \t\r\n<>:;,.()[]\"'") else "undefined"
 
 
 def _first_pass(answer: Answer) -> str:

@@ -275,7 +275,21 @@ def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
     if named:
         return named[:1]
     returned = _RETURNED_TO.search(text)  # only the returned message says whom it was for
-    return [a.lower() for a in _ADDRESS.findall(returned.group(1))][:1] if returned else []
+    if returned is None:
+        return [a.lower() for a in _ADDRESS.findall(_returned_to(message))][:1]
+    return [a.lower() for a in _ADDRESS.findall(returned.group(1))][:1]
+
+
+def _returned_to(message: Message) -> str:
+    """The To: of the message returned with the bounce (as a message/rfc822 or headers part)."""
+    for part in message.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return _value(inner[0], "To")
+            if isinstance(inner, str):
+                return _value(email.message_from_string(inner), "To")
+    return ""
 
 
 def _window(text: str, address: str, others: list[str], size: int) -> str:
