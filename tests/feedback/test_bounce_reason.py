@@ -86,3 +86,15 @@ def test_auto_replies_and_dsn_blocks_without_blank_lines() -> None:
            b"Final-Recipient: rfc822; full@example.jp\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 550 5.2.2 Mailbox Full\r\n"
            b"Final-Recipient: rfc822; gone@example.jp\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User Unknown\r\n--B--\r\n")
     assert [(b.recipient, b.reason) for b in classify(dsn)] == [("full@example.jp", "mailboxfull"), ("gone@example.jp", "userunknown")]
+
+
+def test_what_some_mtas_say_besides_the_words() -> None:
+    base = (b"From: postmaster@mta.example\r\nSubject: Delivery report\r\n{extra}MIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
+            b"failed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mta.example\r\n\r\n"
+            b"Final-Recipient: rfc822; who@example.jp\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 No such user\r\n--B--\r\n")
+    plain = classify(base.replace(b"{extra}", b""))[0]
+    powermta = classify(base.replace(b"{extra}", b"X-PowerMTA-BounceCategory: quota-issues\r\n"))[0]
+    mcafee = classify(base.replace(b"{extra}", b"X-NAI-Header: Modified by McAfee Email Gateway\r\n"))[0]
+    # unknown stage: a filter's words; PowerMTA's own category wins; McAfee quotes its RCPT TO check
+    assert (plain.reason, powermta.reason, mcafee.reason) == ("filtered", "mailboxfull", "userunknown")

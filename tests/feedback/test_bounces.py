@@ -17,8 +17,8 @@ from tests.test_cli import run
 CORPUS = SHARED / "corpora" / "bounces"
 LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
 # Agreement with the labels today; the goal is 95% (see the notes). This guards against regressions.
-FLOOR = 0.88
-KIND_FLOOR = 0.94  # hard or soft, where the label gives one
+FLOOR = 0.91
+KIND_FLOOR = 0.96  # hard or soft, where the label gives one
 
 
 def agreement() -> tuple[float, float, collections.Counter[tuple[str, str]]]:

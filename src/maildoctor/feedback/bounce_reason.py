@@ -59,6 +59,22 @@ def status_reason(status: str) -> str:
     return _data()[1].get(status, "")
 
 
+@cache
+def _mtas() -> tuple[dict[str, str], list[tuple[str, re.Pattern[str]]]]:
+    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))["mtas"]
+    return data["categories"], [(header, re.compile(pattern, re.IGNORECASE)) for header, pattern in data["answers_rcpt"]]
+
+
+def category_reason(category: str) -> str:
+    """The reason for an MTA's own bounce category (PowerMTA's X-PowerMTA-BounceCategory)."""
+    return _mtas()[0].get(category.strip().lower(), "")
+
+
+def answers_rcpt(headers: dict[str, str]) -> bool:
+    """Whether the bounce comes from a gateway that quotes its own answer to RCPT TO."""
+    return any(pattern.search(headers.get(name.lower(), "")) for name, pattern in _mtas()[1])
+
+
 _CONTINUATION = re.compile(r"\s+([45]\d\d)[- ](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from maildoctor.feedback.bounce_reason import Answer, kind_of, reason_of
+from maildoctor.feedback.bounce_reason import Answer, answers_rcpt, category_reason, kind_of, reason_of
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
@@ -132,8 +132,10 @@ def classify(data: bytes) -> list[Bounce]:
     if inline is not None:  # the delivery status written into the text of a message whose MIME parts are broken
         status_part = Message()
         status_part.set_payload(text[inline.start():])
+    headers = {name.lower(): str(value) for name, value in message.items()}
+    rcpt = "RCPT" if answers_rcpt(headers) else ""
     if status_part is not None:
-        found = _from_dsn(status_part, text)
+        found = _from_dsn(status_part, text, rcpt, category_reason(headers.get("x-powermta-bouncecategory", "")))
         if found:
             return found
     if text.lstrip().startswith("{"):
@@ -219,7 +221,7 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
     return [Bounce(match.group(1).lower() if match else "", "feedback", "n/a", feedback_type=kind)]
 
 
-def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
+def _from_dsn(status_part: Message, text: str, default_command: str = "", category: str = "") -> list[Bounce]:
     found = []
     for block in _fields(status_part):  # the per-message block has no recipient and is passed over
         recipient = _value(block, "Final-Recipient") or _value(block, "Original-Recipient")
@@ -237,8 +239,10 @@ def _from_dsn(status_part: Message, text: str) -> list[Bounce]:
         reply = _REPLY.search(diagnostic or near)
         if action in ("delivered", "relayed", "expanded"):
             reason = "delivered"
+        elif category_of_block := category or category_reason(_value(block, "X-PowerMTA-BounceCategory")):
+            reason = category_of_block  # the sending MTA classified it already
         else:
-            reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage), reply.group(1) if reply else "",
+            reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
                                       action, kind.strip().lower() in ("smtp", "") or _REMOTE_REPLY.search(diagnostic) is not None))
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
@@ -306,7 +310,7 @@ def _window(text: str, address: str, others: list[str], size: int) -> str:
     return text[start:end]
 
 
-def _from_text(message: Message, text: str) -> list[Bounce]:
+def _from_text(message: Message, text: str, default_command: str = "") -> list[Bounce]:
     subject = _value(message, "Subject").lower()
     if not any(w in subject for w in ("undeliver", "deliver", "failure", "returned", "bounce", "not delivered", "rejected",
                                       "mail system error", "error")) \
@@ -325,7 +329,7 @@ def _from_text(message: Message, text: str) -> list[Bounce]:
         status = _status_of(around, "") or _status_of(report, "")
         reply = _REPLY.search(around)
         stage = _window(report, address, addresses, 1500) or report
-        reason = reason_of(Answer(around, status, smtp_command(stage), reply.group(1) if reply else ""))
+        reason = reason_of(Answer(around, status, smtp_command(stage) or default_command, reply.group(1) if reply else ""))
         if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
             reason = reason_of(Answer(report[:3000], status, smtp_command(report), reply.group(1) if reply else ""))
         said = _SERVER_SAID.search(around)  # the server's own answer, when the bounce quotes it
