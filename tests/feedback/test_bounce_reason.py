@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maildoctor.feedback.bounce_reason import REASONS, Answer, kind_of, reason_of, unwrapped
-from maildoctor.feedback.bounces import classify, smtp_command
+from maildoctor.feedback.bounces import classify, remote_host, smtp_command
 
 
 def test_the_stage_decides_what_unknown_user_means() -> None:
@@ -98,3 +98,16 @@ def test_what_some_mtas_say_besides_the_words() -> None:
     mcafee = classify(base.replace(b"{extra}", b"X-NAI-Header: Modified by McAfee Email Gateway\r\n"))[0]
     # unknown stage: a filter's words; PowerMTA's own category wins; McAfee quotes its RCPT TO check
     assert (plain.reason, powermta.reason, mcafee.reason) == ("filtered", "mailboxfull", "userunknown")
+
+
+def test_providers_own_meanings_follow_the_remote_server() -> None:
+    dmarc = "550 5.7.509 Access denied, sending domain [EXAMPLE.JP] does not pass DMARC verification"
+    assert reason_of(Answer(dmarc, "5.7.509", "DATA", host="apc.olc.protection.outlook.com")) == "blocked"
+    assert reason_of(Answer(dmarc, "5.7.509", "DATA")) == "policyviolation"  # the same words elsewhere
+    orange = "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]"
+    assert reason_of(Answer(orange, "5.2.0", host="smtp-in.orange.fr")) == "spamdetected"
+    docomo = "550 Unknown user someone@docomo.ne.jp"
+    assert reason_of(Answer(docomo, "5.0.0", "DATA", host="mfsmax.docomo.ne.jp")) == "rejected"
+    assert reason_of(Answer(docomo, "5.0.0", "RCPT", host="mfsmax.docomo.ne.jp")) == "userunknown"
+    assert remote_host("dns; MX.Example.NET", "") == "mx.example.net"
+    assert remote_host("", "host mx1.example.org[192.0.2.1] said: 550 no") == "mx1.example.org"

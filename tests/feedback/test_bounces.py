@@ -17,7 +17,7 @@ from tests.test_cli import run
 CORPUS = SHARED / "corpora" / "bounces"
 LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
 # Agreement with the labels today; the goal is 95% (see the notes). This guards against regressions.
-FLOOR = 0.91
+FLOOR = 0.93
 KIND_FLOOR = 0.96  # hard or soft, where the label gives one
 
 

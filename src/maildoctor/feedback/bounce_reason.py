@@ -38,6 +38,7 @@ class Answer:
     reply: str = ""  # SMTP reply code, 550
     action: str = ""  # the DSN's Action: failed, delayed, ...
     smtp: bool = True  # the diagnostic is a remote server's answer (not a local MTA's own words)
+    host: str = ""  # the remote server's name, when the bounce gives it
 
 
 @cache
@@ -65,6 +66,44 @@ def _mtas() -> tuple[dict[str, str], list[tuple[str, re.Pattern[str]]]]:
     return data["categories"], [(header, re.compile(pattern, re.IGNORECASE)) for header, pattern in data["answers_rcpt"]]
 
 
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    host: re.Pattern[str]
+    said: tuple[tuple[str, re.Pattern[str], str], ...]
+    code: re.Pattern[str] | None
+    codes: dict[str, str]
+    stage: dict[str, str]
+
+
+@cache
+def _providers() -> tuple[Provider, ...]:
+    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))["providers"]["list"]
+    return tuple(Provider(entry["name"], re.compile(entry["host"]),
+                          tuple((status, re.compile(words), reason) for status, words, reason in entry.get("said", [])),
+                          re.compile(entry["codes"]["pattern"]) if "codes" in entry else None,
+                          entry.get("codes", {}).get("meaning", {}), entry.get("stage", {})) for entry in data)
+
+
+def provider_reason(answer: Answer) -> str:
+    """What the answer means at the provider whose server gave it; "" when it is not one of them
+    or its table does not say."""
+    host = answer.host.lower().rstrip(".")
+    provider = next((p for p in _providers() if host and p.host.search(host)), None)
+    if provider is None:
+        return ""
+    for status, words, reason in provider.said:
+        if answer.status.startswith(status) and words.search(answer.diagnostic):
+            return reason
+    if provider.code is not None:
+        found = provider.code.search(answer.diagnostic)
+        if found and found.group(1) in provider.codes:
+            return provider.codes[found.group(1)]
+    if answer.status in ("5.0.0", "") and answer.command in provider.stage:
+        return provider.stage[answer.command]
+    return ""
+
+
 def category_reason(category: str) -> str:
     """The reason for an MTA's own bounce category (PowerMTA's X-PowerMTA-BounceCategory)."""
     return _mtas()[0].get(category.strip().lower(), "")
@@ -90,9 +129,12 @@ def unwrapped(text: str) -> str:
 
 
 def reason_of(answer: Answer) -> str:
-    answer = Answer(unwrapped(answer.diagnostic).lower(), answer.status, answer.command, answer.reply, answer.action, answer.smtp)
+    answer = Answer(unwrapped(answer.diagnostic).lower(), answer.status, answer.command, answer.reply, answer.action, answer.smtp,
+                    answer.host)
     if answer.status.startswith("2."):
         return "delivered"
+    if answer.host and (known := provider_reason(answer)):
+        return known
     fixed = next((reason for pattern, reason in _data()[3] if pattern.search(answer.diagnostic)), "")
     if fixed:
         return fixed

@@ -64,6 +64,18 @@ def smtp_command(text: str) -> str:
     return last
 
 
+_HOST_SAID = re.compile(r"\bhost:? ([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\b", re.IGNORECASE)
+
+
+def remote_host(remote_mta: str, text: str) -> str:
+    """The receiving server's name: the DSN's Remote-MTA, or 'host NAME' in the words of the bounce."""
+    name = remote_mta.partition(";")[2].strip() if ";" in remote_mta else remote_mta.strip()
+    if name and not name.startswith("["):
+        return name.lower()
+    said = _HOST_SAID.search(text)
+    return said.group(1).lower() if said else ""
+
+
 def _status_of(diagnostic: str, field: str) -> str:
     """The DSN's Status, unless the server's answer carries a more precise code (5.1.1, not 5.0.0)."""
     said = next((m for m in _STATUS.finditer(diagnostic) if m.group(1) != "2"), None)  # not a transcript's 250 2.1.0 Ok
@@ -243,7 +255,8 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
             reason = category_of_block  # the sending MTA classified it already
         else:
             reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
-                                      action, kind.strip().lower() in ("smtp", "") or _REMOTE_REPLY.search(diagnostic) is not None))
+                                      action, kind.strip().lower() in ("smtp", "") or _REMOTE_REPLY.search(diagnostic) is not None,
+                                      remote_host(_value(block, "Remote-MTA"), stage)))
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
     return found
@@ -329,7 +342,8 @@ def _from_text(message: Message, text: str, default_command: str = "") -> list[B
         status = _status_of(around, "") or _status_of(report, "")
         reply = _REPLY.search(around)
         stage = _window(report, address, addresses, 1500) or report
-        reason = reason_of(Answer(around, status, smtp_command(stage) or default_command, reply.group(1) if reply else ""))
+        reason = reason_of(Answer(around, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
+                                  host=remote_host("", stage)))
         if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
             reason = reason_of(Answer(report[:3000], status, smtp_command(report), reply.group(1) if reply else ""))
         said = _SERVER_SAID.search(around)  # the server's own answer, when the bounce quotes it
