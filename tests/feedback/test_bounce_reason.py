@@ -101,7 +101,7 @@ def test_what_some_mtas_say_besides_the_words() -> None:
 
 
 def test_providers_own_meanings_follow_the_remote_server() -> None:
-    dmarc = "550 5.7.509 Access denied, sending domain [EXAMPLE.JP] does not pass DMARC verification"
+    dmarc = "550 5.7.509 Access denied, sending domain [EXAMPLE.JP] does not pass DMARC verification and has a DMARC policy of reject"
     assert reason_of(Answer(dmarc, "5.7.509", "DATA", host="apc.olc.protection.outlook.com")) == "blocked"
     assert reason_of(Answer(dmarc, "5.7.509", "DATA")) == "policyviolation"  # the same words elsewhere
     orange = "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]"
