@@ -310,11 +310,15 @@ def _returned_to(message: Message) -> str:
 
 
 def _window(text: str, address: str, others: list[str], size: int) -> str:
-    """What follows the address, up to the next recipient's part."""
+    """The line of the address and what follows, up to the next recipient's part ("Unknown user:
+    a@b" says it before the address, "a@b: 550 ..." after it)."""
     lowered = text.lower()
     start = lowered.find(address)
     if start < 0:
         return ""
+    line_start = lowered.rfind("\n", 0, start) + 1
+    if start - line_start <= 120:
+        start = line_start
     end = start + size
     for other in others:
         position = lowered.find(other, start + len(address))
