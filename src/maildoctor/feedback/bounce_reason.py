@@ -167,8 +167,8 @@ def _first_pass(answer: Answer) -> str:
         ("rejected", lambda: _rejected(answer, by_status)),
         ("hostunknown", lambda: (by_status == "hostunknown" and not says("networkerror", text))
          or (by_status != "hostunknown" and says("hostunknown", text))),
-        ("spamdetected", lambda: bool(status) and (by_status == "spamdetected"
-                                                   or (command not in BEFORE_DATA and says("spamdetected", text)))),
+        ("spamdetected", lambda: (bool(status) or command == "DATA")
+         and (by_status == "spamdetected" or (command not in BEFORE_DATA and says("spamdetected", text)))),
         ("toomanyconn", lambda: by_status == "toomanyconn" or says("toomanyconn", text)),
         ("blocked", lambda: by_status == "blocked" or says("blocked", text)),
     )

@@ -42,7 +42,8 @@ _COMMAND_SAID = [(re.compile(p, re.IGNORECASE | re.MULTILINE), command) for p, c
     (r"in reply to (?:the )?initial greeting|after initial connection|(?:while|when) connecting|on connect\b", "CONN"),
     (r"does not like recipient|recipient (?:was )?rejected after rcpt", "RCPT"),
     (r"sender was rejected|didn'?t like (?:the )?sender", "MAIL"),
-    (r"failed on data command|failed after i sent the message|(?:after|in response to) (?:the )?message (?:body|content)", "DATA"),
+    (r"failed on data command|failed after i sent the message|(?:after|in response to) (?:the )?message (?:body|content)|"
+     r"body of message generated response", "DATA"),
     (r"smtp command[\s:-]*(rcpt to|rcpt|mail from|mail|data|ehlo|helo)\b", ""),
     (r"in response to (?:the )?(rcpt to|mail from|data)\b", ""),
 )]
@@ -152,7 +153,7 @@ def classify(data: bytes) -> list[Bounce]:
             return found
     if text.lstrip().startswith("{"):
         return from_ses_notification(text)
-    return _from_text(message, text)
+    return _from_text(message, text, rcpt)
 
 
 _SERVER_SAID = re.compile(r"(?<![\d.])[45]\d\d[- ][^\n]{8}")
