@@ -111,3 +111,16 @@ def test_providers_own_meanings_follow_the_remote_server() -> None:
     assert reason_of(Answer(docomo, "5.0.0", "RCPT", host="mfsmax.docomo.ne.jp")) == "userunknown"
     assert remote_host("dns; MX.Example.NET", "") == "mx.example.net"
     assert remote_host("", "host mx1.example.org[192.0.2.1] said: 550 no") == "mx1.example.org"
+
+
+def test_the_data_file_names_only_known_reasons() -> None:
+    from maildoctor.feedback import bounce_reason
+
+    data = bounce_reason._file()
+    named = set(data["phrases"]) | set(data["status"].values()) | set(data["hard"]) | {r for _, r in data["fixed"]["rules"]}
+    named |= set(data["mtas"]["categories"].values())
+    for provider in data["providers"]["list"]:
+        named |= {r for _, _, r in provider.get("said", [])} | set(provider.get("codes", {}).get("meaning", {}).values())
+        named |= set(provider.get("stage", {}).values())
+    assert named <= REASONS, named - REASONS
+    assert bounce_reason._providers() and bounce_reason._data()  # every pattern compiles

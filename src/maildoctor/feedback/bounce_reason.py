@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 REASONS = frozenset({"blocked", "contenterror", "delivered", "exceedlimit", "expired", "feedback", "filtered", "hasmoved",
                      "hostunknown", "mailboxfull", "mailererror", "mesgtoobig", "networkerror", "norelaying", "notaccept",
@@ -42,8 +43,13 @@ class Answer:
 
 
 @cache
+def _file() -> dict[str, Any]:
+    return json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))
+
+
+@cache
 def _data() -> tuple[dict[str, re.Pattern[str]], dict[str, str], frozenset[str], list[tuple[re.Pattern[str], str]]]:
-    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))
+    data = _file()
     # patterns are lower case and meet lower-cased text: faster than re.IGNORECASE
     phrases = {reason: re.compile("|".join(f"(?:{p})" for p in patterns)) for reason, patterns in data["phrases"].items()}
     fixed = [(re.compile(pattern), reason) for pattern, reason in data["fixed"]["rules"]]
@@ -62,7 +68,7 @@ def status_reason(status: str) -> str:
 
 @cache
 def _mtas() -> tuple[dict[str, str], list[tuple[str, re.Pattern[str]]]]:
-    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))["mtas"]
+    data = _file()["mtas"]
     return data["categories"], [(header, re.compile(pattern, re.IGNORECASE)) for header, pattern in data["answers_rcpt"]]
 
 
@@ -78,7 +84,7 @@ class Provider:
 
 @cache
 def _providers() -> tuple[Provider, ...]:
-    data = json.loads(resources.files("maildoctor.data").joinpath("bounce_reasons.json").read_text("utf-8"))["providers"]["list"]
+    data = _file()["providers"]["list"]
     return tuple(Provider(entry["name"], re.compile(entry["host"]),
                           tuple((status, re.compile(words), reason) for status, words, reason in entry.get("said", [])),
                           re.compile(entry["codes"]["pattern"]) if "codes" in entry else None,
