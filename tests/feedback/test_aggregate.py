@@ -54,7 +54,8 @@ def test_dmarcbis_namespace_other_case_and_a_wrapper_left_open() -> None:
     assert parse(wrapped)[1][0].count == 3
 
 
-def test_text_after_the_report_and_utf16() -> None:
+def test_text_after_the_report_blank_lines_before_it_and_utf16() -> None:
+    assert len(parse(f"\r\n  <?xml version='1.0'?>\n<feedback>{META}{record(1)}</feedback>")[1]) == 1
     assert len(parse(f"<feedback>{META}{record(1)}</feedback>\ngarbage <feedback>")[1]) == 1
     assert parse(f"<?xml version='1.0' encoding='utf-16'?><feedback>{META}{record(4)}</feedback>".encode("utf-16"))[1][0].count == 4
 

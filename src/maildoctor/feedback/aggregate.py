@@ -150,6 +150,8 @@ def _chunks(stream: IO[bytes], name: str) -> Iterator[bytes]:
             raise ReportError(f"{name}: refused: no root element in the first {MAX_PROLOG >> 20} MB")
     if verdict:
         raise ReportError(f"{name}: refused: a DTD (entity or DTD tricks in a report are an attack)")
+    if head[:1].isspace():  # blank lines before the XML declaration: some senders write them, expat refuses them
+        head = head.lstrip()
     yield head
     while chunk := stream.read(CHUNK):
         yield chunk
