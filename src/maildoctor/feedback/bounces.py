@@ -246,8 +246,8 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
         diagnostic_field = _value(block, "Diagnostic-Code")
         kind, _, diagnostic = diagnostic_field.partition(";") if ";" in diagnostic_field[:20] else ("smtp", "", diagnostic_field)
         diagnostic = diagnostic.strip()
-        near = _near(text, address)
-        stage = _near(text, address, 1500) or text
+        near = _window(text, address.lower(), [], 600)
+        stage = _window(text, address.lower(), [], 1500) or text
         status = _status_of(diagnostic or near, status)
         reply = _REPLY.search(diagnostic or near)
         if action in ("delivered", "relayed", "expanded"):
@@ -261,12 +261,6 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
     return found
-
-
-def _near(text: str, address: str, size: int = 600) -> str:
-    """The lines of a human-readable bounce after the address: where MTAs put the server's answer."""
-    position = text.lower().find(address.lower())
-    return text[position:position + size] if position >= 0 else ""
 
 
 _SAYS_UNDELIVERED = re.compile(r"could not be delivered|couldn.t be delivered|undeliverable|delivery (?:has )?failed|"
