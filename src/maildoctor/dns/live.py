@@ -212,8 +212,7 @@ class LiveResolver:
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
-        if self._loop is None or self._loop.is_closed():
-            self._bind_to_running_loop()
+        self._bind_to_running_loop()
         await self._slot()
         try:
             for attempt in range(self.attempts):
