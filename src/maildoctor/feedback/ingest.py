@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
