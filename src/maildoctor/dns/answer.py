@@ -4,13 +4,37 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import dns.name
 import dns.rdata
 import dns.rdatatype
+
+
+class computed_once:  # noqa: N801  (used as a decorator, like functools.cached_property)
+    """functools.cached_property without its lock (Python 3.11 takes one on every first access,
+    which showed in profiles: each answer's views are computed by one task of one event loop)."""
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.name = function.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value  # from now on the instance's own attribute answers
+        return value
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
 
 
 class Outcome(str, enum.Enum):
@@ -53,14 +77,14 @@ class Answer:
 
     # Derived views are computed once per answer: a shared cache hands the same answer to many
     # checks and evaluations.
-    @cached_property
+    @computed_once
     def _texts(self) -> tuple[str, ...]:
         return tuple(
             b"".join(rd.strings).decode("utf-8", errors="backslashreplace")
             for rd in self.records if getattr(rd, "strings", None) is not None
         )
 
-    @cached_property
+    @computed_once
     def raw_texts(self) -> tuple[str, ...]:
         """TXT strings with bytes outside UTF-8 kept as surrogates, for parsers that must reject them."""
         return tuple(
@@ -68,11 +92,11 @@ class Answer:
             for rd in self.records if getattr(rd, "strings", None) is not None
         )
 
-    @cached_property
+    @computed_once
     def ip_objects(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
-        return tuple(ipaddress.ip_address(rd.address) for rd in self.records if hasattr(rd, "address"))
+        return tuple(_ip(rd.address) for rd in self.records if hasattr(rd, "address"))
 
-    @cached_property
+    @computed_once
     def mx_hosts(self) -> tuple[tuple[int, str], ...]:
         """(preference, host) of MX records, host lower case without the trailing dot; '.' for a null MX."""
         return tuple(
@@ -90,7 +114,7 @@ class Answer:
     def addresses(self) -> list[str]:
         return [rd.address for rd in self.records if hasattr(rd, "address")]
 
-    @cached_property
+    @computed_once
     def record_texts(self) -> tuple[str, ...]:
         """The records in presentation format, rendered once: a shared cache hands one answer to many reports."""
         return tuple(rd.to_text() for rd in self.records)

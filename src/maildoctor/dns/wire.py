@@ -65,15 +65,23 @@ class NameData:
 
 
 class MxData:
-    __slots__ = ("preference", "exchange", "host")
+    __slots__ = ("preference", "labels", "host", "_exchange")
 
     def __init__(self, preference: int, exchange: Labels) -> None:
         self.preference = preference
-        self.exchange = dns.name.Name(exchange + (b"",))
+        self.labels = exchange
+        self._exchange: dns.name.Name | None = None
         # the host as checks compare it (lower case, no trailing dot), without dnspython's escaping
         # pass when every label is plain
         plain = all(label.isascii() and label.replace(b"-", b"").replace(b"_", b"").isalnum() for label in exchange)
         self.host = b".".join(exchange).decode().lower() if plain and exchange else None
+
+    @property
+    def exchange(self) -> dns.name.Name:
+        """As dnspython gives it; built when asked (most readers want only host)."""
+        if self._exchange is None:
+            self._exchange = dns.name.Name(self.labels + (b"",))
+        return self._exchange
 
     def to_text(self) -> str:
         return f"{self.preference} {self.exchange.to_text()}"
