@@ -25,6 +25,7 @@ MAX_CHAIN = 16
 Labels = tuple[bytes, ...]  # a domain name's labels, lower case, without the root label
 _HEADER = struct.Struct("!HHHH")
 _RECORD = struct.Struct("!HHIH")
+_POINTER_TO_QUESTION = b"\xc0\x0c"  # a compression pointer to offset 12, where the question's name is
 _A, _AAAA, _TXT, _SPF, _MX, _CNAME, _PTR, _NS = 1, 28, 16, 99, 15, 5, 12, 2
 
 
@@ -232,13 +233,17 @@ def parse_reply(wire: bytes, question: Question) -> Reply | None:
                 return None
         records = []
         for _ in range(ancount):
-            owner, offset = _name(wire, offset)
+            if wire[offset:offset + 2] == _POINTER_TO_QUESTION:  # the usual owner: the name asked, compressed
+                owner, offset = question.labels, offset + 2
+            else:
+                owner, offset = _name(wire, offset)
+                owner = tuple(label.lower() for label in owner)
             kind, _, ttl, length = _RECORD.unpack_from(wire, offset)
             offset += 10
             end = offset + length
             if end > len(wire):
                 raise dns.exception.FormError("a record longer than the reply")
-            records.append((tuple(label.lower() for label in owner), kind, ttl, _data(wire, kind, offset, end)))
+            records.append((owner, kind, ttl, _data(wire, kind, offset, end)))
             offset = end
     except (struct.error, ValueError, IndexError) as exc:
         raise dns.exception.FormError(f"malformed reply: {exc}") from exc
