@@ -211,9 +211,12 @@ class LiveResolver:
             question = _question(asked, rdtype_of(rdtype))
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
-        last = Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
         self._bind_to_running_loop()
-        await self._slot()
+        if self._in_flight < self._max_in_flight:  # the usual case, without a coroutine to await
+            self._in_flight += 1
+        else:
+            await self._slot()
+        last = None
         try:
             for attempt in range(self.attempts):
                 server = self.nameservers[attempt % len(self.nameservers)]
@@ -223,7 +226,7 @@ class LiveResolver:
                 self.retries += 1
         finally:
             self._free_slot()
-        return last
+        return last or Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
 
     async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:
         demux = self._demux.get(server.family) or await self._endpoint(server.family)
