@@ -10,7 +10,8 @@ from maildoctor.dns.answer import Answer, QueryRecord, Resolver, normalize_name
 class TracingResolver:
     def __init__(self, inner: Resolver) -> None:
         self.inner = inner
-        self._answers: dict[tuple[str, str], asyncio.Future[Answer]] = {}
+        # an Answer once known; while in flight, the futures of those waiting for the same question
+        self._answers: dict[tuple[str, str], Answer | list[asyncio.Future[Answer]]] = {}
         self.trace: list[QueryRecord] = []
 
     @property
@@ -20,18 +21,26 @@ class TracingResolver:
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (normalize_name(name), rdtype.upper())
         known = self._answers.get(key)
-        if known is not None:
-            return await asyncio.shield(known)
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._answers[key] = future
+        if isinstance(known, Answer):
+            return known
+        if known is not None:  # asked already and not answered yet: wait for that answer
+            waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+            known.append(waiter)
+            return await waiter
+        waiting: list[asyncio.Future[Answer]] = []
+        self._answers[key] = waiting
         started = time.perf_counter()
         try:
             answer = await self.inner.query(*key)
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, nobody else must log it
             del self._answers[key]
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_exception(exc)
             raise
-        future.set_result(answer)
+        self._answers[key] = answer
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(answer)
         self.trace.append(QueryRecord(answer, (time.perf_counter() - started) * 1000))
         return answer
