@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--peer", choices=["pyspf"])
-    parser.add_argument("--peer-pairs", type=int, default=3000, help="how many of the pairs the (slower) peer evaluates")
+    parser.add_argument("--peer-pairs", type=int, default=10_000, help="how many of the pairs the (slower) peer evaluates")
     args = parser.parse_args()
     isolate_network(sys.argv)
 
