@@ -8,6 +8,7 @@ we asked, so a reply to another question is never taken for ours.
 """
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ MAX_CHAIN = 16
 Labels = tuple[bytes, ...]  # a domain name's labels, lower case, without the root label
 _HEADER = struct.Struct("!HHHH")
 _RECORD = struct.Struct("!HHIH")
+_LENGTH = [bytes((n,)) for n in range(256)]  # a label's length byte
 _POINTER_TO_QUESTION = b"\xc0\x0c"  # a compression pointer to offset 12, where the question's name is
 _A, _AAAA, _TXT, _SPF, _MX, _CNAME, _PTR, _NS = 1, 28, 16, 99, 15, 5, 12, 2
 
@@ -46,9 +48,10 @@ class TextData:
         self.strings = strings
 
     def to_text(self) -> str:  # as dnspython writes TXT: quoted, with \" \\ and \DDD escapes
-        return " ".join('"' + "".join(_ESCAPED[b] for b in s) + '"' for s in self.strings)
+        return " ".join('"' + (s.decode() if _PLAIN.fullmatch(s) else "".join(_ESCAPED[b] for b in s)) + '"' for s in self.strings)
 
 
+_PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but " and \\: written as it is
 _ESCAPED = [("\\" + chr(b)) if chr(b) in '"\\' else chr(b) if 0x20 <= b < 0x7F else f"\\{b:03d}" for b in range(256)]
 
 
@@ -187,7 +190,7 @@ class Question:
         self.labels = labels  # lower case, without the root label
         self.rdtype = rdtype
         # QNAME QTYPE QCLASS=IN, as in the query
-        self.section = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00" + struct.pack("!HH", rdtype, 1)
+        self.section = b"".join([_LENGTH[len(label)] + label for label in labels]) + b"\x00" + struct.pack("!HH", rdtype, 1)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Question) and (self.labels, self.rdtype) == (other.labels, other.rdtype)
