@@ -77,6 +77,8 @@ def test_broken_reports_say_where_and_why() -> None:
         parse(f"<feedback>{META}&lol;</feedback>")
     with pytest.raises(ReportError, match="source_ip 'nope'"):
         parse(f"<feedback>{META}{record(1).replace('2001:DB8::1', 'nope')}</feedback>")
+    with pytest.raises(ReportError, match="unknown encoding"):
+        parse(f"<?xml version='1.0' encoding='UTF-9'?><feedback>{META}</feedback>")
     with pytest.raises(ReportError, match="not a DMARC aggregate report"):
         parse("<html><body>hello</body></html>")
     with pytest.raises(ReportError, match="no root element"):

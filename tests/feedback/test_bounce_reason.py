@@ -124,3 +124,11 @@ def test_the_data_file_names_only_known_reasons() -> None:
         named |= set(provider.get("stage", {}).values())
     assert named <= REASONS, named - REASONS
     assert bounce_reason._providers() and bounce_reason._data()  # every pattern compiles
+
+
+def test_unknown_charsets_do_not_stop_the_reading() -> None:
+    for charset in ("utf-9", "us-ascii\x00", "\xfftf-8"):
+        mail = (f"From: MAILER-DAEMON@mx.example\r\nSubject: =?{charset}?Q?Out_of_office?=\r\nMIME-Version: 1.0\r\n"
+                f"Content-Type: text/plain; charset=\"{charset}\"\r\n\r\n<gone@example.net>: 550 5.1.1 user unknown"
+                f" (in reply to RCPT TO command)\r\n").encode("latin-1")
+        assert [(b.recipient, b.reason) for b in classify(mail)] == [("gone@example.net", "userunknown")]

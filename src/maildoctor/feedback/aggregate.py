@@ -229,6 +229,8 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
                 # a wrapper left open after a closed <feedback> (seen from real senders): the report is whole
     except ParseError as exc:
         raise ReportError(f"{name}: not well-formed XML ({exc})") from None
+    except LookupError as exc:  # the XML declaration names an encoding nobody knows
+        raise ReportError(f"{name}: {exc}") from None
     if body is not None:
         yield from take(len(body))
     if meta is None:

@@ -4,6 +4,7 @@ Pure; never raises on a message."""
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.policy
 import json
@@ -111,6 +112,13 @@ def _value(block: Message, name: str) -> str:
     return " ".join(str(value).split())
 
 
+def _decoded(payload: bytes, charset: str | None) -> str:
+    try:
+        return payload.decode(charset or "utf-8", "replace")
+    except (LookupError, ValueError):  # a charset name nobody knows (or with a NUL in it)
+        return payload.decode("utf-8", "replace")
+
+
 def _text_of(message: Message) -> str:
     if message.get_content_maintype() == "multipart" and isinstance(message.get_payload(), str):  # no usable boundary
         return message.get_payload()
@@ -119,7 +127,7 @@ def _text_of(message: Message) -> str:
         if part.get_content_type() in ("text/plain", "text/html") and not part.get_filename():
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+                texts.append(_decoded(payload, part.get_content_charset()))
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             break  # the returned message: its text is not the error
     return "\n".join(texts)
@@ -171,7 +179,10 @@ def _is_auto_reply(message: Message, parts: list[Message]) -> bool:
             or any(w in sender for w in ("mailer-daemon", "postmaster")) \
             or any(w in subject_text for w in ("undeliver", "delivery", "failure", "returned mail", "not delivered")):
         return False  # bounces are automatic answers too
-    subject = str(email.header.make_header(email.header.decode_header(_value(message, "Subject"))))
+    try:
+        subject = str(email.header.make_header(email.header.decode_header(_value(message, "Subject"))))
+    except (LookupError, ValueError, UnicodeError, email.errors.MessageError):  # an encoded word in a charset nobody knows
+        subject = _value(message, "Subject")
     return (submitted.startswith("auto-replied") or message.get("X-Autoreply") is not None
             or message.get("X-Autorespond") is not None or _value(message, "Precedence").lower() == "auto_reply"
             or bool(_AUTO_SUBJECT.match(subject)))

@@ -65,6 +65,8 @@ def ingest(engine: Engine, paths: Iterable[Path], progress: object = None) -> In
                 raise UnpackError(f"{path.name}: neither a report nor a bounce or complaint")
         except (UnpackError, ReportError, OSError) as exc:
             _reject(engine, str(path), str(exc), result)
+        except Exception as exc:  # noqa: BLE001  (a file we cannot read must not stop the others)
+            _reject(engine, str(path), f"{path.name}: cannot be read ({type(exc).__name__}: {exc})", result)
         if callable(progress):
             progress(path)
     return result
