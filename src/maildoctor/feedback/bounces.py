@@ -164,8 +164,7 @@ def classify(data: bytes) -> list[Bounce]:
     return _from_text(message, text, rcpt)
 
 
-_SERVER_SAID = re.compile(r"(?<![\d.])[45]\d\d[- ][^\n]{8}")
-_REMOTE_REPLY = re.compile(r"\b[45]\d\d[- ]")  # a local MTA's words quoting the remote server's answer
+_SERVER_SAID = re.compile(r"(?<![\d.])[45]\d\d[- ][^\n]{8}")  # a remote server's answer, quoted in a bounce
 _INLINE_DSN = re.compile(r"^(?:Reporting-MTA|Final-Recipient):", re.IGNORECASE | re.MULTILINE)
 _AUTO_SUBJECT = re.compile(r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
                            r"vacation|on leave)", re.IGNORECASE)
@@ -267,7 +266,7 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
             reason = category_of_block  # the sending MTA classified it already
         else:
             reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
-                                      action, kind.strip().lower() in ("smtp", "") or _REMOTE_REPLY.search(diagnostic) is not None,
+                                      action, kind.strip().lower() in ("smtp", "") or _SERVER_SAID.search(diagnostic) is not None,
                                       remote_host(_value(block, "Remote-MTA"), stage)))
         found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
