@@ -46,10 +46,24 @@ class AuditContext:
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit."""
-        if key not in self._shared:
-            self._shared[key] = asyncio.ensure_future(compute())
-        return await asyncio.shield(self._shared[key])
+        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: by the
+        first check that asks, in its own task (not a task of its own), while later ones wait."""
+        known = self._shared.get(key)
+        if known is not None:
+            return known.result() if known.done() else await asyncio.shield(known)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._shared[key] = future
+        try:
+            value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # those waiting re-raise it; nobody else must log it
+            raise
+        future.set_result(value)
+        return value
 
 
 def load_checks() -> list[CheckSpec]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.dns.answer import Answer, Outcome
+from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
@@ -169,3 +169,90 @@ def test_zone_directory_with_broken_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.test.zone").write_text("@ IN SOA ns h 1 2 3 4 5\nwww IN A not-an-ip\n")
     with pytest.raises(ZoneLoadError, match=r"bad.test.zone:2: A data .not-an-ip. does not parse"):
         ZoneSet.from_paths([tmp_path])
+
+
+QUESTIONS = [("a.res.test", "A"), ("none.res.test", "A"), ("alias.res.test", "A"), ("a.res.test", "TXT"),
+             ("big.res.test", "TXT"), ("bad..name", "A"), ("x.wild.res.test", "TXT")]
+
+
+def test_a_batch_answers_as_single_questions_do(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], list[Answer]]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.5)
+        try:
+            batch = await resolver.query_many(QUESTIONS)
+            one_by_one = [await resolver.query(n, t) for n, t in QUESTIONS]
+            return batch, one_by_one
+        finally:
+            resolver.close()
+    batch, one_by_one = asyncio.run(run())
+    assert [a.outcome for a in batch] == [a.outcome for a in one_by_one]
+    assert [a.outcome for a in batch][:3] == [Outcome.ANSWER, Outcome.NXDOMAIN, Outcome.ANSWER]
+    assert [a.record_texts for a in batch] == [a.record_texts for a in one_by_one]
+    assert batch[5].outcome is Outcome.ERROR and "not a valid question" in batch[5].detail
+    assert len(batch[4].texts()[0]) == 2000  # truncated over UDP, asked again over TCP
+
+
+def test_a_batch_asks_what_timed_out_of_the_next_server(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], int, int]:
+        silent = Nameserver("127.0.0.1", 9)  # nobody answers there
+        resolver = LiveResolver([silent, Nameserver.parse(server.address)], timeout=0.2, attempts=2)
+        try:
+            answers = await resolver.query_many([("a.res.test", "A"), ("none.res.test", "A")])
+            return answers, resolver.retries, resolver._in_flight
+        finally:
+            resolver.close()
+    answers, retries, in_flight = asyncio.run(run())
+    assert [a.outcome for a in answers] == [Outcome.ANSWER, Outcome.NXDOMAIN]
+    assert retries == 2 and in_flight == 0
+
+
+def test_a_batch_larger_than_the_in_flight_bound_still_gets_every_answer(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], max_in_flight=5)
+        try:
+            answers = await resolver.query_many([(f"n{i}.wild.res.test", "TXT") for i in range(30)])
+            return answers, resolver._in_flight
+        finally:
+            resolver.close()
+    answers, in_flight = asyncio.run(run())
+    assert len(answers) == 30 and all(a.ok for a in answers) and in_flight == 0
+
+
+def test_a_cancelled_batch_leaves_nothing_waiting(server: TestDnsServer) -> None:
+    server.faults.set("slow.wild.res.test", "timeout")
+
+    async def run() -> tuple[int, int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=5.0)
+        batch = asyncio.ensure_future(resolver.query_many([("slow.wild.res.test", "TXT"), ("a.res.test", "A")]))
+        await asyncio.sleep(0.1)
+        batch.cancel()
+        await asyncio.gather(batch, return_exceptions=True)
+        waiting = sum(len(d.pending) + len(d.deadlines) for d in resolver._demux.values())
+        resolver.close()
+        return waiting, resolver._in_flight
+    try:
+        assert asyncio.run(run()) == (0, 0)
+    finally:
+        server.faults.by_name.clear()
+
+
+def test_the_tracing_resolver_asks_a_batch_once_and_traces_each_question(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], int, list[str]]:
+        resolver = LiveResolver([Nameserver.parse(server.address)])
+        traced = TracingResolver(resolver)
+        before = server.questions
+        single = asyncio.ensure_future(traced.query("a.res.test", "A"))  # in flight when the batch comes
+        await asyncio.sleep(0)
+        answers = await traced.query_many([("A.res.test.", "a"), ("alias.res.test", "A"), ("alias.res.test", "A")])
+        await single
+        again = await traced.query_many([("alias.res.test", "A")])  # known: not asked again
+        resolver.close()
+        return answers + again, server.questions - before, [q.answer.name for q in traced.trace]
+    answers, on_wire, traced = asyncio.run(run())
+    assert [a.name for a in answers] == ["a.res.test", "alias.res.test", "alias.res.test", "alias.res.test"]
+    assert all(a.ok for a in answers) and on_wire == 2 and sorted(traced) == ["a.res.test", "alias.res.test"]
+
+
+def test_ask_all_works_with_resolvers_that_take_one_question_at_a_time(zones: ZoneSet) -> None:
+    answers = asyncio.run(ask_all(ZoneResolver(zones), [("a.res.test", "A"), ("none.res.test", "A")]))
+    assert [a.outcome for a in answers] == [Outcome.ANSWER, Outcome.NXDOMAIN]

@@ -32,11 +32,14 @@ def server() -> Iterator[TestDnsServer]:
         yield srv
 
 
-def run(server: TestDnsServer, targets: list[str], deadline: float = 5.0, timeout: float = 0.3) -> dict[tuple[str, str], Result]:
+def run(server: TestDnsServer, targets: list[str], deadline: float = 5.0, timeout: float = 0.3,
+        eager: bool = True) -> dict[tuple[str, str], Result]:
+    """eager=False is an audit's way: the A questions as one batch, TXT only for listings."""
     async def go() -> list[Result]:
         resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
         try:
-            return await check_all(resolver, [Subject.parse(t) for t in targets], list(shipped_catalog()), deadline)
+            return await check_all(resolver, [Subject.parse(t) for t in targets], list(shipped_catalog()), deadline,
+                                   eager_reasons=eager)
         finally:
             resolver.close()
     return {(r.subject.text, r.blocklist.zone): r for r in asyncio.run(go())}
@@ -73,16 +76,18 @@ def test_ipv6_and_domains_use_only_their_lists(server: TestDnsServer) -> None:
     assert ("spammy.test", "bl.spamcop.net") not in results
 
 
-def test_refusal_codes(server: TestDnsServer) -> None:
-    result = run(server, ["192.0.2.98"])[("192.0.2.98", "zen.spamhaus.org")]
+@pytest.mark.parametrize("eager", [True, False])
+def test_refusal_codes(server: TestDnsServer, eager: bool) -> None:
+    result = run(server, ["192.0.2.98"], eager=eager)[("192.0.2.98", "zen.spamhaus.org")]
     assert result.status == "refused" and "public" in result.detail
 
 
+@pytest.mark.parametrize("eager", [True, False])
 @pytest.mark.parametrize("fault", ["timeout", "servfail", "refused"])
-def test_failures_are_unavailable_never_listed(server: TestDnsServer, fault: str) -> None:
+def test_failures_are_unavailable_never_listed(server: TestDnsServer, fault: str, eager: bool) -> None:
     server.faults.set("99.2.0.192.bl.spamcop.net", fault)
     try:
-        results = run(server, ["192.0.2.99"])
+        results = run(server, ["192.0.2.99"], eager=eager)
     finally:
         server.faults.by_name.clear()
     assert results[("192.0.2.99", "bl.spamcop.net")].status == "unavailable"
@@ -101,6 +106,27 @@ def test_one_overall_deadline(server: TestDnsServer) -> None:
     assert psbl.status == "unavailable" and "deadline" in psbl.detail
     assert elapsed < 1.5  # the deadline, not the 2 s x 2 attempts of one silent list
     assert results[("192.0.2.99", "zen.spamhaus.org")].status == "listed"
+
+
+def test_a_batch_past_the_deadline_is_unavailable_as_a_whole(server: TestDnsServer) -> None:
+    # An audit asks the lists as one batch: what the resolver's own timeouts (2 s x 2 attempts)
+    # have not ended by the deadline is all unavailable, and the audit goes on.
+    server.faults.set("99.2.0.192.psbl.surriel.com", "timeout")
+    try:
+        started = time.perf_counter()
+        results = run(server, ["192.0.2.99"], deadline=0.4, timeout=2.0, eager=False)
+        elapsed = time.perf_counter() - started
+    finally:
+        server.faults.by_name.clear()
+    assert elapsed < 1.5 and all(r.status == "unavailable" and "deadline" in r.detail for r in results.values())
+
+
+def test_a_batch_asks_the_reason_of_listings_only(server: TestDnsServer) -> None:
+    before = server.questions
+    results = run(server, ["192.0.2.99"], eager=False)
+    listed = [r for r in results.values() if r.status == "listed"]
+    assert results[("192.0.2.99", "zen.spamhaus.org")].reason == "SBL999 spam operation"
+    assert server.questions - before == len(results) + len(listed)
 
 
 def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:

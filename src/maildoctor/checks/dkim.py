@@ -11,7 +11,7 @@ from importlib import resources
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.spf import spf_tree
-from maildoctor.dns.answer import Answer, Outcome
+from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dkim import DkimKeyRecord, parse_dkim_key
@@ -80,7 +80,7 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         skip = parent.outcome is Outcome.NXDOMAIN or not ctx.target.discover_selectors
         discover = [] if skip else [s for s in candidates if s not in given + known]
         selectors = given + known + discover
-        answers = await asyncio.gather(*(ctx.dns.query(f"{s}._domainkey.{domain}", "TXT") for s in selectors))
+        answers = await ask_all(ctx.dns, [(f"{s}._domainkey.{domain}", "TXT") for s in selectors])
         return [
             SelectorResult(s, a, s in given, a.texts() if a.ok and any(looks_like_key(t) for t in a.texts()) else [])
             for s, a in zip(selectors, answers)

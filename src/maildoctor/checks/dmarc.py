@@ -1,11 +1,11 @@
 """DMARC: the policy that tells receivers what to do with mail that fails SPF and DKIM."""
 from __future__ import annotations
 
-import asyncio
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from maildoctor.dmarc.orgdomain import organizational_domain, same_organization
+from maildoctor.dns.answer import ask_all
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dmarc import DmarcRecord, ReportUri, is_dmarc_record, parse_dmarc
@@ -179,7 +179,7 @@ async def _report_authorization(ctx: AuditContext, record: DmarcRecord, record_d
     if not external:
         return []
     names = {dest: f"{record_domain}._report._dmarc.{dest}" for dest in external}
-    answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names.values()))
+    answers = await ask_all(ctx.dns, [(n, "TXT") for n in names.values()])
     findings: list[Finding] = []
     for (dest, uris), answer in zip(external.items(), answers):
         if answer.outcome.is_temporary:

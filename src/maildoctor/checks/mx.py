@@ -6,7 +6,7 @@ import ipaddress
 from collections import defaultdict
 
 from maildoctor.checks.common import lookup_failed, zone_line
-from maildoctor.dns.answer import Answer, Outcome
+from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 
@@ -24,7 +24,7 @@ async def mx_records(ctx: AuditContext) -> Answer:
 
 
 async def mx_host_addresses(ctx: AuditContext, host: str) -> tuple[Answer, Answer]:
-    a, aaaa = await asyncio.gather(ctx.dns.query(host, "A"), ctx.dns.query(host, "AAAA"))
+    a, aaaa = await ask_all(ctx.dns, [(host, "A"), (host, "AAAA")])
     return a, aaaa
 
 

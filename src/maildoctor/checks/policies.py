@@ -1,13 +1,12 @@
 """MTA-STS and TLS-RPT records, DANE TLSA on the MX hosts, and BIMI (the DNS side of each)."""
 from __future__ import annotations
 
-import asyncio
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
 from maildoctor.checks.mtasts_policy import mtasts_policy_findings
 from maildoctor.checks.mx import mx_records
-from maildoctor.dns.answer import Answer
+from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dmarc import parse_dmarc
@@ -80,7 +79,7 @@ async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
 async def check_dane(ctx: AuditContext) -> list[Finding]:
     mx = await mx_records(ctx)
     hosts = [h for _, h in mx.mx_hosts if h != "."] if mx.ok else []
-    answers = await asyncio.gather(*(ctx.dns.query(f"_25._tcp.{h}", "TLSA") for h in hosts))
+    answers = await ask_all(ctx.dns, [(f"_25._tcp.{h}", "TLSA") for h in hosts])
     findings: list[Finding] = []
     published = []
     for host, answer in zip(hosts, answers):
@@ -149,7 +148,7 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
 async def check_dnssec(ctx: AuditContext) -> list[Finding]:
     """Information only: whether the domain is signed and the parent holds its DS (the chain of trust)."""
     domain = ctx.target.domain
-    ds, dnskey = await asyncio.gather(ctx.dns.query(domain, "DS"), ctx.dns.query(domain, "DNSKEY"))
+    ds, dnskey = await ask_all(ctx.dns, [(domain, "DS"), (domain, "DNSKEY")])
     ctx.facts["dnssec"] = {
         "ds": ds.ok, "dnskey": dnskey.ok, "validated": dnskey.authenticated or ds.authenticated,
         "unknown": ds.outcome.is_temporary or dnskey.outcome.is_temporary,

@@ -9,6 +9,7 @@ import re
 from maildoctor.checks.common import lookup_failed, zone_line
 from maildoctor.checks.mx import mx_records
 from maildoctor.dmarc.orgdomain import organizational_domain
+from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
@@ -40,7 +41,7 @@ async def addresses_to_check(ctx: AuditContext) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = [(ip, "sending IP") for ip in ctx.target.ips]
     mx = await mx_records(ctx)
     hosts = [h for _, h in mx.mx_hosts if h != "."] if mx.ok else []
-    answers = await asyncio.gather(*(ctx.dns.query(h, t) for h in hosts for t in ("A", "AAAA")))
+    answers = await ask_all(ctx.dns, [(h, t) for h in hosts for t in ("A", "AAAA")])
     for i, answer in enumerate(answers):
         for address in answer.addresses():
             if address not in {ip for ip, _ in out}:
@@ -54,6 +55,12 @@ async def addresses_to_check(ctx: AuditContext) -> list[tuple[str, str]]:
 ))
 async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     targets = await addresses_to_check(ctx)
+    # Every PTR at once, then every name they give at once; _check_ip then reads the answers from
+    # the audit's resolver, which asks each question only once.
+    ips = [ipaddress.ip_address(ip) for ip, _ in targets]
+    ptrs = await ask_all(ctx.dns, [(ip.reverse_pointer, "PTR") for ip in ips])
+    await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A")
+                            for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
     results = await asyncio.gather(*(_check_ip(ctx, ip, source) for ip, source in targets))
     return [f for findings in results for f in findings]
 
@@ -79,7 +86,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
             f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(ip.reverse_pointer, 3600, 'PTR', suggested + '.')}\n"
             f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', str(ip))}",
         )]
-    names = [rd.target.to_text().rstrip(".").lower() for rd in ptr.records]
+    names = _ptr_names(ptr)
     findings: list[Finding] = []
     if len(names) > 1:
         findings.append(make_finding(
@@ -88,7 +95,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
             evidence=[ptr.describe()], fix=f"Keep one PTR, the name your server uses in HELO (e.g. {names[0]}).",
         ))
     rdtype = "AAAA" if ip.version == 6 else "A"
-    forwards = await asyncio.gather(*(ctx.dns.query(n, rdtype) for n in names))
+    forwards = await ask_all(ctx.dns, [(n, rdtype) for n in names])
     confirmed = [n for n, f in zip(names, forwards) if ip in f.ip_objects]
     failed = [f for f in forwards if f.outcome.is_temporary]
     if not confirmed and failed:
@@ -122,3 +129,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
             evidence=[ptr.describe()], fix=f"If you control the address, consider a PTR such as {suggested}.",
         ))
     return findings
+
+
+def _ptr_names(ptr: Answer) -> list[str]:
+    return [rd.target.to_text().rstrip(".").lower() for rd in ptr.records]

@@ -8,6 +8,7 @@ import ipaddress
 import re
 
 from maildoctor.checks.mx import mx_records
+from maildoctor.dns.answer import ask_all
 from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.probes.smtp import SmtpProbe, probe_smtp
@@ -31,7 +32,7 @@ async def address_of(ctx: AuditContext, host: str) -> str | None:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    a, aaaa = await asyncio.gather(ctx.dns.query(host, "A"), ctx.dns.query(host, "AAAA"))
+    a, aaaa = await ask_all(ctx.dns, [(host, "A"), (host, "AAAA")])
     found = a.addresses() + aaaa.addresses()
     return found[0] if found else None
 
@@ -107,7 +108,7 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
             fix=f"Set the server's host name (Postfix: myhostname = {probe.host if not _is_ip(probe.host) else 'mail.' + ctx.target.domain}).",
         ))
     else:
-        a, aaaa = await asyncio.gather(ctx.dns.query(name, "A"), ctx.dns.query(name, "AAAA"))
+        a, aaaa = await ask_all(ctx.dns, [(name, "A"), (name, "AAAA")])
         if probe.address not in a.addresses() + aaaa.addresses():
             findings.append(make_finding(
                 "smtp.banner_mismatch", f"The greeting name {name} does not resolve to {probe.address}",

@@ -11,7 +11,9 @@ import collections
 import functools
 import random
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import dns.asyncquery
 import dns.exception
@@ -29,6 +31,19 @@ SWEEP = 0.05  # seconds between looks for questions past their deadline
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
 # The EDNS(0) OPT pseudo-record of every question: root owner, type 41, payload size, no options.
 _OPT_RECORD = b"\x00\x00\x29" + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00\x00\x00\x00\x00\x00"
+
+
+# Worth asking again, of the next name server: the answer says nothing about the name.
+_ASK_AGAIN = frozenset((Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL))
+
+
+class _Asked(NamedTuple):
+    """A question of a batch, and where its answer goes."""
+
+    index: int
+    question: Question
+    asked: str
+    rdtype: str
 
 
 # Questions repeat (every audit asks for _dmarc, every receiver for the same senders' SPF): their
@@ -235,24 +250,94 @@ class LiveResolver:
             for attempt in range(self.attempts):
                 server = self.nameservers[attempt % len(self.nameservers)]
                 last = await self._ask(server, question, asked, rdtype.upper())
-                if last.outcome not in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL):
+                if last.outcome not in _ASK_AGAIN:
                     return last
                 self.retries += 1
         finally:
             self._free_slot()
         return last or Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
 
+    async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
+        """Every question sent at once, then the replies collected in order: no task per question.
+        Those that time out or fail are asked again together, of the next name server."""
+        answers: list[Answer | None] = [None] * len(questions)
+        asking: list[_Asked] = []
+        for index, (name, rdtype) in enumerate(questions):
+            asked = normalize_name(name)
+            try:
+                asking.append(_Asked(index, _question(asked, rdtype_of(rdtype)), asked, rdtype.upper()))
+            except (dns.exception.DNSException, ValueError) as exc:
+                answers[index] = Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
+        self._bind_to_running_loop()
+        if self._in_flight + len(asking) > self._max_in_flight:  # no room for the batch: queue each question
+            found = await asyncio.gather(*(self.query(*questions[item.index]) for item in asking))
+            for item, answer in zip(asking, found):
+                answers[item.index] = answer
+            return answers  # type: ignore[return-value]
+        taken = len(asking)
+        self._in_flight += taken
+        try:
+            for attempt in range(self.attempts):
+                if not asking:
+                    break
+                server = self.nameservers[attempt % len(self.nameservers)]
+                replies = await self._ask_many(server, asking)
+                again = []
+                for item, answer in zip(asking, replies):
+                    answers[item.index] = answer
+                    if answer.outcome in _ASK_AGAIN:
+                        again.append(item)
+                self.retries += len(again)
+                asking = again
+        finally:
+            for _ in range(taken):
+                self._free_slot()
+        return answers  # type: ignore[return-value]
+
     async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:
         demux = self._demux.get(server.family) or await self._endpoint(server.family)
-        qid = demux.free_id()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        future: asyncio.Future[bytes] = loop.create_future()
-        demux.pending[qid] = future
-        demux.expire_at(qid, deadline, loop)  # not asyncio.wait_for(): no task per question
+        qid = self._send(demux, server, question)
         try:
-            assert demux.transport is not None
+            return await self._receive(demux, qid, server, question, asked, rdtype)
+        finally:
+            demux.deadlines.pop(qid, None)
+            demux.pending.pop(qid, None)
+
+    async def _ask_many(self, server: Nameserver, asking: list[_Asked]) -> list[Answer]:
+        demux = self._demux.get(server.family) or await self._endpoint(server.family)
+        sent = [self._send(demux, server, item.question) for item in asking]
+        try:
+            return [await self._receive(demux, qid, server, item.question, item.asked, item.rdtype)
+                    for qid, item in zip(sent, asking)]
+        finally:  # also when cancelled half-way: no reply may be left waiting
+            for qid in sent:
+                demux.deadlines.pop(qid, None)
+                waiting = demux.pending.pop(qid, None)
+                if waiting is None:
+                    continue
+                if not waiting.done():
+                    waiting.cancel()
+                elif not waiting.cancelled():
+                    waiting.exception()  # a timeout nobody will read: not worth a warning
+
+    def _send(self, demux: _UdpDemux, server: Nameserver, question: Question) -> int:
+        """Send a question and register its future and deadline; the question's id."""
+        qid = demux.free_id()
+        loop = self._loop or asyncio.get_running_loop()
+        demux.pending[qid] = loop.create_future()
+        demux.expire_at(qid, loop.time() + self.timeout, loop)  # not asyncio.wait_for(): no task per question
+        assert demux.transport is not None
+        try:
             demux.transport.sendto(encode_question(qid, question), (server.host, server.port))
+        except OSError as exc:
+            demux.pending[qid].set_exception(exc)
+        return qid
+
+    async def _receive(self, demux: _UdpDemux, qid: int, server: Nameserver, question: Question, asked: str,
+                       rdtype: str) -> Answer:
+        """The reply to a sent question, read (over TCP when it came back truncated)."""
+        loop = self._loop or asyncio.get_running_loop()
+        try:
             while True:
                 wire = await demux.pending[qid]
                 try:
@@ -269,7 +354,6 @@ class LiveResolver:
             return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host}: {exc}")
         finally:
             demux.deadlines.pop(qid, None)
-            demux.pending.pop(qid, None)
         if reply.truncated:
             request = dns.message.make_query(question.name, question.rdtype, use_edns=0, payload=EDNS_PAYLOAD)
             try:

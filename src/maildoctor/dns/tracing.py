@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
-from maildoctor.dns.answer import Answer, QueryRecord, Resolver, normalize_name
+from maildoctor.dns.answer import Answer, QueryRecord, Resolver, ask_all, normalize_name
+
+Key = tuple[str, str]
 
 
 class TracingResolver:
     def __init__(self, inner: Resolver) -> None:
         self.inner = inner
         # an Answer once known; while in flight, the futures of those waiting for the same question
-        self._answers: dict[tuple[str, str], Answer | list[asyncio.Future[Answer]]] = {}
+        self._answers: dict[Key, Answer | list[asyncio.Future[Answer]]] = {}
         self.trace: list[QueryRecord] = []
 
     @property
@@ -27,20 +30,60 @@ class TracingResolver:
             waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
             known.append(waiter)
             return await waiter
-        waiting: list[asyncio.Future[Answer]] = []
-        self._answers[key] = waiting
+        self._answers[key] = []
         started = time.perf_counter()
         try:
             answer = await self.inner.query(*key)
         except BaseException as exc:
-            del self._answers[key]
-            for waiter in waiting:
-                if not waiter.done():
-                    waiter.set_exception(exc)
+            self._failed([key], exc)
             raise
+        self._answered(key, answer, started)
+        return answer
+
+    async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
+        """As query() for each, with the questions not yet asked sent to the inner resolver as one
+        batch. Each is traced with the time the batch took."""
+        keys = [(normalize_name(name), rdtype.upper()) for name, rdtype in questions]
+        found: dict[Key, Answer] = {}
+        waiting: dict[Key, asyncio.Future[Answer]] = {}  # asked by another caller, not answered yet
+        to_ask: list[Key] = []
+        for key in dict.fromkeys(keys):
+            known = self._answers.get(key)
+            if isinstance(known, Answer):
+                found[key] = known
+            elif known is not None:  # join now: the answer may come while this batch is out
+                waiting[key] = asyncio.get_running_loop().create_future()
+                known.append(waiting[key])
+            else:
+                self._answers[key] = []
+                to_ask.append(key)
+        if to_ask:
+            started = time.perf_counter()
+            try:
+                answers = await ask_all(self.inner, to_ask)
+            except BaseException as exc:
+                self._failed(to_ask, exc)
+                raise
+            for key, answer in zip(to_ask, answers):
+                self._answered(key, answer, started)
+                found[key] = answer
+        for key, waiter in waiting.items():
+            found[key] = await waiter
+        return [found[key] for key in keys]
+
+    def _answered(self, key: Key, answer: Answer, started: float) -> None:
+        waiters = self._answers[key]
         self._answers[key] = answer
-        for waiter in waiting:
+        assert isinstance(waiters, list)
+        for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(answer)
         self.trace.append(QueryRecord(answer, (time.perf_counter() - started) * 1000))
-        return answer
+
+    def _failed(self, keys: list[Key], exc: BaseException) -> None:
+        for key in keys:
+            waiters = self._answers.pop(key)
+            assert isinstance(waiters, list)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)

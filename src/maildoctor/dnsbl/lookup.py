@@ -9,7 +9,7 @@ import ipaddress
 import time
 from dataclasses import dataclass, field
 
-from maildoctor.dns.answer import Outcome, Resolver
+from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.dnsbl.catalog import Blocklist, Reading, interpret
 
 DEFAULT_DEADLINE = 10.0
@@ -76,6 +76,18 @@ async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist, 
         if reason is not None:
             reason.cancel()
         raise
+    result = _read(subject, blocklist, name, answer)
+    if result.status == LISTED:
+        txt = await (reason or resolver.query(name, "TXT"))
+        result.reason = " ".join(txt.texts()) if txt.ok else ""
+    if reason is not None and not reason.done():
+        reason.cancel()
+    result.ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _read(subject: Subject, blocklist: Blocklist, name: str, answer: Answer) -> Result:
+    """What a list's A answer says of a subject (the TXT reason is asked separately)."""
     result = Result(subject, blocklist, CLEAN, name)
     if answer.outcome.is_temporary:
         result.status, result.detail = UNAVAILABLE, f"{answer.outcome.value}{': ' + answer.detail if answer.detail else ''}"
@@ -85,14 +97,36 @@ async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist, 
             result.status, result.detail = REFUSED, result.reading.refused
         elif result.reading.listed:
             result.status = LISTED
-            txt = await (reason or resolver.query(name, "TXT"))
-            result.reason = " ".join(txt.texts()) if txt.ok else ""
     elif answer.outcome is not Outcome.NXDOMAIN and answer.outcome is not Outcome.NODATA:
         result.status, result.detail = UNAVAILABLE, answer.outcome.value
-    if reason is not None and not reason.done():
-        reason.cancel()
-    result.ms = (time.perf_counter() - started) * 1000
     return result
+
+
+async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]], deadline: float) -> list[Result]:
+    """Every pair's A question as one batch, then the TXT reasons of the listings as another: an
+    audit's way, with no task per list. A batch still unanswered at the deadline is all 'unavailable'."""
+    names = [subject.query_name(blocklist.zone) for subject, blocklist in pairs]
+    started = time.perf_counter()
+    try:
+        answers = await asyncio.wait_for(ask_all(resolver, [(name, "A") for name in names]), deadline)
+    except Exception as exc:  # noqa: BLE001  (a resolver's failure makes the lists unavailable, not the audit fail)
+        detail = (f"no answer within the {deadline:g} s deadline" if isinstance(exc, asyncio.TimeoutError)
+                  else f"failed: {exc}")
+        return [Result(s, b, UNAVAILABLE, name, detail=detail) for (s, b), name in zip(pairs, names)]
+    results = [_read(s, b, name, answer) for (s, b), name, answer in zip(pairs, names, answers)]
+    listed = [r for r in results if r.status == LISTED]
+    if listed:
+        left = max(deadline - (time.perf_counter() - started), 0.001)
+        try:
+            reasons = await asyncio.wait_for(ask_all(resolver, [(r.query, "TXT") for r in listed]), left)
+        except Exception:  # noqa: BLE001  (the listing stands without its reason)
+            reasons = []
+        for result, txt in zip(listed, reasons):
+            result.reason = " ".join(txt.texts()) if txt.ok else ""
+    elapsed = (time.perf_counter() - started) * 1000
+    for result in results:
+        result.ms = elapsed
+    return results
 
 
 async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blocklist],
@@ -110,6 +144,8 @@ async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blo
             return await check_one(resolver, subject, blocklist, eager)
 
     few = len(pairs) <= in_flight  # then no bound is needed, nor its cost per question
+    if few and not eager:
+        return await _check_batch(resolver, pairs, deadline)
     tasks = [asyncio.ensure_future(check_one(resolver, s, b, eager) if few else bounded(s, b)) for s, b in pairs]
     if tasks:
         await asyncio.wait(tasks, timeout=deadline)

@@ -3,7 +3,6 @@ the project's resolver first (dkimpy asks a synchronous function, which then rea
 memory), so --nameserver, --zone and the test server work, and each cause of failure is told apart."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -12,7 +11,7 @@ from functools import lru_cache
 
 import dkim
 
-from maildoctor.dns.answer import Answer, Resolver
+from maildoctor.dns.answer import Answer, Resolver, ask_all
 from maildoctor.records.dkim import parse_dkim_key
 from maildoctor.records.taglist import split_tags
 
@@ -74,7 +73,7 @@ async def fetch_keys(resolver: Resolver, headers: list[tuple[str, str]]) -> dict
             if tags.get("s") and tags.get("d"):
                 names.append(f"{tags['s']}._domainkey.{tags['d']}".lower().rstrip("."))
     names = list(dict.fromkeys(names))
-    answers = await asyncio.gather(*(resolver.query(n, "TXT") for n in names))
+    answers = await ask_all(resolver, [(n, "TXT") for n in names])
     return dict(zip(names, answers))
 
 

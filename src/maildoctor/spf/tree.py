@@ -7,7 +7,7 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 
-from maildoctor.dns.answer import Answer, Outcome, Resolver
+from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.records.spf import SpfRecord, is_spf_record, parse_spf
 
 MAX_DEPTH = 12
@@ -119,7 +119,7 @@ async def build_tree(resolver: Resolver, domain: str, via: str = "", path: tuple
 
 
 async def _addresses(resolver: Resolver, host: str) -> tuple[list[str], bool]:
-    a, aaaa = await asyncio.gather(resolver.query(host, "A"), resolver.query(host, "AAAA"))
+    a, aaaa = await ask_all(resolver, [(host, "A"), (host, "AAAA")])
     return a.addresses() + aaaa.addresses(), not a.ok and not aaaa.ok
 
 
