@@ -42,10 +42,19 @@ async def audit_many(targets: Iterable[Target], resolver: Resolver, concurrency:
         await asyncio.gather(*workers, return_exceptions=True)
 
 
-def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None) -> None:
+def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None,
+                    database: str | None) -> None:
     async def run() -> None:
         resolver = spec.build()
-        async for report in audit_many((Target(domain=d, probe=probe, cafile=cafile) for d in domains), resolver, concurrency):
+        selectors = None
+        if database is not None:  # the DKIM selectors the domains' DMARC reports have shown
+            from maildoctor.feedback.ingest import selectors_seen
+            from maildoctor.inbox.store import connect
+
+            engine = connect(database)
+            selectors = lambda name: selectors_seen(engine, name)  # noqa: E731
+        targets = (Target(domain=d, probe=probe, cafile=cafile) for d in domains)
+        async for report in audit_many(targets, resolver, concurrency, selectors):
             out.put(report.to_json())
     try:
         aio.run(run())
@@ -54,15 +63,16 @@ def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, p
 
 
 def audit_many_processes(domains: list[str], spec: Any, jobs: int, concurrency: int, probe: bool = False,
-                         cafile: str | None = None) -> Iterator[dict[str, Any]]:
+                         cafile: str | None = None, database: str | None = None) -> Iterator[dict[str, Any]]:
     """The same in `jobs` worker processes (one event loop each, so every core works): report
-    documents (as to_json() gives them) in the order they finish."""
+    documents (as to_json() gives them) in the order they finish. database: where the reports are
+    (a data directory or a database URL, already migrated), for the selectors they have shown."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     out: Any = context.Queue(maxsize=1000)
     shares = [domains[i::jobs] for i in range(jobs)]
-    workers = [context.Process(target=_audit_in_child, args=(share, spec, concurrency, out, probe, cafile), daemon=True)
+    workers = [context.Process(target=_audit_in_child, args=(share, spec, concurrency, out, probe, cafile, database), daemon=True)
                for share in shares if share]
     for worker in workers:
         worker.start()

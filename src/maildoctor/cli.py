@@ -210,12 +210,13 @@ def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str
             targets.append(Target(domain=parse_domain(text), probe=probe, cafile=cafile))
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
-    selectors = None
+    selectors, database = None, None
     if db or (data_dir / "maildoctor.sqlite3").exists():
         from maildoctor.feedback.ingest import selectors_seen
 
         engine = open_database(data_dir, db)
         selectors = lambda name: selectors_seen(engine, name)  # noqa: E731
+        database = db or str(data_dir)
     resolver = build_resolver(nameservers, zones, timeout)
     status = 2 if problems else 0
     for problem in problems:
@@ -243,14 +244,14 @@ def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str
                 worst = max(worst, show(report.to_json()))
         return worst
 
-    if jobs > 1:  # selectors from the reports database are read in-process only
+    if jobs > 1:
         from maildoctor.bulk import audit_many_processes
 
         worst = 0
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Auditing", total=len(targets))
             for data in audit_many_processes([t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs,
-                                             concurrency, probe, cafile):
+                                             concurrency, probe, cafile, database):
                 progress.advance(task)
                 worst = max(worst, show(data))
         sys.exit(max(status, worst))

@@ -161,6 +161,9 @@ def test_cli_ingest_summary_and_the_audit_uses_reported_selectors(tmp_path: Path
         summary = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "json",
                       "--nameserver", dns.address, "--timeout", "0.3")
         audit = run("check", "shop.test", "--data", str(data), "--nameserver", dns.address, "--format", "json", "--fail-on", "never")
+        (tmp_path / "domains.txt").write_text("shop.test\nother.test\n")
+        many = run("check", "--domains-file", str(tmp_path / "domains.txt"), "--jobs", "2", "--data", str(data),
+                   "--nameserver", dns.address, "--format", "json", "--fail-on", "never")
         csv_out = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "csv",
                       "--nameserver", dns.address, "--timeout", "0.3")
     body = json.loads(summary.stdout)
@@ -168,6 +171,8 @@ def test_cli_ingest_summary_and_the_audit_uses_reported_selectors(tmp_path: Path
     assert "feedback.unaligned_source" in {f["id"] for f in body["findings"]}
     keys = json.loads(audit.stdout)["facts"]["dkim"]
     assert "s2025" in keys  # not in the discovery list: known from the report
+    in_workers = {r["target"]: r for r in map(json.loads, many.stdout.splitlines())}
+    assert "s2025" in in_workers["shop.test"]["facts"]["dkim"]  # worker processes read the reports too
     assert csv_out.stdout.splitlines()[0].startswith("domain,source_ip") and "198.51.100.7" in csv_out.stdout
 
 
