@@ -14,7 +14,6 @@ T = TypeVar("T")
 # at start-up (the Public Suffix List, the catalogs), that it took 12-20% of an audit's CPU time.
 YOUNG_GENERATION_THRESHOLD = 20_000
 
-
 _tuned = False
 
 
@@ -28,8 +27,8 @@ def tune_garbage_collector() -> None:
     _tuned = True
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(max(YOUNG_GENERATION_THRESHOLD, gc.get_threshold()[0]), middle, old)
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_GENERATION_THRESHOLD, young), middle, old)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -46,8 +46,8 @@ class AuditContext:
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: by the
-        first check that asks, in its own task (not a task of its own), while later ones wait."""
+        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within
+        the first check that asks (no task of its own), while later ones wait for its result."""
         known = self._shared.get(key)
         if known is not None:
             return known.result() if known.done() else await asyncio.shield(known)

@@ -1,7 +1,6 @@
 """DMARC: the policy that tells receivers what to do with mail that fails SPF and DKIM."""
 from __future__ import annotations
 
-
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from maildoctor.dmarc.orgdomain import organizational_domain, same_organization

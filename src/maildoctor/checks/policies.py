@@ -1,7 +1,6 @@
 """MTA-STS and TLS-RPT records, DANE TLSA on the MX hosts, and BIMI (the DNS side of each)."""
 from __future__ import annotations
 
-
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
 from maildoctor.checks.mtasts_policy import mtasts_policy_findings

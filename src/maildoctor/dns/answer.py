@@ -1,10 +1,10 @@
 """What a DNS question got back: records, or a clearly distinguished kind of non-answer."""
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 import ipaddress
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
