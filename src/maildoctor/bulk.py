@@ -42,6 +42,16 @@ async def audit_many(targets: Iterable[Target], resolver: Resolver, concurrency:
         await asyncio.gather(*workers, return_exceptions=True)
 
 
+# A worker process takes about half a second to start (imports, the Public Suffix List). Measured on
+# two cores: two workers break even with one process at about 250 domains, and gain 20% at 500.
+DOMAINS_PER_WORKER = 200
+
+
+def workers_for(domains: int, cores: int) -> int:
+    """How many worker processes a run of this many domains is worth: one per core at most."""
+    return max(1, min(cores, domains // DOMAINS_PER_WORKER))
+
+
 def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None,
                     database: str | None) -> None:
     async def run() -> None:

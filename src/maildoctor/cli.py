@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -154,7 +155,8 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @click.argument("domain", required=False)
 @click.option("--domains-file", type=click.File("r"), help="Audit every domain in this file (one per line, # comments; - for stdin).")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file (per job).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes for --domains-file (one per core).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes for --domains-file. [default: one per core, at most one per 200 domains]")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
 @click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
@@ -163,7 +165,7 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @storage_options
 @dns_options
 @output_options
-def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int, ips: tuple[str, ...], selectors: tuple[str, ...],
+def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int | None, ips: tuple[str, ...], selectors: tuple[str, ...],
           smtp: str | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None, nameservers: tuple[str, ...],
           zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool, fail_on: str) -> None:
     """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers); or of every
@@ -194,7 +196,7 @@ def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int, ip
     emit(report, output_format, verbose, fail_on)
 
 
-def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
+def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
                nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str,
                fail_on: str) -> NoReturn:
     from rich.progress import Progress
@@ -244,6 +246,10 @@ def check_many(lines: Any, concurrency: int, jobs: int, probe: bool, cafile: str
                 worst = max(worst, show(report.to_json()))
         return worst
 
+    if jobs is None:
+        from maildoctor.bulk import workers_for
+
+        jobs = workers_for(len(targets), os.cpu_count() or 1)
     if jobs > 1:
         from maildoctor.bulk import audit_many_processes
 
