@@ -26,7 +26,7 @@ from zones import write_zones  # noqa: E402
 
 from maildoctor.dmarc.orgdomain import organizational_domain  # noqa: E402
 from maildoctor.dns.live import LiveResolver, Nameserver  # noqa: E402
-from maildoctor.bulk import audit_many, audit_many_processes  # noqa: E402
+from maildoctor.bulk import Finished, audit_many, audit_many_processes  # noqa: E402
 from maildoctor.dns.spec import ResolverSpec  # noqa: E402
 from maildoctor.target import Target  # noqa: E402
 
@@ -41,40 +41,42 @@ class AuditRun:
 
 
 async def audit_all(domains: list[str], server: ServedZones, concurrency: int, out: Path) -> AuditRun:
-    """Through the product's bulk path (`maildoctor check --domains-file`): concurrent audits, a shared
-    cache, each report written out as it finishes."""
+    """Through the product's bulk path (`maildoctor check --domains-file --jobs 1`): concurrent
+    audits over one DNS client, each report written out as a JSON line as it finishes."""
     resolver = LiveResolver([Nameserver(server.host, server.port)], timeout=2.0)
-    queries = 0
-    outcomes: dict[str, int] = {}
     organizational_domain("warm.example")  # load the Public Suffix List outside the timed window
     with out.open("w") as sink:
         started = time.perf_counter()
         cpu_started = time.process_time()
         async for report in audit_many((Target(domain=d) for d in domains), resolver, concurrency):
-            queries += len(report.queries)
-            for q in report.queries:
-                outcomes[q["outcome"]] = outcomes.get(q["outcome"], 0) + 1
-            sink.write(json.dumps(report.to_json()) + "\n")
+            sink.write(Finished.of(report).line + "\n")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
     resolver.close()
-    return AuditRun(elapsed, cpu, queries, outcomes, resolver.retries)
+    return AuditRun(elapsed, cpu, *_questions_asked(out), resolver.retries)
 
 
 def audit_all_processes(domains: list[str], server: ServedZones, jobs: int, concurrency: int, out: Path) -> AuditRun:
     """`jobs` processes, each with its own event loop and DNS client (`check --domains-file --jobs`)."""
     spec = ResolverSpec((server.address,), (), 2.0)
-    queries = 0
-    outcomes: dict[str, int] = {}
     with out.open("w") as sink:
         started = time.perf_counter()
-        for report in audit_many_processes(domains, spec, jobs, concurrency):
-            queries += len(report["queries"])
-            for q in report["queries"]:
-                outcomes[q["outcome"]] = outcomes.get(q["outcome"], 0) + 1
-            sink.write(json.dumps(report) + "\n")
+        for done in audit_many_processes(domains, spec, jobs, concurrency):
+            sink.write(done.line + "\n")
         elapsed = time.perf_counter() - started
-    return AuditRun(elapsed, float("nan"), queries, outcomes, 0)
+    return AuditRun(elapsed, float("nan"), *_questions_asked(out), 0)
+
+
+def _questions_asked(reports: Path) -> tuple[int, dict[str, int]]:
+    """The questions of every report written, and how many got each outcome (read after the timed run)."""
+    queries = 0
+    outcomes: dict[str, int] = {}
+    with reports.open() as lines:
+        for line in lines:
+            for query in json.loads(line)["queries"]:
+                queries += 1
+                outcomes[query["outcome"]] = outcomes.get(query["outcome"], 0) + 1
+    return queries, outcomes
 
 
 PEER_SCRIPT = """

@@ -178,4 +178,10 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     listing.write_text("good.test\ndmarcnone.test\nmxdup.test\nspfok.test\n")
     parallel = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--format", "json", "--jobs", "2")
     assert parallel.returncode == 1
-    assert sorted(json.loads(line)["target"] for line in parallel.stdout.splitlines()) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]
+    documents = [json.loads(line) for line in parallel.stdout.splitlines()]
+    assert sorted(d["target"] for d in documents) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]
+    assert all(d["schema"] == 1 and d["queries"] for d in documents) and all(r["schema"] == 1 for r in reports)
+    summary = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--jobs", "2")
+    lines = {line.split()[0]: line for line in summary.stdout.splitlines()}
+    assert summary.returncode == 1 and sorted(lines) == sorted(d["target"] for d in documents)
+    assert "0 finding(s)" in lines["good.test"] and "worst: warning dmarc.no_rua" in lines["dmarcnone.test"]

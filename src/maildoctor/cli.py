@@ -201,7 +201,7 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
                fail_on: str) -> NoReturn:
     from rich.progress import Progress
 
-    from maildoctor.bulk import audit_many
+    from maildoctor.bulk import Finished, audit_many
 
     targets, problems = [], []
     for number, line in enumerate(lines, 1):
@@ -227,15 +227,14 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
 
     threshold = None if fail_on == "never" else Severity.parse(fail_on)
 
-    def show(data: dict[str, Any]) -> int:
-        """Print one report document; 1 when it has a finding at or above --fail-on."""
-        top = data["findings"][0] if data["findings"] else None  # findings come worst first
+    def show(done: Finished) -> int:
+        """Print one audit; 1 when it has a finding at or above --fail-on."""
         if output_format == "json":
-            click.echo(json.dumps({"schema": SCHEMA_VERSION, **data}, ensure_ascii=False))
+            click.echo(done.line)
         else:
-            click.echo(f"{data['target']:40} {data['score']:4.1f}/10  {len(data['findings']):3} finding(s)"
-                       + (f"  worst: {top['severity']} {top['id']}" if top else ""))
-        return int(threshold is not None and top is not None and Severity.parse(top["severity"]) >= threshold)
+            click.echo(f"{done.target:40} {done.score:4.1f}/10  {done.findings:3} finding(s)"
+                       + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else ""))
+        return int(threshold is not None and done.worst is not None and Severity.parse(done.worst[0]) >= threshold)
 
     async def run() -> int:
         worst = 0
@@ -243,7 +242,7 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
             task = progress.add_task("Auditing", total=len(targets))
             async for report in audit_many(targets, resolver, concurrency, selectors):
                 progress.advance(task)
-                worst = max(worst, show(report.to_json()))
+                worst = max(worst, show(Finished.of(report)))
         return worst
 
     if jobs is None:
@@ -256,10 +255,10 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
         worst = 0
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Auditing", total=len(targets))
-            for data in audit_many_processes([t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs,
+            for done in audit_many_processes([t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs,
                                              concurrency, probe, cafile, database):
                 progress.advance(task)
-                worst = max(worst, show(data))
+                worst = max(worst, show(done))
         sys.exit(max(status, worst))
     sys.exit(max(status, aio.run(run())))
 
