@@ -4,6 +4,7 @@ measured: for distinct domains it cost more CPU than it saved.)"""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from maildoctor import aio
 from maildoctor.dns.answer import Resolver
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import document
 from maildoctor.target import Target
 
 
@@ -59,7 +60,7 @@ class Finished:
 
     @classmethod
     def of(cls, report: Report) -> "Finished":
-        data = {"schema": SCHEMA_VERSION, **report.to_json()}
+        data = document(report)
         top = data["findings"][0] if data["findings"] else None  # findings come worst first
         return cls(json.dumps(data, ensure_ascii=False), report.target, report.score, len(data["findings"]),
                    (top["severity"], top["id"]) if top else None)
@@ -85,7 +86,7 @@ def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, p
             from maildoctor.inbox.store import connect
 
             engine = connect(database)
-            selectors = lambda name: selectors_seen(engine, name)  # noqa: E731
+            selectors = functools.partial(selectors_seen, engine)
         targets = (Target(domain=d, probe=probe, cafile=cafile) for d in domains)
         async for report in audit_many(targets, resolver, concurrency, selectors):
             out.put(Finished.of(report))
@@ -98,8 +99,8 @@ def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, p
 def audit_many_processes(domains: list[str], spec: Any, jobs: int, concurrency: int, probe: bool = False,
                          cafile: str | None = None, database: str | None = None) -> Iterator[Finished]:
     """The same in `jobs` worker processes (one event loop each, so every core works): the audits
-    in the order they finish. database: where the reports are
-    (a data directory or a database URL, already migrated), for the selectors they have shown."""
+    in the order they finish. database: where the DMARC reports are (a data directory or a
+    database URL, already migrated), for the DKIM selectors they have shown."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")

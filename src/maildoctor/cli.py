@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -217,7 +218,7 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
         from maildoctor.feedback.ingest import selectors_seen
 
         engine = open_database(data_dir, db)
-        selectors = lambda name: selectors_seen(engine, name)  # noqa: E731
+        selectors = functools.partial(selectors_seen, engine)
         database = db or str(data_dir)
     resolver = build_resolver(nameservers, zones, timeout)
     status = 2 if problems else 0
