@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from maildoctor.dns.answer import Answer, Outcome, ask_all
-from maildoctor.dns.live import LiveResolver, Nameserver
+from maildoctor.dns.live import POOL_SIZE, USES_PER_SOCKET, LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
@@ -111,14 +111,21 @@ def test_identical_questions_are_asked_once_even_concurrently(server: TestDnsSer
     assert on_wire == 2 and traced == 2
 
 
-def test_many_questions_in_flight_share_one_socket(server: TestDnsServer) -> None:
-    async def run() -> list[Answer]:
+def test_many_questions_in_flight_leave_from_many_random_ports_and_ids(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], int]:
         resolver = LiveResolver([Nameserver.parse(server.address)])
         answers = await asyncio.gather(*(resolver.query(f"n{i}.wild.res.test", "TXT") for i in range(300)))
-        assert len(resolver._demux) == 1
+        opened = resolver.sockets_opened
         resolver.close()
-        return answers
-    assert all(a.ok for a in asyncio.run(run()))
+        return answers, opened
+    server.sources.clear()
+    answers, opened = asyncio.run(run())
+    assert all(a.ok for a in answers)
+    ports = {port for _, port, _ in server.sources}
+    ids = {qid for _, _, qid in server.sources}
+    # a pool of POOL_SIZE sockets, drawn at random: most of its ports are used, none for everything
+    assert 20 <= len(ports) <= opened and opened <= 300 // USES_PER_SOCKET + POOL_SIZE + 1
+    assert len(ids) > 290  # 16 random bits each: a handful of collisions at most
 
 
 def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsServer) -> None:
@@ -131,7 +138,7 @@ def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsSer
         async def watch() -> None:
             nonlocal peak
             for _ in range(200):
-                peak = max(peak, sum(len(d.pending) for d in resolver._demux.values()))
+                peak = max(peak, resolver.pending)
                 await asyncio.sleep(0.002)
         watcher = asyncio.ensure_future(watch())
         stuck = asyncio.ensure_future(resolver.query("slow.wild.res.test", "TXT"))  # holds a place, then is cancelled
@@ -227,7 +234,7 @@ def test_a_cancelled_batch_leaves_nothing_waiting(server: TestDnsServer) -> None
         await asyncio.sleep(0.1)
         batch.cancel()
         await asyncio.gather(batch, return_exceptions=True)
-        waiting = sum(len(d.pending) + len(d.deadlines) for d in resolver._demux.values())
+        waiting = resolver.pending
         resolver.close()
         return waiting, resolver._in_flight
     try:

@@ -1,6 +1,7 @@
 import dns.exception
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
@@ -107,3 +108,107 @@ def test_mx_hosts_as_checks_compare_them() -> None:
     from maildoctor.dns.live import interpret
     answer = interpret(reply, Question.of("www.example.com", dns.rdatatype.MX), "www.example.com", "MX")
     assert sorted(answer.mx_hosts) == [(0, "."), (5, "we\\.ird.example"), (10, "mx1.example.com")]
+
+
+# Valid replies of the kinds the checks read, with EDNS, authority and additional records, to mutate.
+def _valid_replies() -> list[tuple[bytes, Question]]:
+    cases = []
+    for name, rdtype, texts in [
+        ("www.example.com.", "A", ["192.0.2.1", "192.0.2.2"]),
+        ("example.com.", "MX", ["10 mx1.example.com.", "20 mx2.example.com."]),
+        ("example.com.", "TXT", ['"v=spf1 include:_spf.example.net -all"', '"a" "b"']),
+        ("1.2.0.192.in-addr.arpa.", "PTR", ["mail.example.com."]),
+    ]:
+        query = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
+        response = dns.message.make_response(query)
+        response.answer.append(dns.rrset.from_text(name, 300, "IN", rdtype, *texts))
+        response.authority.append(dns.rrset.from_text("example.com.", 300, "IN", "NS", "ns1.example.com."))
+        response.additional.append(dns.rrset.from_text("ns1.example.com.", 300, "IN", "A", "192.0.2.53"))
+        cases.append((response.to_wire(), Question.of(name, dns.rdatatype.from_text(rdtype))))
+    return cases
+
+
+VALID = _valid_replies()
+
+
+@given(st.sampled_from(range(len(VALID))), st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 7)), min_size=1, max_size=8))
+def test_bit_flips_in_valid_replies_give_a_reply_none_or_a_format_error(case: int, flips: list[tuple[int, int]]) -> None:
+    wire, question = VALID[case]
+    mutated = bytearray(wire)
+    for position, bit in flips:
+        mutated[position % len(mutated)] ^= 1 << bit
+    try:
+        reply = parse_reply(bytes(mutated), question)
+    except dns.exception.FormError:
+        return
+    if reply is not None:  # whatever survived is well-formed data of the question
+        reply.chain(question.labels, question.rdtype)
+        for _, _, _, data in reply.records:
+            data.to_text()
+
+
+@given(st.sampled_from(range(len(VALID))), st.integers(0, 400))
+def test_valid_replies_cut_anywhere_are_a_format_error(case: int, cut: int) -> None:
+    wire, question = VALID[case]
+    cut = cut % len(wire)
+    with pytest.raises(dns.exception.FormError):
+        parse_reply(wire[:max(cut, 12 + len(question.section))] if cut >= 12 else wire[:cut], question)
+
+
+@pytest.mark.parametrize("section", [6, 8, 10])  # ANCOUNT, NSCOUNT, ARCOUNT
+def test_counts_that_lie_are_a_format_error(section: int) -> None:
+    for wire, question in VALID:
+        mutated = bytearray(wire)
+        mutated[section:section + 2] = (int.from_bytes(wire[section:section + 2], "big") + 3).to_bytes(2, "big")
+        with pytest.raises(dns.exception.FormError):
+            parse_reply(bytes(mutated), question)
+
+
+def test_pointer_loops_in_every_section_are_a_format_error() -> None:
+    wire, question = VALID[1]  # MX: names in the answer data, the authority and the additional section
+    for offset in range(12 + len(question.section), len(wire) - 1):
+        if wire[offset] == 0xC0:
+            mutated = bytearray(wire)
+            mutated[offset + 1] = offset & 0xFF  # a pointer to itself
+            if offset > 0xFF:
+                continue
+            try:
+                reply = parse_reply(bytes(mutated), question)
+            except dns.exception.FormError:
+                continue
+            # a pointer the fast path skips (in a section only walked over) cannot loop there either
+            assert reply is not None
+
+
+def test_the_extended_rcode_is_read_from_the_opt_record() -> None:
+    query = dns.message.make_query("www.example.com.", "A", use_edns=0)
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.BADVERS)
+    wire = response.to_wire()
+    assert wire[3] & 0x0F == 0  # the header alone says NOERROR
+    reply = parse_reply(wire, Q_A)
+    assert reply is not None and reply.rcode == dns.rcode.BADVERS and reply.edns
+
+
+def test_records_of_another_class_are_left_out() -> None:
+    wire = reply_to("www.example.com.", "TXT", dns.rrset.from_text("www.example.com.", 60, "CH", "TXT", '"chaos"'))
+    reply = parse_reply(wire, Question.of("www.example.com", dns.rdatatype.TXT))
+    assert reply is not None and reply.records == ()
+
+
+def test_an_error_reply_without_a_question_is_taken_and_a_noerror_one_is_not() -> None:
+    header = bytearray(dns.message.make_query("www.example.com.", "A").to_wire()[:12])
+    header[2], header[4:12] = 0x81, bytes(8)
+    for rcode, taken in [(dns.rcode.FORMERR, True), (dns.rcode.NOTIMP, True), (dns.rcode.NOERROR, False), (dns.rcode.NXDOMAIN, False)]:
+        header[3] = rcode
+        reply = parse_reply(bytes(header), Q_A)
+        assert (reply is not None) is taken and (reply is None or reply.rcode == rcode)
+
+
+def test_a_question_of_another_class_or_opcode_is_not_ours() -> None:
+    wire = bytearray(reply_to("www.example.com.", "A", dns.rrset.from_text("www.example.com.", 60, "IN", "A", "192.0.2.1")))
+    qclass = 12 + len(Q_A.section) - 2
+    other_class = bytes(wire[:qclass]) + b"\x00\x03" + bytes(wire[qclass + 2:])
+    assert parse_reply(other_class, Q_A) is None
+    wire[2] |= 0x28  # opcode 5, UPDATE
+    assert parse_reply(bytes(wire), Q_A) is None

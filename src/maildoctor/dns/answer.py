@@ -45,12 +45,13 @@ class Outcome(str, enum.Enum):
     SERVFAIL = "servfail"
     REFUSED = "refused"
     TIMEOUT = "timeout"
-    ERROR = "error"  # malformed reply, network error, ...
+    ERROR = "error"  # network error, an rcode such as FORMERR or NOTIMP, ...
+    MALFORMED = "malformed"  # only replies that do not parse came back
 
     @property
     def is_temporary(self) -> bool:
         """The server could not tell: this must never be read as 'record missing'."""
-        return self in (Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR)
+        return self in (Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.MALFORMED)
 
     @property
     def is_negative(self) -> bool:

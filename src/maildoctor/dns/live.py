@@ -1,16 +1,24 @@
 """The live backend: real DNS through a recursive resolver (or any server given by --nameserver).
 
-dnspython builds and parses the messages; the UDP transport here keeps one socket per address
-family and matches replies to questions by id, so thousands of questions can be in flight
-without a socket each. Truncated replies are asked again over TCP (dnspython's TCP client).
+Questions go out over UDP from a pool of sockets per name server. Each socket is bound to a port
+drawn at random (the `secrets` module) and connected to its server, so the kernel drops
+datagrams from any other address or port and reports an ICMP error on the socket it concerns;
+a question takes a socket of the pool at random and an id from `secrets`, and a socket is
+replaced after USES_PER_SOCKET questions or MAX_SOCKET_AGE seconds. A reply completes a question
+only when it comes from the server asked, carries the question's id and echoes its question
+(name in any case, type, class IN); anything else is counted in `ignored` and the question keeps
+waiting until its deadline, which nothing can remove. Truncated replies are asked again over TCP
+(dnspython's TCP client, which checks id and question too); FORMERR, NOTIMP or BADVERS to a
+question with EDNS is asked again without it, and that server is asked without it from then on.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import functools
-import random
+import secrets
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -34,7 +42,14 @@ _OPT_RECORD = b"\x00\x00\x29" + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00\x00\x00
 
 
 # Worth asking again, of the next name server: the answer says nothing about the name.
-_ASK_AGAIN = frozenset((Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL))
+_ASK_AGAIN = frozenset((Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL, Outcome.MALFORMED))
+# A server that does not know EDNS answers FORMERR or NOTIMP (RFC 6891 §7), or BADVERS to a version it lacks.
+_NO_EDNS_RCODES = frozenset((dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BADVERS))
+
+POOL_SIZE = 32  # sockets per name server, each on its own random port
+USES_PER_SOCKET = 100  # questions before a socket is replaced by one on a new port
+MAX_SOCKET_AGE = 30.0  # seconds; a long-running `serve` keeps moving its ports too
+_READS_PER_WAKE = 256  # datagrams read per readiness callback: a flood cannot hold the loop
 
 
 class _Asked(NamedTuple):
@@ -51,14 +66,15 @@ class _Asked(NamedTuple):
 _question = functools.lru_cache(maxsize=8192)(Question.of)
 
 
-def encode_question(qid: int, question: Question) -> bytes:
+def encode_question(qid: int, question: Question, edns: bool = True) -> bytes:
     """A recursive query in wire format (RFC 1035 §4.1, RFC 6891 OPT).
 
     Written out because dnspython's make_query()+to_wire() cost a quarter of a millisecond per
     question, a third of an audit's CPU time; the format is fixed and small.
     """
-    header = qid.to_bytes(2, "big") + b"\x01\x20\x00\x01\x00\x00\x00\x00\x00\x01"  # RD, AD (RFC 6840 §5.7: tell me what you validated); 1 question, 1 additional
-    return header + question.section + _OPT_RECORD
+    if edns:  # RD, AD (RFC 6840 §5.7: tell me what you validated); 1 question, 1 additional
+        return qid.to_bytes(2, "big") + b"\x01\x20\x00\x01\x00\x00\x00\x00\x00\x01" + question.section + _OPT_RECORD
+    return qid.to_bytes(2, "big") + b"\x01\x20\x00\x01\x00\x00\x00\x00\x00\x00" + question.section
 
 
 
@@ -88,7 +104,9 @@ class Nameserver:
             raise ValueError(f"not a name server address: {text!r} (expected IP or IP:PORT)") from None
         if not 0 < port_number < 65536:
             raise ValueError(f"port out of range in {text!r}")
-        return cls(host, port_number)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # written as the kernel gives a reply's source (::0:1 is ::1), so the two compare equal
+        return cls(socket.inet_ntop(family, socket.inet_pton(family, host)), port_number)
 
     @property
     def family(self) -> int:
@@ -103,53 +121,134 @@ def system_nameservers() -> list[Nameserver]:
     return [Nameserver(str(ns)) for ns in found] or [Nameserver("127.0.0.1")]
 
 
-class _UdpDemux(asyncio.DatagramProtocol):
-    """One UDP socket shared by many questions; replies are handed to the waiting question by id."""
+def _local_port_range() -> tuple[int, int]:
+    try:
+        low, high = (int(n) for n in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        if 1024 <= low < high <= 65535:
+            return low, high
+    except (OSError, ValueError):
+        pass
+    return 49152, 65535  # IANA's dynamic range
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, asyncio.Future[bytes]] = {}
-        # One sweep every SWEEP seconds expires what is overdue, instead of a timer per question
-        # (arming and cancelling a timer was 5% of a question's cost); timeouts end up to SWEEP late.
-        self.deadlines: dict[int, float] = {}
-        self._sweeper: asyncio.TimerHandle | None = None
 
-    def expire_at(self, qid: int, deadline: float, loop: asyncio.AbstractEventLoop) -> None:
-        self.deadlines[qid] = deadline
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(SWEEP, self._sweep, loop)
+_PORTS = _local_port_range()
 
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for qid, deadline in list(self.deadlines.items()):
-            if deadline <= now:
-                del self.deadlines[qid]
-                waiting = self.pending.get(qid)
-                if waiting is not None and not waiting.done():
-                    waiting.set_exception(asyncio.TimeoutError())
-        self._sweeper = loop.call_later(SWEEP, self._sweep, loop) if self.deadlines else None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+class _InFlight:
+    """A question on the wire: completed by its reply, an error of its socket, or its deadline."""
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if len(data) < 2:
+    __slots__ = ("future", "question", "qid", "channel", "deadline", "edns", "note")
+
+    def __init__(self, future: asyncio.Future[Reply], question: Question, qid: int, channel: "_Channel",
+                 deadline: float, edns: bool) -> None:
+        self.future = future
+        self.question = question
+        self.qid = qid
+        self.channel = channel
+        self.deadline = deadline
+        self.edns = edns
+        self.note = ""  # a malformed datagram seen for it: the outcome, should nothing valid come
+
+
+class _Channel:
+    """One UDP socket bound to a random port and connected to one name server."""
+
+    __slots__ = ("sock", "server", "pending", "uses", "born", "retired", "owner")
+
+    def __init__(self, owner: "LiveResolver", server: Nameserver) -> None:
+        self.owner = owner
+        self.server = server
+        self.pending: dict[int, _InFlight] = {}
+        self.uses = 0
+        self.born = time.monotonic()
+        self.retired = False
+        self.sock = _bound_socket(server)
+        loop = owner._loop
+        assert loop is not None
+        loop.add_reader(self.sock.fileno(), self.readable)
+
+    def readable(self) -> None:
+        owner = self.owner
+        for _ in range(_READS_PER_WAKE):
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error for this server: only its questions learn of it
+                owner._unreachable(self.server, exc)
+                return
+            if source[0] != self.server.host or source[1] != self.server.port:
+                owner.ignored["another source"] += 1  # the socket is connected: only a kernel that does not filter lets it in
+                continue
+            if len(data) < 12:
+                owner.ignored["malformed"] += 1
+                continue
+            waiting = self.pending.get((data[0] << 8) | data[1])
+            if waiting is None:
+                owner.ignored["unknown id"] += 1
+                continue
+            try:
+                reply = parse_reply(data, waiting.question)
+            except dns.exception.FormError as exc:
+                owner.ignored["malformed"] += 1
+                waiting.note = f"malformed reply from {self.server.host}: {exc}"
+                continue
+            if reply is None:
+                owner.ignored["another question"] += 1
+                continue
+            del self.pending[waiting.qid]
+            if not waiting.future.done():
+                waiting.future.set_result(reply)
+            if self.retired and not self.pending:
+                self.close()
+
+    def fail(self, exc: OSError) -> None:
+        for waiting in list(self.pending.values()):
+            if not waiting.future.done():
+                waiting.future.set_exception(exc)
+        self.pending.clear()
+        self.retired = True  # a fresh socket next time: an error may stick to this one
+        self.close()
+
+    def forget(self, waiting: _InFlight) -> None:
+        if self.pending.get(waiting.qid) is waiting:
+            del self.pending[waiting.qid]
+            if self.retired and not self.pending:
+                self.close()
+
+    def close(self) -> None:
+        if self.sock.fileno() < 0:
             return
-        waiting = self.pending.get(int.from_bytes(data[:2], "big"))
-        if waiting and not waiting.done():
-            waiting.set_result(data)
+        loop = self.owner._loop
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
-    def error_received(self, exc: Exception) -> None:
-        for fut in self.pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
 
-    def free_id(self) -> int:
-        for _ in range(64):
-            qid = random.getrandbits(16)
-            if qid not in self.pending:
-                return qid
-        raise RuntimeError("too many DNS questions in flight")
+def _bound_socket(server: Nameserver) -> socket.socket:
+    """A non-blocking UDP socket on a local port drawn with `secrets`, connected to the server."""
+    sock = socket.socket(server.family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        wildcard = "::" if server.family == socket.AF_INET6 else "0.0.0.0"
+        low, high = _PORTS
+        for _ in range(16):  # a port in use is tried again elsewhere
+            try:
+                sock.bind((wildcard, low + secrets.randbelow(high - low + 1)))
+                break
+            except OSError:
+                continue
+        else:
+            sock.bind((wildcard, 0))  # the kernel's own random choice
+        try:  # a burst of answers must queue, not be dropped (a drop costs a timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        except OSError:
+            pass
+        sock.connect((server.host, server.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class LiveResolver:
@@ -163,23 +262,37 @@ class LiveResolver:
         self.nameservers = nameservers or system_nameservers()
         self.timeout = timeout
         self.attempts = attempts
-        self._demux: dict[int, _UdpDemux] = {}
-        self._opening: dict[int, asyncio.Lock] = {}
+        self._pools: dict[Nameserver, list[_Channel | None]] = {}
         self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Every question has the same timeout, so deadlines come in the order questions were sent:
+        # one sweep every SWEEP seconds pops what is overdue (a timer per question cost 5% of it).
+        self._deadlines: collections.deque[_InFlight] = collections.deque()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._no_edns: set[Nameserver] = set()
+        self._down: dict[Nameserver, tuple[float, OSError]] = {}  # servers that sent ICMP errors: until when, and what
         self._loop: asyncio.AbstractEventLoop | None = None
         self.retries = 0  # questions asked again after a timeout or failure (lost datagrams show here)
+        self.sockets_opened = 0
+        self.ignored: collections.Counter[str] = collections.Counter()  # datagrams that answered nothing, by why
 
     def _bind_to_running_loop(self) -> None:
         """Sockets and waiting questions belong to one event loop: start afresh under a new one."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
+            self.close()
             self._loop = loop
-            self._demux = {}
-            self._opening = {}
             self._in_flight = 0
             self._waiting.clear()
+            self._deadlines.clear()
+            self._sweeper = None
+            self._down.clear()
+
+    @property
+    def pending(self) -> int:
+        """Questions on the wire now."""
+        return sum(len(c.pending) for pool in self._pools.values() for c in pool if c is not None)
 
     async def _slot(self) -> None:
         """One of max_in_flight places for a question. A plain counter while there is room (an
@@ -206,33 +319,47 @@ class LiveResolver:
                 return
         self._in_flight -= 1
 
-    async def _endpoint(self, family: int) -> _UdpDemux:
-        if family in self._demux:
-            return self._demux[family]
-        lock = self._opening.setdefault(family, asyncio.Lock())
-        async with lock:
-            if family not in self._demux:
-                loop = asyncio.get_running_loop()
-                local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
-                transport, protocol = await loop.create_datagram_endpoint(_UdpDemux, local_addr=local, family=family)
-                try:  # many answers can arrive at once; a small buffer would drop some and cost a timeout
-                    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-                except OSError:
-                    pass
-                self._demux[family] = protocol
-        return self._demux[family]
+    def _unreachable(self, server: Nameserver, exc: OSError) -> None:
+        """The kernel reported an ICMP error for a socket of this server. Every question out to it
+        fails now, on all its sockets (the kernel rate-limits ICMP, so most sockets never hear of
+        it), and for one timeout new questions to it fail at once: they go to the next server."""
+        assert self._loop is not None
+        self._down[server] = (self._loop.time() + self.timeout, exc)
+        for channel in self._pools.get(server, ()):
+            if channel is not None:
+                channel.fail(exc)
+
+    def _channel(self, server: Nameserver) -> _Channel:
+        """A socket of the server's pool, drawn at random; a new one on a fresh port in place of
+        one that has served its questions or its time."""
+        pool = self._pools.get(server)
+        if pool is None:
+            pool = self._pools[server] = [None] * POOL_SIZE
+        slot = secrets.randbelow(POOL_SIZE)
+        channel = pool[slot]
+        if channel is None or channel.retired or channel.uses >= USES_PER_SOCKET or time.monotonic() - channel.born > MAX_SOCKET_AGE:
+            if channel is not None and not channel.retired:
+                channel.retired = True
+                if not channel.pending:
+                    channel.close()
+            channel = pool[slot] = _Channel(self, server)
+            self.sockets_opened += 1
+        channel.uses += 1
+        return channel
 
     def close(self) -> None:
-        if self._loop is None or self._loop.is_closed():
-            for demux in self._demux.values():  # the loop is gone: close the sockets directly
-                sock = demux.transport.get_extra_info("socket") if demux.transport else None
-                if sock is not None:
-                    sock.close()
-        else:
-            for demux in self._demux.values():
-                if demux.transport:
-                    demux.transport.close()
-        self._demux.clear()
+        for pool in self._pools.values():
+            for channel in pool:
+                if channel is not None:
+                    for waiting in channel.pending.values():
+                        if not waiting.future.done():
+                            waiting.future.cancel()
+                    channel.pending.clear()
+                    channel.close()
+        self._pools.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
 
     async def query(self, name: str, rdtype: str) -> Answer:
         asked = normalize_name(name)
@@ -249,7 +376,7 @@ class LiveResolver:
         try:
             for attempt in range(self.attempts):
                 server = self.nameservers[attempt % len(self.nameservers)]
-                last = await self._ask(server, question, asked, rdtype.upper())
+                last = (await self._ask_many(server, [_Asked(0, question, asked, rdtype.upper())]))[0]
                 if last.outcome not in _ASK_AGAIN:
                     return last
                 self.retries += 1
@@ -294,77 +421,103 @@ class LiveResolver:
                 self._free_slot()
         return answers  # type: ignore[return-value]
 
-    async def _ask(self, server: Nameserver, question: Question, asked: str, rdtype: str) -> Answer:
-        demux = self._demux.get(server.family) or await self._endpoint(server.family)
-        qid = self._send(demux, server, question)
+    async def _ask_many(self, server: Nameserver, asking: list[_Asked], edns: bool | None = None) -> list[Answer]:
+        """One server's answers to the questions: sent together, read in order."""
+        if edns is None:
+            edns = server not in self._no_edns
+        sent = [self._send(server, item.question, edns) for item in asking]
+        answers: list[Answer] = []
+        without_edns: list[int] = []
         try:
-            return await self._receive(demux, qid, server, question, asked, rdtype)
-        finally:
-            demux.deadlines.pop(qid, None)
-            demux.pending.pop(qid, None)
-
-    async def _ask_many(self, server: Nameserver, asking: list[_Asked]) -> list[Answer]:
-        demux = self._demux.get(server.family) or await self._endpoint(server.family)
-        sent = [self._send(demux, server, item.question) for item in asking]
-        try:
-            return [await self._receive(demux, qid, server, item.question, item.asked, item.rdtype)
-                    for qid, item in zip(sent, asking)]
-        finally:  # also when cancelled half-way: no reply may be left waiting
-            for qid in sent:
-                demux.deadlines.pop(qid, None)
-                waiting = demux.pending.pop(qid, None)
-                if waiting is None:
+            for waiting, item in zip(sent, asking):
+                reply, failure = await self._reply(waiting, server, item)
+                if failure is not None:
+                    answers.append(failure)
                     continue
-                if not waiting.done():
-                    waiting.cancel()
-                elif not waiting.cancelled():
-                    waiting.exception()  # a timeout nobody will read: not worth a warning
+                assert reply is not None
+                if edns and reply.rcode in _NO_EDNS_RCODES:
+                    self._no_edns.add(server)
+                    without_edns.append(len(answers))
+                    answers.append(Answer(item.asked, item.rdtype, Outcome.ERROR, detail=_rcode_text(reply.rcode)))
+                    continue
+                answers.append(await self._conclude(reply, server, item, edns))
+        finally:  # also when cancelled half-way: nothing may be left waiting
+            for waiting in sent:
+                waiting.channel.forget(waiting)
+                if not waiting.future.done():
+                    waiting.future.cancel()
+                elif not waiting.future.cancelled():
+                    waiting.future.exception()  # an error nobody will read: not worth a warning
+        if without_edns:
+            again = await self._ask_many(server, [asking[i] for i in without_edns], edns=False)
+            for i, answer in zip(without_edns, again):
+                answers[i] = answer
+        return answers
 
-    def _send(self, demux: _UdpDemux, server: Nameserver, question: Question) -> int:
-        """Send a question and register its future and deadline; the question's id."""
-        qid = demux.free_id()
-        loop = self._loop or asyncio.get_running_loop()
-        demux.pending[qid] = loop.create_future()
-        demux.expire_at(qid, loop.time() + self.timeout, loop)  # not asyncio.wait_for(): no task per question
-        assert demux.transport is not None
+    def _send(self, server: Nameserver, question: Question, edns: bool) -> _InFlight:
+        """Send a question on a socket of the server's pool, under a fresh id, with its deadline."""
+        loop = self._loop
+        assert loop is not None
+        channel = self._channel(server)
+        qid = secrets.randbits(16)
+        while qid in channel.pending:
+            qid = secrets.randbits(16)
+        waiting = _InFlight(loop.create_future(), question, qid, channel, loop.time() + self.timeout, edns)
+        channel.pending[qid] = waiting
+        self._deadlines.append(waiting)  # not asyncio.wait_for(): no task per question
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP, self._sweep)
+        down = self._down.get(server)
         try:
-            demux.transport.sendto(encode_question(qid, question), (server.host, server.port))
+            if down is not None:
+                if down[0] > loop.time():
+                    raise down[1]
+                del self._down[server]
+            channel.sock.send(encode_question(qid, question, edns))
         except OSError as exc:
-            demux.pending[qid].set_exception(exc)
-        return qid
+            channel.forget(waiting)
+            waiting.future.set_exception(exc)
+        return waiting
 
-    async def _receive(self, demux: _UdpDemux, qid: int, server: Nameserver, question: Question, asked: str,
-                       rdtype: str) -> Answer:
-        """The reply to a sent question, read (over TCP when it came back truncated)."""
-        loop = self._loop or asyncio.get_running_loop()
+    def _sweep(self) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0].deadline <= now:
+            waiting = deadlines.popleft()
+            if not waiting.future.done():
+                waiting.future.set_exception(asyncio.TimeoutError())
+            waiting.channel.forget(waiting)
+        self._sweeper = self._loop.call_later(SWEEP, self._sweep) if deadlines else None
+
+    async def _reply(self, waiting: _InFlight, server: Nameserver, item: _Asked) -> tuple[Reply | None, Answer | None]:
+        """The question's reply, or the Answer that says why none came."""
         try:
-            while True:
-                wire = await demux.pending[qid]
-                try:
-                    reply = parse_reply(wire, question)
-                except dns.exception.DNSException as exc:
-                    return Answer(asked, rdtype, Outcome.ERROR, detail=f"malformed reply from {server.host}: {exc}")
-                if reply is not None:
-                    break
-                # A stray or spoofed datagram with a colliding id: keep waiting for the real one.
-                demux.pending[qid] = loop.create_future()
+            return await waiting.future, None
         except asyncio.TimeoutError:
-            return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer in {self.timeout:g}s")
+            if waiting.note:
+                return None, Answer(item.asked, item.rdtype, Outcome.MALFORMED, detail=waiting.note)
+            return None, Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer in {self.timeout:g}s")
         except OSError as exc:
-            return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host}: {exc}")
-        finally:
-            demux.deadlines.pop(qid, None)
+            return None, Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{server.host}: {exc.strerror or exc}")
+
+    async def _conclude(self, reply: Reply, server: Nameserver, item: _Asked, edns: bool) -> Answer:
+        """The Answer a reply gives; a truncated reply is asked again over TCP first."""
+        asked, rdtype, question = item.asked, item.rdtype, item.question
         if reply.truncated:
-            request = dns.message.make_query(question.name, question.rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+            request = dns.message.make_query(question.name, question.rdtype, use_edns=0 if edns else False, payload=EDNS_PAYLOAD)
             try:
                 response = await dns.asyncquery.tcp(request, server.host, timeout=self.timeout, port=server.port)
-                reply = parse_reply(response.to_wire(), question)
+                tcp_reply = parse_reply(response.to_wire(), question)
             except (dns.exception.Timeout, asyncio.TimeoutError):
                 return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer over TCP")
+            except dns.exception.FormError as exc:
+                return Answer(asked, rdtype, Outcome.MALFORMED, detail=f"malformed reply from {server.host} over TCP: {exc}")
             except (OSError, dns.exception.DNSException) as exc:
                 return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} over TCP: {exc}")
-            if reply is None:
+            if tcp_reply is None:
                 return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} answered another question over TCP")
+            reply = tcp_reply
         return interpret(reply, question, asked, rdtype)
 
 
@@ -380,7 +533,14 @@ def interpret(reply: Reply, question: Question, asked: str, rdtype: str) -> Answ
     if rcode == dns.rcode.REFUSED:
         return Answer(asked, rdtype, Outcome.REFUSED, detail="REFUSED")
     if rcode != dns.rcode.NOERROR:
-        return Answer(asked, rdtype, Outcome.ERROR, detail=dns.rcode.to_text(rcode))
+        return Answer(asked, rdtype, Outcome.ERROR, detail=_rcode_text(rcode))
     if not records:
         return Answer(asked, rdtype, Outcome.NODATA, cnames=cnames, authenticated=authenticated)
     return Answer(asked, rdtype, Outcome.ANSWER, records=tuple(records), cnames=cnames, ttl=ttl, authenticated=authenticated)
+
+
+def _rcode_text(rcode: int) -> str:
+    try:
+        return dns.rcode.to_text(dns.rcode.Rcode(rcode))
+    except ValueError:
+        return f"RCODE{rcode}"

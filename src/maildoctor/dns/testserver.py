@@ -1,5 +1,7 @@
 """A small authoritative DNS server for tests and benchmarks: serves zone files on loopback
-over UDP and TCP, with faults injected per name (timeout, SERVFAIL, REFUSED, truncation, delay).
+over UDP and TCP, with faults injected per name: timeout, SERVFAIL, REFUSED, truncation, delay,
+and the ways a hostile or broken server answers (a stray reply to another question before the
+real one, garbage with the question's id, no EDNS, BADVERS, records of another class).
 
 It runs its own event loop in a thread, so synchronous tests, asyncio tests and subprocesses
 (the CLI) can all talk to it as to any real server.
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -23,7 +26,16 @@ import dns.rrset
 from maildoctor.dns.answer import Outcome, normalize_name, rdtype_of, to_dns_name
 from maildoctor.dns.zonedata import ZoneSet
 
-FAULTS = ("timeout", "servfail", "refused", "truncate", "none")  # "none": answer normally (overrides a name-wide fault for one type)
+FAULTS = (
+    "timeout", "servfail", "refused", "truncate",
+    "stray",  # first a reply with the question's id to another question, then the real reply
+    "garbage",  # first a cut-short reply with the question's id, then the real reply
+    "garbage_only",  # only the cut-short reply
+    "no_question",  # a NOERROR reply without a question section
+    "formerr_edns", "notimp_edns", "badvers",  # as servers that do not know EDNS answer a question with OPT
+    "chaos_class",  # the records come back as class CH
+    "none",  # answer normally (overrides a name-wide fault for one type)
+)
 
 
 @dataclass
@@ -53,6 +65,10 @@ class TestDnsServer:
         self.port = port
         self.faults = faults or Faults()
         self.questions = 0
+        self.sources: list[tuple[str, int, int]] = []  # (address, port, id) of each UDP question
+        self.edns_seen: list[bool] = []  # whether each question carried OPT
+        # called with (question wire, client address) before a UDP question is answered: a test's forger
+        self.on_udp_question: Callable[[bytes, tuple[str, int]], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -70,6 +86,7 @@ class TestDnsServer:
         except dns.exception.DNSException:
             return None
         self.questions += 1
+        self.edns_seen.append(query.edns >= 0)
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         if not query.question:
@@ -79,8 +96,20 @@ class TestDnsServer:
         name = normalize_name(question.name)
         rdtype = dns.rdatatype.to_text(question.rdtype)
         fault = self.faults.for_question(name, rdtype)
-        if fault == "timeout":
+        if fault in ("timeout", "garbage_only"):
             return None
+        if fault in ("formerr_edns", "notimp_edns") and query.edns >= 0:
+            refusal = bytearray(wire[:12])  # header only, no question: as old servers answer
+            refusal[2] = 0x80 | (wire[2] & 0x01)
+            refusal[3] = dns.rcode.FORMERR if fault == "formerr_edns" else dns.rcode.NOTIMP
+            refusal[4:12] = bytes(8)
+            return bytes(refusal)
+        if fault == "badvers" and query.edns >= 0:
+            response.set_rcode(dns.rcode.BADVERS)  # the upper bits go into the OPT record
+            return response.to_wire()
+        if fault == "no_question":
+            response.question = []
+            return response.to_wire()
         if fault in ("servfail", "refused"):
             response.flags &= ~dns.flags.AA
             response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
@@ -101,7 +130,9 @@ class TestDnsServer:
             rrset = dns.rrset.from_text(owner, answer.ttl or 300, "IN", "CNAME", target + ".")
             response.answer.append(rrset)
             owner = to_dns_name(target)
-        if answer.records:
+        if answer.records and fault == "chaos_class":  # the same data, as class CH (TXT data reads alike in any class)
+            response.answer.append(dns.rrset.from_text_list(owner, answer.ttl, "CH", rdtype, [rd.to_text() for rd in answer.records]))
+        elif answer.records:
             rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, rdtype_of(rdtype))
             rrset.update_ttl(answer.ttl)
             for rd in answer.records:
@@ -116,6 +147,24 @@ class TestDnsServer:
             truncated = dns.message.make_response(query)
             truncated.flags |= dns.flags.AA | dns.flags.TC
             return truncated.to_wire()
+
+    def before_reply(self, wire: bytes) -> list[bytes]:
+        """The datagrams a hostile server sends before its real reply (stray, garbage faults)."""
+        try:
+            query = dns.message.from_wire(wire)
+            question = query.question[0]
+        except (dns.exception.DNSException, IndexError):
+            return []
+        fault = self.faults.for_question(normalize_name(question.name), dns.rdatatype.to_text(question.rdtype))
+        if fault == "stray":
+            other = dns.message.make_query("stray.invalid.", question.rdtype)
+            other.id = query.id
+            stray = dns.message.make_response(other)
+            stray.answer.append(dns.rrset.from_text("stray.invalid.", 300, "IN", "A", "192.0.2.66"))
+            return [stray.to_wire()]
+        if fault in ("garbage", "garbage_only"):
+            return [wire[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + wire[12:-4]]  # the question cut short
+        return []
 
     # -- serving -------------------------------------------------------------------------------
     def start(self) -> "TestDnsServer":
@@ -212,6 +261,14 @@ class _UdpServer(asyncio.DatagramProtocol):
             self._answer(data, addr)
 
     def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
+        if len(data) >= 2:
+            self.server.sources.append((addr[0], addr[1], int.from_bytes(data[:2], "big")))
+        if self.server.on_udp_question is not None:
+            self.server.on_udp_question(data, addr)
+        if self.transport is None or self.transport.is_closing():
+            return
+        for datagram in self.server.before_reply(data):
+            self.transport.sendto(datagram, addr)
         reply = self.server.respond(data, over_tcp=False)
-        if reply is not None and self.transport is not None and not self.transport.is_closing():
+        if reply is not None:
             self.transport.sendto(reply, addr)

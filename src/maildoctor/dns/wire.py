@@ -24,11 +24,15 @@ MAX_CHAIN = 16
 
 
 Labels = tuple[bytes, ...]  # a domain name's labels, lower case, without the root label
-_HEADER = struct.Struct("!HHHH")
+_HEADER = struct.Struct("!HHHHHH")
 _RECORD = struct.Struct("!HHIH")
 _LENGTH = [bytes((n,)) for n in range(256)]  # a label's length byte
 _POINTER_TO_QUESTION = b"\xc0\x0c"  # a compression pointer to offset 12, where the question's name is
-_A, _AAAA, _TXT, _SPF, _MX, _CNAME, _PTR, _NS = 1, 28, 16, 99, 15, 5, 12, 2
+_A, _AAAA, _TXT, _SPF, _MX, _CNAME, _PTR, _NS, _OPT = 1, 28, 16, 99, 15, 5, 12, 2, 41
+_IN = 1
+# Error replies that need not echo the question (RFC 6891 §7: a server that does not know EDNS
+# may answer FORMERR without one): FORMERR, SERVFAIL, NOTIMP, REFUSED.
+_ERRORS_WITHOUT_QUESTION = frozenset((1, 2, 4, 5))
 
 
 class AddressData:
@@ -100,6 +104,7 @@ class Reply:
     flags: int
     rcode: int
     records: tuple[tuple[Labels, int, int, Data], ...]  # owner (lower case), type, TTL, data
+    edns: bool = False  # the reply carried an OPT record
 
     @property
     def truncated(self) -> bool:
@@ -215,25 +220,74 @@ class Question:
         return dns.name.Name(self.labels + (b"",))
 
 
-def parse_reply(wire: bytes, question: Question) -> Reply | None:
-    """The reply's answer records, or None when it does not answer the question.
+def _skip_name(wire: bytes, offset: int) -> int:
+    """The offset after a name, without reading it (a pointer ends it)."""
+    for _ in range(128):
+        length = wire[offset]
+        if length == 0:
+            return offset + 1
+        if length >= 0xC0:
+            return offset + 2
+        if length > 63:
+            raise dns.exception.FormError("an unknown label type")
+        offset += 1 + length
+    raise dns.exception.FormError("a name of more than 127 labels")
 
+
+def _extended_rcode(wire: bytes, offset: int, nscount: int, arcount: int) -> tuple[int, bool]:
+    """(the upper 8 bits of the rcode from the OPT record, whether there was one): the authority
+    section is skipped, the additional section read for type 41 (RFC 6891 §6.1.3)."""
+    for _ in range(nscount):
+        offset = _skip_name(wire, offset)
+        offset += 10 + int.from_bytes(wire[offset + 8:offset + 10], "big")
+    if offset > len(wire):
+        raise dns.exception.FormError("an authority record longer than the reply")
+    extended, edns = 0, False
+    for _ in range(arcount):  # every record walked: a count that lies is a malformed reply
+        offset = _skip_name(wire, offset)
+        kind, _, ttl, length = _RECORD.unpack_from(wire, offset)
+        offset += 10 + length
+        if offset > len(wire):
+            raise dns.exception.FormError("an additional record longer than the reply")
+        if kind == _OPT:
+            if edns:
+                raise dns.exception.FormError("more than one OPT record")  # RFC 6891 §6.1.1
+            extended, edns = ttl >> 24, True
+    return extended, edns
+
+
+def parse_reply(wire: bytes, question: Question) -> Reply | None:
+    """The reply's answer records, or None when it is not a reply to the question: not a response,
+    not a QUERY, another question (name compared case-insensitively, type, class IN). An error
+    reply without a question section (FORMERR, SERVFAIL, NOTIMP, REFUSED) is taken as it is.
+
+    The rcode includes the OPT record's extended bits (BADVERS is 16). Records of a class other
+    than IN are left out: they do not answer an IN question.
     Raises dns.exception.FormError when the reply is malformed.
     """
     if len(wire) < 12:
         raise dns.exception.FormError("reply shorter than a DNS header")
-    qid, flags, qdcount, ancount = _HEADER.unpack_from(wire)
-    if not flags & 0x8000 or qdcount != 1:
+    qid, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire)
+    if not flags & 0x8000 or flags & 0x7800:  # not a response, or an opcode other than QUERY
         return None
     try:
-        expected = question.section
-        offset = 12 + len(expected)
-        if wire[12:offset].lower() != expected:  # not the question echoed as asked (any case): read it to be sure
-            asked, offset = _name(wire, 12)
-            qtype, qclass = struct.unpack_from("!HH", wire, offset)
-            offset += 4
-            if tuple(label.lower() for label in asked) != question.labels or qtype != question.rdtype or qclass != 1:
+        if qdcount == 0:
+            if flags & 0x000F not in _ERRORS_WITHOUT_QUESTION or ancount:
                 return None
+            offset = 12
+        elif qdcount == 1:
+            expected = question.section
+            offset = 12 + len(expected)
+            name_end = offset - 4
+            # the question echoed as asked, in any case (the name is compared lowered, type and class exactly)
+            if wire[12:name_end].lower() != expected[:-4] or wire[name_end:offset] != expected[-4:]:
+                asked, offset = _name(wire, 12)
+                qtype, qclass = struct.unpack_from("!HH", wire, offset)
+                offset += 4
+                if tuple(label.lower() for label in asked) != question.labels or qtype != question.rdtype or qclass != _IN:
+                    return None
+        else:
+            return None
         records = []
         for _ in range(ancount):
             if wire[offset:offset + 2] == _POINTER_TO_QUESTION:  # the usual owner: the name asked, compressed
@@ -241,13 +295,15 @@ def parse_reply(wire: bytes, question: Question) -> Reply | None:
             else:
                 owner, offset = _name(wire, offset)
                 owner = tuple(label.lower() for label in owner)
-            kind, _, ttl, length = _RECORD.unpack_from(wire, offset)
+            kind, rdclass, ttl, length = _RECORD.unpack_from(wire, offset)
             offset += 10
             end = offset + length
             if end > len(wire):
                 raise dns.exception.FormError("a record longer than the reply")
-            records.append((owner, kind, ttl, _data(wire, kind, offset, end)))
+            if rdclass == _IN:
+                records.append((owner, kind, ttl, _data(wire, kind, offset, end)))
             offset = end
+        extended, edns = _extended_rcode(wire, offset, nscount, arcount) if arcount or nscount else (0, False)
     except (struct.error, ValueError, IndexError) as exc:
         raise dns.exception.FormError(f"malformed reply: {exc}") from exc
-    return Reply(qid, flags, flags & 0x000F, tuple(records))
+    return Reply(qid, flags, (extended << 4) | (flags & 0x000F), tuple(records), edns)
