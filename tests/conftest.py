@@ -1,7 +1,13 @@
 """Shared fixtures: a real DNS server on loopback serving tests/zones/, and audit helpers."""
 from __future__ import annotations
 
-import asyncio
+import os
+
+# Before maildoctor is imported: an unknown finding id or an undeclared one fails a test (in
+# production it is reported all the same). Subprocesses (the CLI) inherit it.
+os.environ["MAILDOCTOR_STRICT"] = "1"
+
+import asyncio  # noqa: E402
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -8,7 +8,7 @@ from maildoctor.catalog import catalog
 from maildoctor.engine import load_checks
 from tests.conftest import ROOT, SHARED
 
-ID_LITERAL = re.compile(r"[\"'](?:zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']")
+ID_LITERAL = re.compile(r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']")
 
 
 # Literals of the same shape that are not finding ids: RFC 8601 result properties (smtp.mailfrom, ...).

@@ -1,14 +1,22 @@
-"""The check engine: runs the registered checks of a target concurrently and gathers a Report."""
+"""The check engine: runs the registered checks of a target concurrently and gathers a Report.
+
+Each check runs isolated: an exception, or running past the audit's time budget, becomes a
+recorded run (state `crashed`) and an `engine.check_crashed` finding, never a hang and never the
+loss of the other checks' findings. Every report carries the run of each check.
+"""
 from __future__ import annotations
 
 import asyncio
+import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from maildoctor import findings as findings_module
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
-from maildoctor.findings import Finding, Report
+from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
@@ -25,6 +33,27 @@ class CheckSpec:
 
 
 REGISTRY: list[CheckSpec] = []
+CHECK_BUDGET = 60.0  # seconds for every check of an audit; each DNS question and probe has its own, shorter timeout
+
+
+class NotChecked(Exception):
+    """Raised by a check that does not apply: the reason says why (not asked, offline, not applicable)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Findings that say an area could not be checked: its run is `unavailable`, not `ran`.
+def _is_unavailable(finding_id: str) -> bool:
+    return finding_id.endswith(".lookup_failed") or finding_id == "dnsbl.unavailable"
+
+
+# What a domain that does not exist implies: reported once, under domain.nxdomain.
+IMPLIED_BY_NXDOMAIN = frozenset((
+    "mx.missing", "spf.missing", "dmarc.missing", "dkim.no_keys_found", "dkim.key_missing", "mtasts.missing",
+    "tlsrpt.missing", "dnssec.unsigned", "rdns.unrelated_domain",
+))
 
 
 def check(area: str, *, emits: tuple[str, ...], needs_zone: bool = False) -> Callable[[CheckFunction], CheckFunction]:
@@ -72,16 +101,77 @@ def load_checks() -> list[CheckSpec]:
     return REGISTRY
 
 
-async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = ()) -> Report:
+async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = (),
+                    budget: float = CHECK_BUDGET, checks: list[CheckSpec] | None = None) -> Report:
+    """Every registered check of the target (or those of `areas`, or the `checks` given), each
+    isolated, within `budget` seconds."""
     context = AuditContext(target=target, dns=TracingResolver(resolver), zone=zone)
-    specs = [s for s in load_checks() if (zone is not None or not s.needs_zone) and (not areas or s.area in areas)]
-    results = await asyncio.gather(*(spec.function(context) for spec in specs))
     report = Report(target=target.domain, kind="zone" if zone is not None else "domain")
-    for spec, findings in zip(specs, results):
-        for finding in findings:
-            if finding.id not in spec.emits:
-                raise AssertionError(f"check {spec.name} emitted {finding.id}, which it does not declare")
-            report.findings.append(finding)
+    specs = []
+    for spec in load_checks() if checks is None else checks:
+        if areas and spec.area not in areas:
+            report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not asked"))
+        elif spec.needs_zone and zone is None:
+            report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not applicable: no zone file"))
+        else:
+            specs.append(spec)
+    tasks = [asyncio.ensure_future(_run_isolated(spec, context)) for spec in specs]
+    if tasks:
+        started = time.perf_counter()
+        done, late = await asyncio.wait(tasks, timeout=budget)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=1.0)  # a check that swallows its cancellation is left behind
+    for task in tasks:
+        if task.done() and not task.cancelled() and isinstance(task.exception(), (findings_module.UnknownFinding, AssertionError)):
+            raise task.exception()  # type: ignore[misc]  (only under MAILDOCTOR_STRICT: a test must see it)
+    for spec, task in zip(specs, tasks):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            found, run = task.result()
+        else:
+            ms = (time.perf_counter() - started) * 1000
+            found, run = [_crash_finding(spec, f"it did not finish within the audit's {budget:g} s")], \
+                CheckRun(spec.area, spec.name, CRASHED, f"did not finish within {budget:g} s", ms)
+        report.findings += found
+        report.runs.append(run)
+    report.findings = fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN)
     report.queries = [q.to_json() for q in context.dns.trace]
     report.facts = context.facts
     return report
+
+
+async def _run_isolated(spec: CheckSpec, context: AuditContext) -> tuple[list[Finding], CheckRun]:
+    started = time.perf_counter()
+    try:
+        found = await spec.function(context)
+    except NotChecked as skip:
+        return [], CheckRun(spec.area, spec.name, SKIPPED, skip.reason, (time.perf_counter() - started) * 1000)
+    except findings_module.UnknownFinding:
+        raise  # only under MAILDOCTOR_STRICT: a test must see it
+    except Exception as exc:  # noqa: BLE001  (a bug in one check must not cost the others)
+        log.error("check %s crashed", spec.name, exc_info=True)
+        return [_crash_finding(spec, f"{type(exc).__name__}: {exc}")], CheckRun(
+            spec.area, spec.name, CRASHED, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000,
+            traceback.format_exc())
+    ms = (time.perf_counter() - started) * 1000
+    for finding in found:
+        if finding.id not in spec.emits:
+            message = f"check {spec.name} emitted {finding.id}, which it does not declare"
+            if findings_module.STRICT:
+                raise AssertionError(message)
+            log.error(message)
+    failed = [f for f in found if _is_unavailable(f.id)]
+    if failed:
+        return found, CheckRun(spec.area, spec.name, UNAVAILABLE, "; ".join(dict.fromkeys(f.title for f in failed)), ms)
+    return found, CheckRun(spec.area, spec.name, RAN, "", ms)
+
+
+def _crash_finding(spec: CheckSpec, what: str) -> Finding:
+    return make_finding(
+        "engine.check_crashed", f"The {findings_module.area_title(spec.area)} check could not finish",
+        f"maildoctor's check {spec.name} stopped: {what}. Nothing is known about this area from this run; the"
+        " other areas' findings stand.",
+        evidence=[what], fix="Run the audit again; if it happens again, report it to the maildoctor developers"
+        " with the output of --verbose.",
+    )

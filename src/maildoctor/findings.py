@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import logging
+import os
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maildoctor import catalog
@@ -36,13 +38,14 @@ class Finding:
     evidence: tuple[str, ...] = ()
     fix: str = ""
     refs: tuple[str, ...] = ()
+    folded: tuple["Finding", ...] = ()  # findings this one is the cause of: shown under it, not scored
 
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "severity": str(self.severity),
             "title": self.title,
@@ -51,6 +54,19 @@ class Finding:
             "fix": self.fix,
             "refs": list(self.refs),
         }
+        if self.folded:
+            data["folded"] = [f.to_json() for f in self.folded]
+        return data
+
+
+log = logging.getLogger("maildoctor")
+# The test suite sets MAILDOCTOR_STRICT=1: a finding id missing from the catalog, or emitted by a
+# check that does not declare it, fails there; in production it is reported all the same.
+STRICT = os.environ.get("MAILDOCTOR_STRICT") == "1"
+
+
+class UnknownFinding(KeyError):
+    """A finding id that is not in the catalog (raised only when STRICT)."""
 
 
 def make_finding(
@@ -64,7 +80,13 @@ def make_finding(
     refs: tuple[str, ...] | None = None,
 ) -> Finding:
     """Build a finding whose severity, default fix and reference come from the catalog."""
-    known = catalog.entry(check_id)
+    try:
+        known = catalog.entry(check_id)
+    except KeyError:
+        if STRICT:
+            raise UnknownFinding(f"finding id {check_id!r} is not in the check catalog") from None
+        log.error("finding id %r is not in the check catalog", check_id)
+        known = catalog.CatalogEntry(check_id, "warning", "", "", "")
     if severity is None:
         severity = Severity.parse(known.severity)
     return Finding(
@@ -76,6 +98,42 @@ def make_finding(
         fix=fix if fix is not None else known.fix,
         refs=refs if refs is not None else tuple(r.strip() for r in known.ref.split(",") if r.strip() not in ("", "—")),
     )
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """How one check of an audit went: ran; skipped (why: not asked, offline, not applicable);
+    unavailable (the DNS answers it needed failed); crashed (exception type and message)."""
+
+    area: str
+    check: str
+    state: str
+    reason: str = ""
+    ms: float = 0.0
+    traceback: str = ""  # of a crash; shown with --verbose
+
+    def to_json(self, verbose: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"area": self.area, "check": self.check, "state": self.state, "reason": self.reason,
+                                "ms": round(self.ms, 1)}
+        if verbose and self.traceback:
+            data["traceback"] = self.traceback
+        return data
+
+
+RAN, SKIPPED, UNAVAILABLE, CRASHED = "ran", "skipped", "unavailable", "crashed"
+INCOMPLETE_STATES = (UNAVAILABLE, CRASHED)
+
+
+def fold_under(findings: list[Finding], cause_id: str, implied: frozenset[str]) -> list[Finding]:
+    """The findings with those implied by the cause moved under it (one root cause, scored once)."""
+    cause = next((f for f in findings if f.id == cause_id), None)
+    if cause is None:
+        return findings
+    moved = tuple(f for f in findings if f.id in implied)
+    if not moved:
+        return findings
+    kept = [f for f in findings if f.id not in implied and f is not cause]
+    return [replace(cause, folded=cause.folded + moved)] + kept
 
 
 # The score model (documented in the README): start from 10 and take off points per finding;
@@ -109,10 +167,28 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    runs: list[CheckRun] = field(default_factory=list)
 
     @property
     def score(self) -> float:
         return score(self.findings)
+
+    @property
+    def complete(self) -> bool:
+        """Every check asked for ran to an answer (or was skipped for a stated reason)."""
+        return not any(run.state in INCOMPLETE_STATES for run in self.runs)
+
+    def incomplete_areas(self) -> list[str]:
+        """The areas that could not be checked, in the order of the runs."""
+        return list(dict.fromkeys(run.area for run in self.runs if run.state in INCOMPLETE_STATES))
+
+    def score_text(self) -> str:
+        """The score as shown: never a plain grade when something could not be checked."""
+        text = f"{self.score:.1f}/10"
+        missing = self.incomplete_areas()
+        if missing:
+            text += f" — incomplete: {', '.join(area_title(a) for a in missing)} could not be checked"
+        return text
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
@@ -125,12 +201,28 @@ class Report:
             grouped.setdefault(f.area, []).append(f)
         return grouped
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, verbose: bool = False) -> dict[str, Any]:
         return {
             "target": self.target,
             "kind": self.kind,
             "score": self.score,
+            "complete": self.complete,
+            "incomplete": self.incomplete_areas(),
+            "score_text": self.score_text(),
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: (-f.severity, f.id))],
+            "runs": [run.to_json(verbose) for run in self.runs],
             "facts": self.facts,
             "queries": self.queries,
         }
+
+
+AREA_TITLES = {
+    "domain": "Domain", "zone": "Zone file", "mx": "MX", "spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC",
+    "rdns": "Reverse DNS", "smtp": "SMTP", "mtasts": "MTA-STS", "tlsrpt": "TLS-RPT", "dane": "DANE",
+    "dnssec": "DNSSEC", "bimi": "BIMI", "dnsbl": "Blocklists", "msg": "Message", "auth": "Authentication",
+    "content": "Content", "feedback": "Feedback", "engine": "maildoctor", "message": "Message",
+}
+
+
+def area_title(area: str) -> str:
+    return AREA_TITLES.get(area, area)

@@ -19,9 +19,16 @@ def test_missing_mx_mentions_the_a_fallback_and_offers_records(dns_server: TestD
     assert "nomx.test. 3600 IN MX 0 ." in finding.fix
 
 
-def test_nonexistent_domain_is_reported_as_such(dns_server: TestDnsServer) -> None:
-    finding = only(audit_via(dns_server, "nothere.good.test"), "mx.missing")
-    assert "does not exist" in finding.title
+def test_nonexistent_domain_is_the_one_root_cause(dns_server: TestDnsServer) -> None:
+    report = audit_via(dns_server, "nothere.good.test")
+    finding = only(report, "domain.nxdomain")
+    assert "does not exist" in finding.title and finding.severity.name == "CRITICAL"
+    assert report.by_area() and next(iter(report.by_area())) == "domain"  # on top
+    folded = {f.id for f in finding.folded}
+    assert {"spf.missing", "dkim.no_keys_found"} <= folded  # what it implies is under it, not beside it
+    assert not folded & ids(report) and "mx.missing" not in ids(report)
+    assert report.score <= 4.0  # scored once, capped as a critical
+    assert [f["id"] for f in report.to_json()["findings"][0]["folded"]] == [f.id for f in finding.folded]
 
 
 def test_null_mx_is_information(dns_server: TestDnsServer) -> None:

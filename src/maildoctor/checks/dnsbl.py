@@ -5,7 +5,7 @@ from functools import cache
 
 from maildoctor.dnsbl.catalog import Blocklist, load_catalog
 from maildoctor.dnsbl.lookup import LISTED, REFUSED, UNAVAILABLE, Result, Subject, check_all
-from maildoctor.engine import AuditContext, check
+from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, Severity, make_finding
 
 IP_ADVICE = (
@@ -80,8 +80,8 @@ def blocklist_findings(results: list[Result]) -> list[Finding]:
 
 @check("dnsbl", emits=("dnsbl.listed", "dnsbl.domain_listed", "dnsbl.query_refused", "dnsbl.unavailable"))
 async def check_blocklists(ctx: AuditContext) -> list[Finding]:
-    if ctx.zone is not None:
-        return []  # a zone audit is offline: blocklists are asked once the records are live
+    if ctx.zone is not None:  # blocklists are asked once the records are live
+        raise NotChecked("offline: a zone file audit asks no blocklist")
     subjects = [Subject.parse(ip) for ip in ctx.target.ips] + [Subject(ctx.target.domain, "domain")]
     lists = list(load_catalog(ctx.target.blocklists)) if ctx.target.blocklists else list(shipped_catalog())
     # In an audit the lists are one area among many: a listing's reason is asked only once it is

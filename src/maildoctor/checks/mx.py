@@ -30,7 +30,7 @@ async def mx_host_addresses(ctx: AuditContext, host: str) -> tuple[Answer, Answe
 
 @check("mx", emits=(
     "mx.missing", "mx.null", "mx.null_with_others", "mx.cname", "mx.ip_literal",
-    "mx.no_address", "mx.duplicate_preference", "mx.no_ipv6", "mx.lookup_failed",
+    "mx.no_address", "mx.duplicate_preference", "mx.no_ipv6", "mx.lookup_failed", "domain.nxdomain",
 ))
 async def check_mx(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
@@ -147,8 +147,10 @@ async def _missing(ctx: AuditContext, answer: Answer) -> Finding:
     if answer.outcome is Outcome.NXDOMAIN:
         detail = (f"{domain} does not exist in DNS (NXDOMAIN). Nobody can send mail to it, and"
                   " receivers reject mail from a domain that does not exist.")
+        detail += (" Everything else this audit reports about missing records follows from this one cause, and is"
+                   " listed under it.")
         fix = f"Register or publish the domain, then add an MX:\n  {zone_line(domain, 3600, 'MX', '10 mail.' + domain + '.')}"
-        return make_finding("mx.missing", f"{domain} does not exist", detail, evidence=[answer.describe()], fix=fix)
+        return make_finding("domain.nxdomain", f"{domain} does not exist", detail, evidence=[answer.describe()], fix=fix)
     fallback = await ctx.dns.query(domain, "A")
     evidence = [answer.describe(), fallback.describe()]
     if fallback.ok:

@@ -11,7 +11,7 @@ from maildoctor.checks.mx import mx_records
 from maildoctor.dmarc.orgdomain import organizational_domain
 from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
-from maildoctor.engine import AuditContext, check
+from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, make_finding
 
 _GENERIC_WORDS = re.compile(
@@ -55,6 +55,8 @@ async def addresses_to_check(ctx: AuditContext) -> list[tuple[str, str]]:
 ))
 async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     targets = await addresses_to_check(ctx)
+    if not targets:
+        raise NotChecked("not applicable: no sending IP given and no MX host address found")
     # Every PTR at once, then every name they give at once; _check_ip then reads the answers from
     # the audit's resolver, which asks each question only once.
     ips = [ipaddress.ip_address(ip) for ip, _ in targets]
@@ -62,6 +64,8 @@ async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A")
                             for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
     results = await asyncio.gather(*(_check_ip(ctx, ip, source) for ip, source in targets))
+    if len(ctx.facts.get("rdns_not_checked", ())) == len(targets):
+        raise NotChecked("offline: the reverse zones of these addresses are not among the zone files")
     return [f for findings in results for f in findings]
 
 

@@ -9,7 +9,7 @@ import re
 
 from maildoctor.checks.mx import mx_records
 from maildoctor.dns.answer import ask_all
-from maildoctor.engine import AuditContext, check
+from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.probes.smtp import SmtpProbe, probe_smtp
 from maildoctor.target import parse_host_port
@@ -42,9 +42,11 @@ async def address_of(ctx: AuditContext, host: str) -> str | None:
     "smtp.tls_failed", "smtp.tls_old_version", "smtp.cert_invalid",
 ))
 async def check_smtp(ctx: AuditContext) -> list[Finding]:
+    if not ctx.target.smtp and not ctx.target.probe:
+        raise NotChecked("not asked: no connection to a mail server was requested")
     servers = await servers_to_probe(ctx)
     if not servers:
-        return []
+        raise NotChecked("not applicable: the domain has no MX host to connect to")
     addresses = await asyncio.gather(*(address_of(ctx, host) for host, _ in servers))
     probes = await asyncio.gather(*(
         probe_smtp(host, address, port, cafile=ctx.target.cafile)

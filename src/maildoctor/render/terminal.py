@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from maildoctor import findings as findings_module
 from maildoctor.findings import Finding, Report, Severity
 
 STYLE = {
@@ -17,12 +18,7 @@ STYLE = {
     Severity.NOTICE: "cyan",
     Severity.INFO: "dim",
 }
-AREA_TITLES = {
-    "zone": "Zone file", "mx": "MX (receiving mail)", "spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC",
-    "rdns": "Reverse DNS", "smtp": "SMTP", "mtasts": "MTA-STS", "tlsrpt": "TLS-RPT", "dane": "DANE",
-    "dnssec": "DNSSEC", "bimi": "BIMI", "dnsbl": "Blocklists", "msg": "Message", "auth": "Authentication",
-    "content": "Content", "feedback": "Feedback",
-}
+AREA_TITLES = {**findings_module.AREA_TITLES, "mx": "MX (receiving mail)"}
 
 
 def score_style(score: float) -> str:
