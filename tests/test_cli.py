@@ -16,7 +16,7 @@ def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
     result = run("check", "dmarcnone.test", "--nameserver", dns_server.address, "--format", "json")
     assert result.returncode == 0, result.stderr  # only warnings: below the default --fail-on error
     data = json.loads(result.stdout)
-    assert data["schema"] == 1 and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
+    assert data["schema"] == 2 and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
     assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua", "dnssec.unsigned"}
     for finding in data["findings"]:
         assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs"}
@@ -180,8 +180,43 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     assert parallel.returncode == 1
     documents = [json.loads(line) for line in parallel.stdout.splitlines()]
     assert sorted(d["target"] for d in documents) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]
-    assert all(d["schema"] == 1 and d["queries"] for d in documents) and all(r["schema"] == 1 for r in reports)
+    assert all(d["schema"] == 2 and d["queries"] for d in documents) and all(r["schema"] == 2 for r in reports)
     summary = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--jobs", "2")
     lines = {line.split()[0]: line for line in summary.stdout.splitlines()}
     assert summary.returncode == 1 and sorted(lines) == sorted(d["target"] for d in documents)
     assert "0 finding(s)" in lines["good.test"] and "worst: warning dmarc.no_rua" in lines["dmarcnone.test"]
+
+
+def test_a_dead_name_server_makes_the_audit_incomplete_exit_3() -> None:
+    from tests.dns.test_hostile import closed_udp_port
+
+    dead = f"127.0.0.9:{closed_udp_port()}"  # nothing answers there
+    result = run("check", "example.com", "--nameserver", dead, "--timeout", "0.3", "--format", "json")
+    assert result.returncode == 3, result.stderr
+    data = json.loads(result.stdout)
+    assert data["complete"] is False and {"mx", "spf", "dmarc"} <= set(data["incomplete"])
+    assert "incomplete:" in data["score_text"] and "SPF" in data["score_text"]
+    assert {r["state"] for r in data["runs"] if r["area"] == "spf"} == {"unavailable"}
+    text = run("check", "example.com", "--nameserver", dead, "--timeout", "0.3")
+    assert text.returncode == 3 and "incomplete: " in text.stdout and "could not be checked" in text.stdout
+    assert "UNAVAILABLE" in text.stdout  # the areas say so, not only the score
+    allowed = run("check", "example.com", "--nameserver", dead, "--timeout", "0.3", "--allow-incomplete", "--fail-on", "never")
+    assert allowed.returncode == 0
+
+
+def test_bulk_lines_say_what_could_not_be_checked(tmp_path: Path) -> None:
+    from tests.dns.test_hostile import closed_udp_port
+
+    names = tmp_path / "domains.txt"
+    names.write_text("example.com\nexample.net\n")
+    result = run("check", "--domains-file", str(names), "--nameserver", f"127.0.0.9:{closed_udp_port()}", "--timeout", "0.3")
+    assert result.returncode == 3 and result.stdout.count("incomplete: ") == 2
+
+
+def test_internationalized_names_are_encoded_by_uts46(dns_server: TestDnsServer) -> None:
+    result = run("check", "straße.de", "--nameserver", dns_server.address, "--timeout", "0.3", "--format", "json",
+                 "--allow-incomplete", "--fail-on", "never")
+    assert result.returncode == 0 and json.loads(result.stdout)["target"] == "xn--strae-oqa.de"  # not strasse.de
+    bad = run("check", "xn--zz.de")
+    assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr

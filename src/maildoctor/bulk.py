@@ -12,24 +12,24 @@ from typing import Any
 
 from maildoctor import aio
 from maildoctor.dns.answer import Resolver
-from maildoctor.engine import run_audit
-from maildoctor.findings import Report
+from maildoctor.engine import CHECK_BUDGET, run_audit
+from maildoctor.findings import Report, crashed_report
 from maildoctor.render.json import document
 from maildoctor.target import Target
 
 
 async def audit_many(targets: Iterable[Target], resolver: Resolver, concurrency: int = 50,
-                     selectors: Callable[[str], list[str]] | None = None) -> AsyncIterator[Report]:
+                     selectors: Callable[[str], list[str]] | None = None, budget: float = CHECK_BUDGET) -> AsyncIterator[Report]:
     """Reports in the order they finish; at most `concurrency` audits run at once."""
     pending = iter(targets)
     done: asyncio.Queue[Report | None] = asyncio.Queue(maxsize=concurrency * 2)
 
     async def worker() -> None:
-        for target in pending:  # the workers share one iterator
-            if selectors is not None:
-                target.known_selectors = selectors(target.domain)
-            await done.put(await run_audit(target, resolver))
-        await done.put(None)
+        try:
+            for target in pending:  # the workers share one iterator
+                await done.put(await _audit_one(target, resolver, selectors, budget))
+        finally:  # whatever happened, the reader is told this worker is done: it never waits for ever
+            await done.put(None)
 
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     finished = 0
@@ -46,6 +46,17 @@ async def audit_many(targets: Iterable[Target], resolver: Resolver, concurrency:
         await asyncio.gather(*workers, return_exceptions=True)
 
 
+async def _audit_one(target: Target, resolver: Resolver, selectors: Callable[[str], list[str]] | None, budget: float) -> Report:
+    """One domain's report; a failure outside the checks (the selector lookup, the engine itself)
+    is that domain's crashed run, not the end of the bulk run."""
+    try:
+        if selectors is not None:
+            target.known_selectors = selectors(target.domain)
+        return await run_audit(target, resolver, budget=budget)
+    except Exception as exc:  # noqa: BLE001
+        return crashed_report(target.domain, "domain", "audit", exc)
+
+
 @dataclass(frozen=True)
 class Finished:
     """A finished audit as a bulk run prints it: the report document as one line of JSON, and what
@@ -57,13 +68,14 @@ class Finished:
     score: float
     findings: int
     worst: tuple[str, str] | None  # (severity, id) of the worst finding
+    incomplete: tuple[str, ...] = ()  # the areas that could not be checked
 
     @classmethod
     def of(cls, report: Report) -> "Finished":
         data = document(report)
         top = data["findings"][0] if data["findings"] else None  # findings come worst first
         return cls(json.dumps(data, ensure_ascii=False), report.target, report.score, len(data["findings"]),
-                   (top["severity"], top["id"]) if top else None)
+                   (top["severity"], top["id"]) if top else None, tuple(report.incomplete_areas()))
 
 
 # A worker process takes about half a second to start (imports, the Public Suffix List). Measured on

@@ -19,7 +19,7 @@ from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.dns.zonedata import ZoneLoadError, ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
-from maildoctor.engine import run_audit
+from maildoctor.engine import run_audit, run_of
 from maildoctor.findings import Report, Severity, make_finding
 from maildoctor.render.json import SCHEMA_VERSION, render_json
 from maildoctor.render.dkim import render_keys
@@ -39,7 +39,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+def _remember_allow_incomplete(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta["allow_incomplete"] = value
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--allow-incomplete", is_flag=True, expose_value=False, callback=_remember_allow_incomplete,
+                        help="Exit 0 or 1 even when an area could not be checked (instead of 3).")(func)
     func = click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
                         help="Exit with status 1 when a finding at or above this severity is found.")(func)
     func = click.option("-v", "--verbose", is_flag=True, help="Show the evidence of each finding and every DNS query made.")(func)
@@ -105,7 +111,20 @@ def resolver_spec(nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout
     return ResolverSpec(tuple(nameservers), tuple(str(z) for z in zones), timeout)
 
 
+EXIT_INCOMPLETE = 3  # an area could not be checked (Nagios' UNKNOWN)
+# What every command's JSON carries of its report besides its own fields.
+STATUS_KEYS = ("complete", "incomplete", "score_text", "runs")
+
+
+def allow_incomplete() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.meta.get("allow_incomplete"))
+
+
 def exit_status(report: Report, fail_on: str) -> int:
+    """0 nothing at or above --fail-on, 1 something was, 3 incomplete (unless --allow-incomplete)."""
+    if not report.complete and not allow_incomplete():
+        return EXIT_INCOMPLETE
     worst = report.worst()
     threshold = None if fail_on == "never" else Severity.parse(fail_on)
     return 1 if threshold is not None and worst is not None and worst >= threshold else 0
@@ -113,7 +132,7 @@ def exit_status(report: Report, fail_on: str) -> int:
 
 def emit(report: Report, output_format: str, verbose: bool, fail_on: str) -> NoReturn:
     if output_format == "json":
-        click.echo(render_json(report))
+        click.echo(render_json(report, verbose=verbose))
     else:
         render_terminal(report, Console(highlight=False), verbose=verbose)
     sys.exit(exit_status(report, fail_on))
@@ -152,7 +171,8 @@ Examples:
   maildoctor check example.com --smtp mail.example.com:587
   maildoctor check --domains-file customers.txt --format json > audits.jsonl
 \b
-Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input.""")
+Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input,
+3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""")
 @click.argument("domain", required=False)
 @click.option("--domains-file", type=click.File("r"), help="Audit every domain in this file (one per line, # comments; - for stdin).")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file (per job).")
@@ -228,13 +248,20 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
 
     threshold = None if fail_on == "never" else Severity.parse(fail_on)
 
+    from maildoctor.findings import area_title
+
+    incomplete_counts = not allow_incomplete()
+
     def show(done: Finished) -> int:
-        """Print one audit; 1 when it has a finding at or above --fail-on."""
+        """Print one audit; 1 when it has a finding at or above --fail-on, 3 when it is incomplete."""
         if output_format == "json":
             click.echo(done.line)
         else:
             click.echo(f"{done.target:40} {done.score:4.1f}/10  {done.findings:3} finding(s)"
-                       + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else ""))
+                       + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else "")
+                       + (f"  incomplete: {', '.join(area_title(a) for a in done.incomplete)}" if done.incomplete else ""))
+        if done.incomplete and incomplete_counts:
+            return EXIT_INCOMPLETE
         return int(threshold is not None and done.worst is not None and Severity.parse(done.worst[0]) >= threshold)
 
     async def run() -> int:
@@ -343,7 +370,7 @@ def spf_tree(domain: str, ips: tuple[str, ...], nameservers: tuple[str, ...], zo
         click.echo(json.dumps({
             "schema": SCHEMA_VERSION, "domain": target.domain, "score": report.score,
             "lookups": tree["total_lookups"] if tree else None, "tree": tree,
-            **{k: v for k, v in report.to_json().items() if k in ("findings", "queries")},
+            **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
         }, indent=2, ensure_ascii=False))
         sys.exit(exit_status(report, fail_on))
     console = Console(highlight=False)
@@ -432,7 +459,7 @@ def dkim(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], 
     if output_format == "json":
         click.echo(json.dumps({
             "schema": SCHEMA_VERSION, "domain": target.domain, "score": report.score, "keys": keys,
-            **{k: v for k, v in report.to_json().items() if k in ("findings", "queries")},
+            **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
         }, indent=2, ensure_ascii=False))
         sys.exit(exit_status(report, fail_on))
     console = Console(highlight=False)
@@ -449,7 +476,8 @@ Examples:
   maildoctor blocklists example.com --lists my-lists.toml --format json
   maildoctor blocklists --self-test                        # which lists answer their test entry
 \b
-Exit status: 0 not listed at or above --fail-on, 1 listed, 2 bad input.""")
+Exit status: 0 not listed at or above --fail-on, 1 listed, 2 bad input,
+3 a list could not be asked (--allow-incomplete gives 0 or 1 instead).""")
 @click.argument("targets", nargs=-1)
 @click.option("--lists", "lists_file", type=click.Path(exists=True, dir_okay=False), help="Use the lists in this TOML file (the format of the shipped dnsbls.toml) instead.")
 @click.option("--self-test", is_flag=True, help="Query each list's documented test entry (must be listed) and 127.0.0.1 (must not be).")
@@ -484,6 +512,7 @@ def blocklists(targets: tuple[str, ...], lists_file: str | None, self_test: bool
     results, states = run_with_status(run(), output_format, f"{len(subjects)} target(s) on {len(lists)} lists")
     report = Report(target=", ".join(s.text for s in subjects) or "self-test", kind="blocklists")
     report.findings = blocklist_findings(results)
+    report.runs = [run_of("dnsbl", "blocklists", report.findings)] if subjects else []
     report.queries = [q.to_json() for q in resolver.trace]
     rows = [r.to_json() for r in results]
     broken = any(not s.startswith(("working", "no test", "unavailable")) for s in states.values())
@@ -491,7 +520,7 @@ def blocklists(targets: tuple[str, ...], lists_file: str | None, self_test: bool
     if output_format == "json":
         data = {"schema": SCHEMA_VERSION, "kind": "blocklists", "targets": [s.text for s in subjects],
                 "lists": len(lists), "results": rows, **({"self_test": states} if self_test else {}),
-                **{k: v for k, v in report.to_json().items() if k in ("score", "findings", "queries")}}
+                **{k: v for k, v in report.to_json(verbose).items() if k in ("score", "findings", "queries", *STATUS_KEYS)}}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         sys.exit(status)
     console = Console(highlight=False)
@@ -512,7 +541,8 @@ Examples:
   maildoctor message mail.eml --spamassassin 127.0.0.1:783 --rspamd http://127.0.0.1:11333
   maildoctor message headers.txt --zone example.com.zone   # DNS answered from a zone file
 \b
-Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input.""")
+Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input,
+3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""")
 @click.argument("source", type=click.File("rb"))
 @click.option("--client-ip", metavar="IP", default="", help="The IP that delivered the message (else read from the headers).")
 @click.option("--helo", metavar="NAME", default="", help="The HELO/EHLO name it gave (else read from the headers).")

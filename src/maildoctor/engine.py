@@ -161,10 +161,15 @@ async def _run_isolated(spec: CheckSpec, context: AuditContext) -> tuple[list[Fi
             if findings_module.STRICT:
                 raise AssertionError(message)
             log.error(message)
+    return found, run_of(spec.area, spec.name, found, ms)
+
+
+def run_of(area: str, name: str, found: list[Finding], ms: float = 0.0) -> CheckRun:
+    """The run of a check that returned these findings: unavailable when one says a lookup failed."""
     failed = [f for f in found if _is_unavailable(f.id)]
     if failed:
-        return found, CheckRun(spec.area, spec.name, UNAVAILABLE, "; ".join(dict.fromkeys(f.title for f in failed)), ms)
-    return found, CheckRun(spec.area, spec.name, RAN, "", ms)
+        return CheckRun(area, name, UNAVAILABLE, "; ".join(dict.fromkeys(f.title for f in failed)), ms)
+    return CheckRun(area, name, RAN, "", ms)
 
 
 def _crash_finding(spec: CheckSpec, what: str) -> Finding:

@@ -226,3 +226,18 @@ AREA_TITLES = {
 
 def area_title(area: str) -> str:
     return AREA_TITLES.get(area, area)
+
+
+def crashed_report(target: str, kind: str, area: str, exc: BaseException) -> Report:
+    """The report of a run that failed outside the isolated checks: its crash, recorded as a check's."""
+    import traceback
+
+    log.error("%s of %s crashed", area, target, exc_info=exc)
+    what = f"{type(exc).__name__}: {exc}"
+    report = Report(target=target, kind=kind)
+    report.findings.append(make_finding(
+        "engine.check_crashed", "maildoctor could not finish this run",
+        f"maildoctor stopped with {what}. Nothing is known from this run; run it again, and report it to the"
+        " maildoctor developers if it repeats.", evidence=[what]))
+    report.runs.append(CheckRun(area, area, CRASHED, what, 0.0, "".join(traceback.format_exception(exc))))
+    return report

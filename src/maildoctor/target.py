@@ -3,20 +3,39 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
+import idna
 from dataclasses import dataclass, field
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
+def to_ascii(name: str) -> str:
+    """A domain in its ASCII form by UTS #46 (IDNA 2008, nontransitional: straße.de is
+    xn--strae-oqa.de, not strasse.de); A-labels are checked to decode. ValueError says why not.
+
+    Labels that are plain ASCII are left as they are: underscores (_dmarc, _domainkey) are DNS,
+    not IDNA, and must pass."""
+    if name.isascii() and "xn--" not in name:
+        return name
+    try:
+        ascii_labels = []
+        for label in name.replace("\u3002", ".").replace("\uff0e", ".").replace("\uff61", ".").split("."):
+            if label.isascii() and not label.startswith("xn--"):
+                ascii_labels.append(label.lower())
+            else:
+                ascii_labels.append(idna.encode(label, uts46=True, transitional=False).decode("ascii"))
+        return ".".join(ascii_labels)
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError(f"{name!r} is not a valid internationalized domain name ({exc})") from None
+
+
 def parse_domain(text: str) -> str:
     """A domain name as users type it, normalized; ValueError with the reason otherwise."""
-    name = text.strip().rstrip(".").lower()
+    name = text.strip().rstrip(".").rstrip("\u3002\uff0e\uff61")
     if "@" in name:
         name = name.rsplit("@", 1)[1]
-    try:
-        name = name.encode("idna").decode("ascii") if not name.isascii() else name
-    except UnicodeError:
-        raise ValueError(f"{text!r} is not a valid domain name") from None
+    name = to_ascii(name).lower()
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValueError(f"{text!r} is not a valid domain name (expected something like example.com)")

@@ -5,6 +5,7 @@ from functools import cache
 
 from maildoctor.dnsbl.catalog import Blocklist, load_catalog
 from maildoctor.dnsbl.lookup import LISTED, REFUSED, UNAVAILABLE, Result, Subject, check_all
+from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, Severity, make_finding
 
@@ -87,5 +88,7 @@ async def check_blocklists(ctx: AuditContext) -> list[Finding]:
     # In an audit the lists are one area among many: a listing's reason is asked only once it is
     # listed (one more round trip then), not for every list beforehand (a third of an audit's questions).
     results = await check_all(ctx.dns, subjects, lists, eager_reasons=False)
+    if results and all(r.detail.endswith(OUTSIDE_ZONES) for r in results):  # DNS from zone files only
+        raise NotChecked("offline: DNS is answered from zone files, which hold no blocklist")
     ctx.facts["dnsbl"] = [r.to_json() for r in results]
     return blocklist_findings(results)

@@ -21,7 +21,8 @@ from typing import Any
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.cache import CachingResolver
 from maildoctor.dns.spec import ResolverSpec
-from maildoctor.findings import Report, make_finding
+from maildoctor.engine import CHECK_BUDGET
+from maildoctor.findings import crashed_report
 from maildoctor.inbox.store import Store
 from maildoctor.message.analyse import MessageOptions, analyse_message
 
@@ -33,16 +34,17 @@ BACKLOG_WAIT = 30.0  # the longest a sender is held before its 250 anyway
 log = logging.getLogger("maildoctor.inbox")
 
 
-async def grade_rows(rows: list[dict[str, Any]], resolver: Resolver) -> list[tuple[int, float, dict[str, Any]]]:
+async def grade_rows(rows: list[dict[str, Any]], resolver: Resolver, budget: float = CHECK_BUDGET) -> list[tuple[int, float, dict[str, Any]]]:
+    """budget: seconds for a message's domain audit; the whole analysis gets twice that."""
     async def one(row: dict[str, Any]) -> tuple[int, float, dict[str, Any]]:
         try:
-            report = await analyse_message(row["raw"], resolver, MessageOptions(
-                client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS))
-        except Exception as exc:  # noqa: BLE001  (an analysis bug: the user still gets an answer)
-            log.exception("analysis of message %s failed", row["id"])
-            report = Report(target=row["rcpt"], kind="message")
-            report.findings.append(make_finding("msg.parse_error", "The message could not be analysed",
-                                                f"{type(exc).__name__}: {exc}", fix="Report this to the maildoctor developers."))
+            report = await asyncio.wait_for(analyse_message(row["raw"], resolver, MessageOptions(
+                client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS,
+                budget=budget)), 2 * budget)
+        except asyncio.TimeoutError:
+            report = crashed_report(row["rcpt"], "message", "message", TimeoutError(f"the analysis did not finish within {2 * budget:g} s"))
+        except Exception as exc:  # noqa: BLE001  (an analysis bug: the user still gets an answer, marked incomplete)
+            report = crashed_report(row["rcpt"], "message", "message", exc)
         data: dict[str, Any] = report.to_json()
         data["facts"]["received"] = {"client_ip": row["client_ip"], "reverse_name": await _reverse_name(resolver, row["client_ip"]),
                                      "helo": row["helo"], "mail_from": row["mail_from"],

@@ -10,7 +10,7 @@ from maildoctor.dmarc.alignment import DmarcVerdict, evaluate
 from maildoctor.dmarc.discovery import discover_dmarc
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
-from maildoctor.engine import run_audit
+from maildoctor.engine import CHECK_BUDGET, run_audit
 from maildoctor.findings import Report, make_finding
 from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
@@ -33,6 +33,7 @@ class MessageOptions:
     rspamd: str | None = None  # URL of rspamd's controller/normal worker
     audit_domain: bool = True  # also audit the sender domain (and the client IP) ...
     audit_areas: tuple[str, ...] = ("spf", "dkim", "dmarc")  # ... in these areas
+    budget: float = CHECK_BUDGET  # seconds for the domain audit's checks
 
 
 def receiver_results(message: ParsedMessage) -> list[AuthResults]:
@@ -87,7 +88,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         discover = not own_keys or any(a is None or not a.ok for a in own_keys)
         target = Target(domain=from_domain, ips=[connection.ip] if connection.ip else [],
                         known_selectors=[s for _, s in signatures_of_from], discover_selectors=discover)
-        return keys, await run_audit(target, dns, areas=options.audit_areas)
+        return keys, await run_audit(target, dns, areas=options.audit_areas, budget=options.budget)
 
     async def engines() -> list[EngineResult]:
         asks = []
@@ -121,6 +122,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         seen = {f.id for f in report.findings}
         report.findings += [f for f in audit.findings if f.id not in seen]
     report.queries = [q.to_json() for q in dns.trace]
+    report.runs = list(audit.runs) if audit is not None else []
     report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
     return report
 

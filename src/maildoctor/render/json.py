@@ -6,16 +6,18 @@ from typing import Any
 
 from maildoctor.findings import Report
 
-SCHEMA_VERSION = 1
+# 2: "complete", "incomplete", "score_text" and "runs" added; a finding may carry "folded";
+#    outcome "malformed" in queries.
+SCHEMA_VERSION = 2
 
 
-def document(report: Report) -> dict[str, Any]:
-    """The report as the versioned JSON document."""
-    return {"schema": SCHEMA_VERSION, **report.to_json()}
+def document(report: Report, verbose: bool = False) -> dict[str, Any]:
+    """The report as the versioned JSON document (with a crash's traceback when verbose)."""
+    return {"schema": SCHEMA_VERSION, **report.to_json(verbose)}
 
 
-def render_json(report: Report, include_queries: bool = True) -> str:
-    data = document(report)
+def render_json(report: Report, include_queries: bool = True, verbose: bool = False) -> str:
+    data = document(report, verbose)
     if not include_queries:
         data.pop("queries")
     return json.dumps(data, indent=2, ensure_ascii=False)

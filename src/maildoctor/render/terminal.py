@@ -43,13 +43,33 @@ def _print_finding(console: Console, f: Finding, verbose: bool) -> None:
         console.print(Padding(Text("See: " + "; ".join(f.refs), style="dim"), (0, 0, 0, INDENT)))
 
 
+RUN_STYLE = {"unavailable": ("UNAVAILABLE", "bold magenta"), "crashed": ("CRASHED", "bold magenta"), "skipped": ("NOT CHECKED", "dim")}
+
+
+def _print_runs(console: Console, report: Report) -> None:
+    """The checks that did not run to an answer, and why: never silence where nothing was checked."""
+    shown = [run for run in report.runs if run.state in RUN_STYLE]
+    if not shown:
+        return
+    console.print()
+    console.rule(Text("Not checked", style="bold"), align="left")
+    for run in sorted(shown, key=lambda r: r.state == "skipped"):
+        label, style = RUN_STYLE[run.state]
+        console.print(Text.assemble((f" {label:11} ", style), (AREA_TITLES.get(run.area, run.area), "bold"),
+                                    (f": {run.reason}" if run.reason else "", "")))
+
+
 def render_terminal(report: Report, console: Console, verbose: bool = False) -> None:
     score = report.score
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
     summary = "  ".join(f"{n} {str(s)}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
+    missing = report.incomplete_areas()
+    incomplete = ("  incomplete: " + ", ".join(findings_module.area_title(a) for a in missing) + " could not be checked"
+                  if missing else "")
     console.print(Panel(
         Text.assemble(("maildoctor ", "bold"), (report.kind + " audit of ", ""), (report.target, "bold"),
-                      "\n", ("Score: ", ""), (f"{score:.1f}/10", score_style(score)), "   ", (summary, "dim")),
+                      "\n", ("Score: ", ""), (f"{score:.1f}/10", score_style(score) if not missing else "bold magenta"),
+                      (incomplete, "bold magenta"), "   ", (summary, "dim")),
         expand=False,
     ))
     for area, findings in report.by_area().items():
@@ -57,7 +77,8 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
         for finding in findings:
             _print_finding(console, finding, verbose)
-    if not report.findings:
+    _print_runs(console, report)
+    if not report.findings and report.complete:
         console.print("\n[green]Nothing to fix in the areas checked.[/green]")
     if verbose and report.queries:
         console.print()
