@@ -175,3 +175,17 @@ def test_skipped_checks_say_why() -> None:
     assert every["check_zone_file"] == ("skipped", "not applicable: no zone file")
     assert every["check_blocklists"] == ("skipped", "offline: DNS is answered from zone files, which hold no blocklist")
     assert every["check_mx"][0] == "unavailable"  # example.test is in none of the (no) zones: nothing could be read
+
+
+def test_a_check_that_read_failed_answers_and_said_nothing_is_unavailable(dns_server: TestDnsServer) -> None:
+    dns_server.faults.set("good.test", "servfail", "DS")  # DNSSEC has no finding for this: it must not pass
+    dns_server.faults.set("good.test", "servfail", "MX")  # the MX hosts, which DANE and reverse DNS rest on
+    try:
+        report = asyncio.run(_audit(dns_server, "good.test", budget=10))
+    finally:
+        dns_server.faults.by_name.clear()
+    runs = _runs(report)
+    assert runs["check_dnssec"] == ("unavailable", "DNS questions failed: good.test DS (servfail)")
+    assert runs["check_dane"][0] == "unavailable" and "good.test MX (servfail)" in runs["check_dane"][1]
+    assert runs["check_reverse_dns"][0] == "unavailable"  # not "skipped: no address": the MX lookup failed
+    assert runs["check_dmarc"][0] == "ran" and not report.complete

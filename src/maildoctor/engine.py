@@ -15,7 +15,7 @@ from typing import Any
 
 from maildoctor import findings as findings_module
 from maildoctor.dns.answer import Resolver
-from maildoctor.dns.tracing import TracingResolver
+from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
@@ -73,15 +73,20 @@ class AuditContext:
     zone: ZoneSource | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    _shared_failures: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within
         the first check that asks (no task of its own), while later ones wait for its result."""
         known = self._shared.get(key)
         if known is not None:
-            return known.result() if known.done() else await asyncio.shield(known)
+            value = known.result() if known.done() else await asyncio.shield(known)
+            _note_failures(self._shared_failures.get(key, ()))  # what the work read is what this check rests on
+            return value
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._shared[key] = future
+        seen = failures_seen.get()
+        before = len(seen) if seen is not None else 0
         try:
             value = await compute()
         except asyncio.CancelledError:
@@ -91,6 +96,9 @@ class AuditContext:
             future.set_exception(exc)
             future.exception()  # those waiting re-raise it; nobody else must log it
             raise
+        finally:
+            if seen is not None:
+                self._shared_failures[key] = tuple(seen[before:])
         future.set_result(value)
         return value
 
@@ -141,12 +149,23 @@ async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None 
     return report
 
 
+def _note_failures(answers: Any) -> None:
+    seen = failures_seen.get()
+    if seen is not None:
+        seen.extend(answers)
+
+
 async def _run_isolated(spec: CheckSpec, context: AuditContext) -> tuple[list[Finding], CheckRun]:
     started = time.perf_counter()
+    failed_answers: list[Any] = []
+    failures_seen.set(failed_answers)  # this task's own context: the check's sub-tasks share the list
     try:
         found = await spec.function(context)
     except NotChecked as skip:
-        return [], CheckRun(spec.area, spec.name, SKIPPED, skip.reason, (time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        if failed_answers:  # "nothing to check" is not known when what it rests on failed
+            return [], run_of(spec.area, spec.name, [], ms, failed_answers)
+        return [], CheckRun(spec.area, spec.name, SKIPPED, skip.reason, ms)
     except findings_module.UnknownFinding:
         raise  # only under MAILDOCTOR_STRICT: a test must see it
     except Exception as exc:  # noqa: BLE001  (a bug in one check must not cost the others)
@@ -161,14 +180,20 @@ async def _run_isolated(spec: CheckSpec, context: AuditContext) -> tuple[list[Fi
             if findings_module.STRICT:
                 raise AssertionError(message)
             log.error(message)
-    return found, run_of(spec.area, spec.name, found, ms)
+    return found, run_of(spec.area, spec.name, found, ms, failed_answers)
 
 
-def run_of(area: str, name: str, found: list[Finding], ms: float = 0.0) -> CheckRun:
-    """The run of a check that returned these findings: unavailable when one says a lookup failed."""
+def run_of(area: str, name: str, found: list[Finding], ms: float = 0.0, failed_answers: Any = ()) -> CheckRun:
+    """The run of a check that returned these findings, having read these failed DNS answers:
+    unavailable when a finding says a lookup failed, or when any answer it rests on failed (a
+    check that says nothing about a failure must not pass for one that checked)."""
     failed = [f for f in found if _is_unavailable(f.id)]
     if failed:
         return CheckRun(area, name, UNAVAILABLE, "; ".join(dict.fromkeys(f.title for f in failed)), ms)
+    if failed_answers:
+        questions = list(dict.fromkeys(f"{a.name} {a.rdtype} ({a.outcome.value})" for a in failed_answers))
+        more = f" and {len(questions) - 3} more" if len(questions) > 3 else ""
+        return CheckRun(area, name, UNAVAILABLE, "DNS questions failed: " + ", ".join(questions[:3]) + more, ms)
     return CheckRun(area, name, RAN, "", ms)
 
 

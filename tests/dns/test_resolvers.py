@@ -263,3 +263,17 @@ def test_the_tracing_resolver_asks_a_batch_once_and_traces_each_question(server:
 def test_ask_all_works_with_resolvers_that_take_one_question_at_a_time(zones: ZoneSet) -> None:
     answers = asyncio.run(ask_all(ZoneResolver(zones), [("a.res.test", "A"), ("none.res.test", "A")]))
     assert [a.outcome for a in answers] == [Outcome.ANSWER, Outcome.NXDOMAIN]
+
+
+def test_sockets_are_renewed_while_questions_keep_coming(server: TestDnsServer) -> None:
+    async def run() -> tuple[list[Answer], int, int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=1.0, max_in_flight=500)
+        answers: list[Answer] = []
+        for wave in range(4):  # each wave after sockets were retired (and closed) during the one before
+            answers += await asyncio.gather(*(resolver.query(f"w{wave}n{i}.wild.res.test", "TXT") for i in range(1000)))
+        opened, pending = resolver.sockets_opened, resolver.pending
+        resolver.close()
+        return answers, opened, pending
+    answers, opened, pending = asyncio.run(run())
+    assert [a.outcome for a in answers if not a.ok] == [] and pending == 0
+    assert opened >= 4000 // USES_PER_SOCKET  # ports kept moving

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import functools
 import secrets
 import socket
@@ -121,6 +122,10 @@ def system_nameservers() -> list[Nameserver]:
     return [Nameserver(str(ns)) for ns in found] or [Nameserver("127.0.0.1")]
 
 
+# What the kernel reports on a connected UDP socket when ICMP says the server cannot be reached.
+_UNREACHABLE = frozenset((errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN))
+
+
 def _local_port_range() -> tuple[int, int]:
     try:
         low, high = (int(n) for n in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
@@ -174,8 +179,11 @@ class _Channel:
                 data, source = self.sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # an ICMP error for this server: only its questions learn of it
-                owner._unreachable(self.server, exc)
+            except OSError as exc:
+                if exc.errno in _UNREACHABLE:  # an ICMP error for this server: only its questions learn of it
+                    owner._unreachable(self.server, exc)
+                else:  # anything else wrong with this socket: its own questions fail
+                    self.fail(exc)
                 return
             if source[0] != self.server.host or source[1] != self.server.port:
                 owner.ignored["another source"] += 1  # the socket is connected: only a kernel that does not filter lets it in
@@ -201,6 +209,7 @@ class _Channel:
                 waiting.future.set_result(reply)
             if self.retired and not self.pending:
                 self.close()
+                return
 
     def fail(self, exc: OSError) -> None:
         for waiting in list(self.pending.values()):

@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Sequence
 
 from maildoctor.dns.answer import Answer, QueryRecord, Resolver, ask_all, normalize_name
+from maildoctor.dns.zonedata import OUTSIDE_ZONES
 
 Key = tuple[str, str]
+
+# The temporary failures (timeout, SERVFAIL, ...) among the answers a task has read: the engine
+# gives each check its own list, so a check that read failed answers cannot pass for one that ran.
+failures_seen: contextvars.ContextVar[list[Answer] | None] = contextvars.ContextVar("failures_seen", default=None)
+
+
+def _note(answers: Sequence[Answer]) -> None:
+    seen = failures_seen.get()
+    if seen is not None:  # a name outside the zone files is "offline", for the check to say, not a failure
+        seen.extend(a for a in answers if a.outcome.is_temporary and a.detail != OUTSIDE_ZONES)
 
 
 class TracingResolver:
@@ -25,11 +37,16 @@ class TracingResolver:
         key = (normalize_name(name), rdtype.upper())
         known = self._answers.get(key)
         if isinstance(known, Answer):
+            if known.outcome.is_temporary:
+                _note((known,))
             return known
         if known is not None:  # asked already and not answered yet: wait for that answer
             waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
             known.append(waiter)
-            return await waiter
+            answer = await waiter
+            if answer.outcome.is_temporary:
+                _note((answer,))
+            return answer
         self._answers[key] = []
         started = time.perf_counter()
         try:
@@ -38,6 +55,8 @@ class TracingResolver:
             self._failed([key], exc)
             raise
         self._answered(key, answer, started)
+        if answer.outcome.is_temporary:
+            _note((answer,))
         return answer
 
     async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
@@ -69,7 +88,9 @@ class TracingResolver:
                 found[key] = answer
         for key, waiter in waiting.items():
             found[key] = await waiter
-        return [found[key] for key in keys]
+        answers = [found[key] for key in keys]
+        _note(answers)
+        return answers
 
     def _answered(self, key: Key, answer: Answer, started: float) -> None:
         waiters = self._answers[key]
