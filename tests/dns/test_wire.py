@@ -156,12 +156,32 @@ def test_valid_replies_cut_anywhere_are_a_format_error(case: int, cut: int) -> N
 
 
 @pytest.mark.parametrize("section", [6, 8, 10])  # ANCOUNT, NSCOUNT, ARCOUNT
-def test_counts_that_lie_are_a_format_error(section: int) -> None:
+def test_counts_that_lie_never_change_the_answer(section: int) -> None:
+    """A lie is a format error, or (where the sections it miscounts still parse: the authority
+    and additional sections are walked only when the reply does not end with an OPT record)
+    a reply whose data for the question is unchanged."""
     for wire, question in VALID:
-        mutated = bytearray(wire)
-        mutated[section:section + 2] = (int.from_bytes(wire[section:section + 2], "big") + 3).to_bytes(2, "big")
+        expected = parse_reply(wire, question)
+        assert expected is not None
+        for more in (1, 3, 200):
+            mutated = bytearray(wire)
+            mutated[section:section + 2] = (int.from_bytes(wire[section:section + 2], "big") + more).to_bytes(2, "big")
+            try:
+                reply = parse_reply(bytes(mutated), question)
+            except dns.exception.FormError:
+                continue
+            assert reply is not None  # the data of the question stays what the real records say
+            got = reply.chain(question.labels, question.rdtype)
+            want = expected.chain(question.labels, question.rdtype)
+            assert [d.to_text() for d in got[1]] == [d.to_text() for d in want[1]] and got[0] == want[0]
+
+
+def test_counts_that_lie_are_a_format_error_without_a_final_opt_record() -> None:
+    for wire, question in VALID:
+        stripped = bytearray(wire[:-11])  # the OPT record removed: the sections are walked
+        stripped[10:12] = (int.from_bytes(wire[10:12], "big") - 1 + 2).to_bytes(2, "big")
         with pytest.raises(dns.exception.FormError):
-            parse_reply(bytes(mutated), question)
+            parse_reply(bytes(stripped), question)
 
 
 def test_pointer_loops_in_every_section_are_a_format_error() -> None:

@@ -51,11 +51,14 @@ class Outcome(str, enum.Enum):
     @property
     def is_temporary(self) -> bool:
         """The server could not tell: this must never be read as 'record missing'."""
-        return self in (Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.MALFORMED)
+        return self in TEMPORARY
 
     @property
     def is_negative(self) -> bool:
         return self in (Outcome.NXDOMAIN, Outcome.NODATA)
+
+
+TEMPORARY = frozenset((Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.MALFORMED))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Questions go out over UDP from a pool of sockets per name server. Each socket is bound to a port
 drawn at random (the `secrets` module) and connected to its server, so the kernel drops
 datagrams from any other address or port and reports an ICMP error on the socket it concerns;
-a question takes a socket of the pool at random and an id from `secrets`, and a socket is
+a question takes a socket of the pool at random and an id from the system's CSPRNG (what
+`secrets` reads), and a socket is
 replaced after USES_PER_SOCKET questions or MAX_SOCKET_AGE seconds. A reply completes a question
 only when it comes from the server asked, carries the question's id and echoes its question
 (name in any case, type, class IN); anything else is counted in `ignored` and the question keeps
@@ -17,9 +18,9 @@ import asyncio
 import collections
 import errno
 import functools
+import os
 import secrets
 import socket
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -48,9 +49,9 @@ _ASK_AGAIN = frozenset((Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL, Outcom
 _NO_EDNS_RCODES = frozenset((dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BADVERS))
 
 POOL_SIZE = 32  # sockets per name server, each on its own random port
-USES_PER_SOCKET = 100  # questions before a socket is replaced by one on a new port
+USES_PER_SOCKET = 1000  # questions before a socket is replaced by one on a new port (opening one costs ~0.5 ms)
 MAX_SOCKET_AGE = 30.0  # seconds; a long-running `serve` keeps moving its ports too
-_READS_PER_WAKE = 256  # datagrams read per readiness callback: a flood cannot hold the loop
+_ENTROPY_CHUNK = 4096  # bytes read from the system's CSPRNG at a time
 
 
 class _Asked(NamedTuple):
@@ -126,6 +127,27 @@ def system_nameservers() -> list[Nameserver]:
 _UNREACHABLE = frozenset((errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN))
 
 
+class _Entropy:
+    """Random bytes from the system's CSPRNG (os.urandom, the source of the `secrets` module),
+    read 4 KiB at a time: a call to secrets per question cost more than the rest of sending it."""
+
+    def __init__(self) -> None:
+        self._bytes = b""
+        self._next = 0
+
+    def take(self, count: int) -> bytes:
+        if self._next + count > len(self._bytes):
+            self._bytes, self._next = os.urandom(max(_ENTROPY_CHUNK, count)), 0
+        start = self._next
+        self._next = start + count
+        return self._bytes[start:self._next]
+
+
+_entropy = _Entropy()
+# A forked child must not draw the same ids as its parent from a copy of the buffer.
+os.register_at_fork(after_in_child=lambda: _entropy.__init__())  # type: ignore[misc]
+
+
 def _local_port_range() -> tuple[int, int]:
     try:
         low, high = (int(n) for n in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
@@ -139,83 +161,95 @@ def _local_port_range() -> tuple[int, int]:
 _PORTS = _local_port_range()
 
 
+class _Server:
+    """What the client keeps of one name server under the running loop."""
+
+    __slots__ = ("address", "pool", "opening", "down_until", "down_error", "edns")
+
+    def __init__(self, address: Nameserver) -> None:
+        self.address = address
+        self.pool: list[_Channel | None] = [None] * POOL_SIZE
+        self.opening: dict[int, asyncio.Future[_Channel]] = {}  # slots whose new socket is being opened
+        self.down_until = 0.0  # after an ICMP error: questions to it fail at once until then
+        self.down_error: OSError | None = None
+        self.edns = True  # False once it answered FORMERR, NOTIMP or BADVERS to a question with OPT
+
+
 class _InFlight:
     """A question on the wire: completed by its reply, an error of its socket, or its deadline."""
 
-    __slots__ = ("future", "question", "qid", "channel", "deadline", "edns", "note")
+    __slots__ = ("future", "question", "qid", "channel", "deadline", "note")
 
     def __init__(self, future: asyncio.Future[Reply], question: Question, qid: int, channel: "_Channel",
-                 deadline: float, edns: bool) -> None:
+                 deadline: float) -> None:
         self.future = future
         self.question = question
         self.qid = qid
         self.channel = channel
         self.deadline = deadline
-        self.edns = edns
         self.note = ""  # a malformed datagram seen for it: the outcome, should nothing valid come
 
 
-class _Channel:
-    """One UDP socket bound to a random port and connected to one name server."""
+class _Channel(asyncio.DatagramProtocol):
+    """One UDP socket bound to a random port and connected to one name server (the loop's own
+    datagram transport: uvloop sends and receives in C)."""
 
-    __slots__ = ("sock", "server", "pending", "uses", "born", "retired", "owner")
-
-    def __init__(self, owner: "LiveResolver", server: Nameserver) -> None:
+    def __init__(self, owner: "LiveResolver", server: _Server, born: float) -> None:
         self.owner = owner
         self.server = server
+        self.host, self.port = server.address.host, server.address.port
         self.pending: dict[int, _InFlight] = {}
         self.uses = 0
-        self.born = time.monotonic()
+        self.born = born  # the loop's clock
         self.retired = False
-        self.sock = _bound_socket(server)
-        loop = owner._loop
-        assert loop is not None
-        loop.add_reader(self.sock.fileno(), self.readable)
+        self.transport: asyncio.DatagramTransport | None = None
 
-    def readable(self) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, source: tuple[str, int]) -> None:
         owner = self.owner
-        for _ in range(_READS_PER_WAKE):
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in _UNREACHABLE:  # an ICMP error for this server: only its questions learn of it
-                    owner._unreachable(self.server, exc)
-                else:  # anything else wrong with this socket: its own questions fail
-                    self.fail(exc)
-                return
-            if source[0] != self.server.host or source[1] != self.server.port:
-                owner.ignored["another source"] += 1  # the socket is connected: only a kernel that does not filter lets it in
-                continue
-            if len(data) < 12:
-                owner.ignored["malformed"] += 1
-                continue
-            waiting = self.pending.get((data[0] << 8) | data[1])
-            if waiting is None:
-                owner.ignored["unknown id"] += 1
-                continue
-            try:
-                reply = parse_reply(data, waiting.question)
-            except dns.exception.FormError as exc:
-                owner.ignored["malformed"] += 1
-                waiting.note = f"malformed reply from {self.server.host}: {exc}"
-                continue
-            if reply is None:
-                owner.ignored["another question"] += 1
-                continue
-            del self.pending[waiting.qid]
-            if not waiting.future.done():
-                waiting.future.set_result(reply)
-            if self.retired and not self.pending:
-                self.close()
-                return
+        if source[0] != self.host or source[1] != self.port:
+            owner.ignored["another source"] += 1  # the socket is connected: only a kernel that does not filter lets it in
+            return
+        if len(data) < 12:
+            owner.ignored["malformed"] += 1
+            return
+        waiting = self.pending.get((data[0] << 8) | data[1])
+        if waiting is None:
+            owner.ignored["unknown id"] += 1
+            return
+        try:
+            reply = parse_reply(data, waiting.question)
+        except dns.exception.FormError as exc:
+            owner.ignored["malformed"] += 1
+            waiting.note = f"malformed reply from {self.host}: {exc}"
+            return
+        if reply is None:
+            owner.ignored["another question"] += 1
+            return
+        del self.pending[waiting.qid]
+        if not waiting.future.done():
+            waiting.future.set_result(reply)
+        if self.retired and not self.pending:
+            self.close()
+
+    def error_received(self, exc: Exception) -> None:
+        if isinstance(exc, OSError) and exc.errno in _UNREACHABLE:  # ICMP for this server: only its questions learn of it
+            self.owner._unreachable(self.server, exc)
+        else:  # anything else wrong with this socket: its own questions fail
+            self.fail(exc if isinstance(exc, OSError) else OSError(str(exc)))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.retired = True
+        if self.pending:
+            self.fail(exc if isinstance(exc, OSError) else ConnectionError("the socket was closed"))
 
     def fail(self, exc: OSError) -> None:
-        for waiting in list(self.pending.values()):
+        pending, self.pending = self.pending, {}
+        for waiting in pending.values():
             if not waiting.future.done():
                 waiting.future.set_exception(exc)
-        self.pending.clear()
         self.retired = True  # a fresh socket next time: an error may stick to this one
         self.close()
 
@@ -226,12 +260,16 @@ class _Channel:
                 self.close()
 
     def close(self) -> None:
-        if self.sock.fileno() < 0:
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         loop = self.owner._loop
         if loop is not None and not loop.is_closed():
-            loop.remove_reader(self.sock.fileno())
-        self.sock.close()
+            transport.close()
+        else:  # the loop is gone: the socket is closed directly
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.close()
 
 
 def _bound_socket(server: Nameserver) -> socket.socket:
@@ -271,7 +309,7 @@ class LiveResolver:
         self.nameservers = nameservers or system_nameservers()
         self.timeout = timeout
         self.attempts = attempts
-        self._pools: dict[Nameserver, list[_Channel | None]] = {}
+        self._servers: list[_Server] = []
         self._max_in_flight = max_in_flight
         self._in_flight = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -279,12 +317,11 @@ class LiveResolver:
         # one sweep every SWEEP seconds pops what is overdue (a timer per question cost 5% of it).
         self._deadlines: collections.deque[_InFlight] = collections.deque()
         self._sweeper: asyncio.TimerHandle | None = None
-        self._no_edns: set[Nameserver] = set()
-        self._down: dict[Nameserver, tuple[float, OSError]] = {}  # servers that sent ICMP errors: until when, and what
         self._loop: asyncio.AbstractEventLoop | None = None
         self.retries = 0  # questions asked again after a timeout or failure (lost datagrams show here)
         self.sockets_opened = 0
         self.ignored: collections.Counter[str] = collections.Counter()  # datagrams that answered nothing, by why
+        self._no_edns: set[Nameserver] = set()  # servers that refused EDNS
 
     def _bind_to_running_loop(self) -> None:
         """Sockets and waiting questions belong to one event loop: start afresh under a new one."""
@@ -292,16 +329,21 @@ class LiveResolver:
         if self._loop is not loop:
             self.close()
             self._loop = loop
+            self._servers = [self._server(address) for address in self.nameservers]
             self._in_flight = 0
             self._waiting.clear()
             self._deadlines.clear()
             self._sweeper = None
-            self._down.clear()
+
+    def _server(self, address: Nameserver) -> _Server:
+        server = _Server(address)
+        server.edns = address not in self._no_edns  # learnt once, kept under any loop
+        return server
 
     @property
     def pending(self) -> int:
         """Questions on the wire now."""
-        return sum(len(c.pending) for pool in self._pools.values() for c in pool if c is not None)
+        return sum(len(c.pending) for server in self._servers for c in server.pool if c is not None)
 
     async def _slot(self) -> None:
         """One of max_in_flight places for a question. A plain counter while there is room (an
@@ -328,44 +370,56 @@ class LiveResolver:
                 return
         self._in_flight -= 1
 
-    def _unreachable(self, server: Nameserver, exc: OSError) -> None:
+    def _unreachable(self, server: _Server, exc: OSError) -> None:
         """The kernel reported an ICMP error for a socket of this server. Every question out to it
         fails now, on all its sockets (the kernel rate-limits ICMP, so most sockets never hear of
         it), and for one timeout new questions to it fail at once: they go to the next server."""
         assert self._loop is not None
-        self._down[server] = (self._loop.time() + self.timeout, exc)
-        for channel in self._pools.get(server, ()):
+        server.down_until, server.down_error = self._loop.time() + self.timeout, exc
+        for channel in server.pool:
             if channel is not None:
                 channel.fail(exc)
 
-    def _channel(self, server: Nameserver) -> _Channel:
-        """A socket of the server's pool, drawn at random; a new one on a fresh port in place of
-        one that has served its questions or its time."""
-        pool = self._pools.get(server)
-        if pool is None:
-            pool = self._pools[server] = [None] * POOL_SIZE
-        slot = secrets.randbelow(POOL_SIZE)
-        channel = pool[slot]
-        if channel is None or channel.retired or channel.uses >= USES_PER_SOCKET or time.monotonic() - channel.born > MAX_SOCKET_AGE:
-            if channel is not None and not channel.retired:
-                channel.retired = True
-                if not channel.pending:
-                    channel.close()
-            channel = pool[slot] = _Channel(self, server)
-            self.sockets_opened += 1
-        channel.uses += 1
+    async def _open(self, server: _Server, slot: int, now: float) -> _Channel:
+        """A new socket, on a fresh random port, in place of the one in the slot; questions that
+        find the slot being renewed wait for that socket instead of opening their own."""
+        assert self._loop is not None
+        opening = server.opening.get(slot)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        future: asyncio.Future[_Channel] = self._loop.create_future()
+        server.opening[slot] = future
+        try:
+            channel = _Channel(self, server, now)
+            await self._loop.create_datagram_endpoint(lambda: channel, sock=_bound_socket(server.address))
+        except BaseException as exc:
+            if isinstance(exc, OSError):
+                future.set_exception(exc)
+                future.exception()  # those waiting read it; nobody else must log it
+            else:
+                future.cancel()
+            raise
+        finally:
+            del server.opening[slot]
+        self.sockets_opened += 1
+        old, server.pool[slot] = server.pool[slot], channel
+        if old is not None and not old.retired:
+            old.retired = True
+            if not old.pending:
+                old.close()
+        future.set_result(channel)
         return channel
 
     def close(self) -> None:
-        for pool in self._pools.values():
-            for channel in pool:
+        for server in self._servers:
+            for channel in server.pool:
                 if channel is not None:
-                    for waiting in channel.pending.values():
+                    pending, channel.pending = channel.pending, {}
+                    for waiting in pending.values():
                         if not waiting.future.done():
                             waiting.future.cancel()
-                    channel.pending.clear()
                     channel.close()
-        self._pools.clear()
+        self._servers = [self._server(address) for address in self.nameservers] if self._servers else []
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -384,7 +438,7 @@ class LiveResolver:
         last = None
         try:
             for attempt in range(self.attempts):
-                server = self.nameservers[attempt % len(self.nameservers)]
+                server = self._servers[attempt % len(self._servers)]
                 last = (await self._ask_many(server, [_Asked(0, question, asked, rdtype.upper())]))[0]
                 if last.outcome not in _ASK_AGAIN:
                     return last
@@ -416,7 +470,7 @@ class LiveResolver:
             for attempt in range(self.attempts):
                 if not asking:
                     break
-                server = self.nameservers[attempt % len(self.nameservers)]
+                server = self._servers[attempt % len(self._servers)]
                 replies = await self._ask_many(server, asking)
                 again = []
                 for item, answer in zip(asking, replies):
@@ -430,11 +484,11 @@ class LiveResolver:
                 self._free_slot()
         return answers  # type: ignore[return-value]
 
-    async def _ask_many(self, server: Nameserver, asking: list[_Asked], edns: bool | None = None) -> list[Answer]:
+    async def _ask_many(self, server: _Server, asking: list[_Asked], edns: bool | None = None) -> list[Answer]:
         """One server's answers to the questions: sent together, read in order."""
         if edns is None:
-            edns = server not in self._no_edns
-        sent = [self._send(server, item.question, edns) for item in asking]
+            edns = server.edns
+        sent = await self._send_all(server, asking, edns)
         answers: list[Answer] = []
         without_edns: list[int] = []
         try:
@@ -445,48 +499,71 @@ class LiveResolver:
                     continue
                 assert reply is not None
                 if edns and reply.rcode in _NO_EDNS_RCODES:
-                    self._no_edns.add(server)
+                    server.edns = False
+                    self._no_edns.add(server.address)
                     without_edns.append(len(answers))
                     answers.append(Answer(item.asked, item.rdtype, Outcome.ERROR, detail=_rcode_text(reply.rcode)))
                     continue
-                answers.append(await self._conclude(reply, server, item, edns))
+                answers.append(interpret(reply, item.question, item.asked, item.rdtype) if not reply.truncated
+                               else await self._over_tcp(server, item, edns))
         finally:  # also when cancelled half-way: nothing may be left waiting
             for waiting in sent:
-                waiting.channel.forget(waiting)
-                if not waiting.future.done():
-                    waiting.future.cancel()
-                elif not waiting.future.cancelled():
-                    waiting.future.exception()  # an error nobody will read: not worth a warning
+                future = waiting.future
+                if not future.done():
+                    waiting.channel.forget(waiting)
+                    future.cancel()
+                elif future.cancelled():  # the task was cancelled while awaiting it
+                    waiting.channel.forget(waiting)
+                else:
+                    future.exception()  # an error nobody will read: not worth a warning
         if without_edns:
             again = await self._ask_many(server, [asking[i] for i in without_edns], edns=False)
             for i, answer in zip(without_edns, again):
                 answers[i] = answer
         return answers
 
-    def _send(self, server: Nameserver, question: Question, edns: bool) -> _InFlight:
-        """Send a question on a socket of the server's pool, under a fresh id, with its deadline."""
+    async def _send_all(self, server: _Server, asking: list[_Asked], edns: bool) -> list[_InFlight]:
+        """Each question sent on a socket of the server's pool drawn at random, under a random id,
+        with its deadline. A socket that has served its questions or its time is replaced first."""
         loop = self._loop
         assert loop is not None
-        channel = self._channel(server)
-        qid = secrets.randbits(16)
-        while qid in channel.pending:
-            qid = secrets.randbits(16)
-        waiting = _InFlight(loop.create_future(), question, qid, channel, loop.time() + self.timeout, edns)
-        channel.pending[qid] = waiting
-        self._deadlines.append(waiting)  # not asyncio.wait_for(): no task per question
-        if self._sweeper is None:
+        now = loop.time()
+        deadline = now + self.timeout
+        pool = server.pool
+        drawn = _entropy.take(3 * len(asking))  # per question: the socket, then the id
+        sent = []
+        for index, item in enumerate(asking):
+            slot = drawn[3 * index] % POOL_SIZE  # POOL_SIZE divides 256: every socket equally likely
+            channel = pool[slot]
+            if channel is None or channel.retired or channel.uses >= USES_PER_SOCKET or now - channel.born > MAX_SOCKET_AGE:
+                try:
+                    channel = await self._open(server, slot, now)
+                except asyncio.CancelledError:  # what was sent already must not be left waiting
+                    for waiting in sent:
+                        waiting.channel.forget(waiting)
+                        waiting.future.cancel()
+                    raise
+                except OSError as exc:  # no socket to be had (out of file descriptors, ...): this question fails
+                    failed = _InFlight(loop.create_future(), item.question, 0, _Channel(self, server, now), deadline)
+                    failed.future.set_exception(exc)
+                    sent.append(failed)
+                    continue
+            channel.uses += 1
+            qid = (drawn[3 * index + 1] << 8) | drawn[3 * index + 2]
+            while qid in channel.pending:
+                qid = int.from_bytes(_entropy.take(2), "big")
+            waiting = _InFlight(loop.create_future(), item.question, qid, channel, deadline)
+            sent.append(waiting)
+            if server.down_until > now:
+                waiting.future.set_exception(server.down_error or ConnectionRefusedError())
+                continue
+            channel.pending[qid] = waiting
+            self._deadlines.append(waiting)  # not asyncio.wait_for(): no task per question
+            assert channel.transport is not None
+            channel.transport.sendto(encode_question(qid, item.question, edns))
+        if self._sweeper is None and self._deadlines:
             self._sweeper = loop.call_later(SWEEP, self._sweep)
-        down = self._down.get(server)
-        try:
-            if down is not None:
-                if down[0] > loop.time():
-                    raise down[1]
-                del self._down[server]
-            channel.sock.send(encode_question(qid, question, edns))
-        except OSError as exc:
-            channel.forget(waiting)
-            waiting.future.set_exception(exc)
-        return waiting
+        return sent
 
     def _sweep(self) -> None:
         assert self._loop is not None
@@ -496,37 +573,37 @@ class LiveResolver:
             waiting = deadlines.popleft()
             if not waiting.future.done():
                 waiting.future.set_exception(asyncio.TimeoutError())
-            waiting.channel.forget(waiting)
+                waiting.channel.forget(waiting)
         self._sweeper = self._loop.call_later(SWEEP, self._sweep) if deadlines else None
 
-    async def _reply(self, waiting: _InFlight, server: Nameserver, item: _Asked) -> tuple[Reply | None, Answer | None]:
+    async def _reply(self, waiting: _InFlight, server: _Server, item: _Asked) -> tuple[Reply | None, Answer | None]:
         """The question's reply, or the Answer that says why none came."""
+        host = server.address.host
         try:
             return await waiting.future, None
         except asyncio.TimeoutError:
             if waiting.note:
                 return None, Answer(item.asked, item.rdtype, Outcome.MALFORMED, detail=waiting.note)
-            return None, Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer in {self.timeout:g}s")
+            return None, Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{host} did not answer in {self.timeout:g}s")
         except OSError as exc:
-            return None, Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{server.host}: {exc.strerror or exc}")
+            return None, Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{host}: {exc.strerror or exc}")
 
-    async def _conclude(self, reply: Reply, server: Nameserver, item: _Asked, edns: bool) -> Answer:
-        """The Answer a reply gives; a truncated reply is asked again over TCP first."""
+    async def _over_tcp(self, server: _Server, item: _Asked, edns: bool) -> Answer:
+        """A question whose reply came back truncated, asked again over TCP."""
         asked, rdtype, question = item.asked, item.rdtype, item.question
-        if reply.truncated:
-            request = dns.message.make_query(question.name, question.rdtype, use_edns=0 if edns else False, payload=EDNS_PAYLOAD)
-            try:
-                response = await dns.asyncquery.tcp(request, server.host, timeout=self.timeout, port=server.port)
-                tcp_reply = parse_reply(response.to_wire(), question)
-            except (dns.exception.Timeout, asyncio.TimeoutError):
-                return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{server.host} did not answer over TCP")
-            except dns.exception.FormError as exc:
-                return Answer(asked, rdtype, Outcome.MALFORMED, detail=f"malformed reply from {server.host} over TCP: {exc}")
-            except (OSError, dns.exception.DNSException) as exc:
-                return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} over TCP: {exc}")
-            if tcp_reply is None:
-                return Answer(asked, rdtype, Outcome.ERROR, detail=f"{server.host} answered another question over TCP")
-            reply = tcp_reply
+        host, port = server.address.host, server.address.port
+        request = dns.message.make_query(question.name, question.rdtype, use_edns=0 if edns else False, payload=EDNS_PAYLOAD)
+        try:
+            response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
+            reply = parse_reply(response.to_wire(), question)
+        except (dns.exception.Timeout, asyncio.TimeoutError):
+            return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{host} did not answer over TCP")
+        except dns.exception.FormError as exc:
+            return Answer(asked, rdtype, Outcome.MALFORMED, detail=f"malformed reply from {host} over TCP: {exc}")
+        except (OSError, dns.exception.DNSException) as exc:
+            return Answer(asked, rdtype, Outcome.ERROR, detail=f"{host} over TCP: {exc}")
+        if reply is None:
+            return Answer(asked, rdtype, Outcome.ERROR, detail=f"{host} answered another question over TCP")
         return interpret(reply, question, asked, rdtype)
 
 

@@ -6,7 +6,7 @@ import contextvars
 import time
 from collections.abc import Sequence
 
-from maildoctor.dns.answer import Answer, QueryRecord, Resolver, ask_all, normalize_name
+from maildoctor.dns.answer import TEMPORARY, Answer, QueryRecord, Resolver, ask_all, normalize_name
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
 
 Key = tuple[str, str]
@@ -19,7 +19,7 @@ failures_seen: contextvars.ContextVar[list[Answer] | None] = contextvars.Context
 def _note(answers: Sequence[Answer]) -> None:
     seen = failures_seen.get()
     if seen is not None:  # a name outside the zone files is "offline", for the check to say, not a failure
-        seen.extend(a for a in answers if a.outcome.is_temporary and a.detail != OUTSIDE_ZONES)
+        seen.extend(a for a in answers if a.outcome in TEMPORARY and a.detail != OUTSIDE_ZONES)
 
 
 class TracingResolver:
@@ -37,14 +37,14 @@ class TracingResolver:
         key = (normalize_name(name), rdtype.upper())
         known = self._answers.get(key)
         if isinstance(known, Answer):
-            if known.outcome.is_temporary:
+            if known.outcome in TEMPORARY:
                 _note((known,))
             return known
         if known is not None:  # asked already and not answered yet: wait for that answer
             waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
             known.append(waiter)
             answer = await waiter
-            if answer.outcome.is_temporary:
+            if answer.outcome in TEMPORARY:
                 _note((answer,))
             return answer
         self._answers[key] = []
@@ -55,7 +55,7 @@ class TracingResolver:
             self._failed([key], exc)
             raise
         self._answered(key, answer, started)
-        if answer.outcome.is_temporary:
+        if answer.outcome in TEMPORARY:
             _note((answer,))
         return answer
 
@@ -89,7 +89,8 @@ class TracingResolver:
         for key, waiter in waiting.items():
             found[key] = await waiter
         answers = [found[key] for key in keys]
-        _note(answers)
+        if any(a.outcome in TEMPORARY for a in answers):
+            _note(answers)
         return answers
 
     def _answered(self, key: Key, answer: Answer, started: float) -> None:

@@ -30,6 +30,7 @@ _LENGTH = [bytes((n,)) for n in range(256)]  # a label's length byte
 _POINTER_TO_QUESTION = b"\xc0\x0c"  # a compression pointer to offset 12, where the question's name is
 _A, _AAAA, _TXT, _SPF, _MX, _CNAME, _PTR, _NS, _OPT = 1, 28, 16, 99, 15, 5, 12, 2, 41
 _IN = 1
+_OPT_AT_END = b"\x00\x00\x29"  # the root owner and type 41 of an OPT record
 # Error replies that need not echo the question (RFC 6891 §7: a server that does not know EDNS
 # may answer FORMERR without one): FORMERR, SERVFAIL, NOTIMP, REFUSED.
 _ERRORS_WITHOUT_QUESTION = frozenset((1, 2, 4, 5))
@@ -303,7 +304,12 @@ def parse_reply(wire: bytes, question: Question) -> Reply | None:
             if rdclass == _IN:
                 records.append((owner, kind, ttl, _data(wire, kind, offset, end)))
             offset = end
-        extended, edns = _extended_rcode(wire, offset, nscount, arcount) if arcount or nscount else (0, False)
+        if arcount and len(wire) >= offset + 11 and wire[-11:-8] == _OPT_AT_END and wire[-2:] == b"\x00\x00":
+            extended, edns = wire[-6], True  # the usual end of a reply: an OPT record without options
+        elif arcount:
+            extended, edns = _extended_rcode(wire, offset, nscount, arcount)
+        else:
+            extended, edns = 0, False
     except (struct.error, ValueError, IndexError) as exc:
         raise dns.exception.FormError(f"malformed reply: {exc}") from exc
     return Reply(qid, flags, (extended << 4) | (flags & 0x000F), tuple(records), edns)

@@ -53,10 +53,14 @@ def _print_runs(console: Console, report: Report) -> None:
         return
     console.print()
     console.rule(Text("Not checked", style="bold"), align="left")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for run in sorted(shown, key=lambda r: r.state == "skipped"):
         label, style = RUN_STYLE[run.state]
-        console.print(Text.assemble((f" {label:11} ", style), (AREA_TITLES.get(run.area, run.area), "bold"),
-                                    (f": {run.reason}" if run.reason else "", "")))
+        grid.add_row(Text(f" {label}", style), Text.assemble((AREA_TITLES.get(run.area, run.area), "bold"),
+                                                             (f": {run.reason}" if run.reason else "", "")))
+    console.print(grid)
 
 
 def render_terminal(report: Report, console: Console, verbose: bool = False) -> None:
@@ -64,7 +68,7 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
     summary = "  ".join(f"{n} {str(s)}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
     missing = report.incomplete_areas()
-    incomplete = ("  incomplete: " + ", ".join(findings_module.area_title(a) for a in missing) + " could not be checked"
+    incomplete = (" — incomplete: " + ", ".join(findings_module.area_title(a) for a in missing) + " could not be checked"
                   if missing else "")
     console.print(Panel(
         Text.assemble(("maildoctor ", "bold"), (report.kind + " audit of ", ""), (report.target, "bold"),
