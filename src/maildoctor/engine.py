@@ -7,6 +7,7 @@ loss of the other checks' findings. Every report carries the run of each check.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -123,24 +124,27 @@ async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None 
             report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not applicable: no zone file"))
         else:
             specs.append(spec)
-    tasks = [asyncio.ensure_future(_run_isolated(spec, context)) for spec in specs]
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    tasks, failures, finished = [], [], {}  # finished: when each task ended
+    for spec in specs:
+        # Each check is a task of its own with its own list of the failed DNS answers it reads; no
+        # wrapper coroutine, which every resumption of the check would have to pass through.
+        seen: list[Any] = []
+        own = contextvars.copy_context()
+        own.run(failures_seen.set, seen)
+        task = loop.create_task(spec.function(context), context=own)
+        task.add_done_callback(lambda t: finished.__setitem__(t, time.perf_counter()))
+        tasks.append(task)
+        failures.append(seen)
     if tasks:
-        started = time.perf_counter()
-        done, late = await asyncio.wait(tasks, timeout=budget)
+        _, late = await asyncio.wait(tasks, timeout=budget)
         for task in late:
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=1.0)  # a check that swallows its cancellation is left behind
-    for task in tasks:
-        if task.done() and not task.cancelled() and isinstance(task.exception(), (findings_module.UnknownFinding, AssertionError)):
-            raise task.exception()  # type: ignore[misc]  (only under MAILDOCTOR_STRICT: a test must see it)
-    for spec, task in zip(specs, tasks):
-        if task.done() and not task.cancelled() and task.exception() is None:
-            found, run = task.result()
-        else:
-            ms = (time.perf_counter() - started) * 1000
-            found, run = [_crash_finding(spec, f"it did not finish within the audit's {budget:g} s")], \
-                CheckRun(spec.area, spec.name, CRASHED, f"did not finish within {budget:g} s", ms)
+    for spec, task, seen in zip(specs, tasks, failures):
+        found, run = _outcome(spec, task, seen, (finished.get(task, time.perf_counter()) - started) * 1000, budget)
         report.findings += found
         report.runs.append(run)
     report.findings = fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN)
@@ -155,25 +159,25 @@ def _note_failures(answers: Any) -> None:
         seen.extend(answers)
 
 
-async def _run_isolated(spec: CheckSpec, context: AuditContext) -> tuple[list[Finding], CheckRun]:
-    started = time.perf_counter()
-    failed_answers: list[Any] = []
-    failures_seen.set(failed_answers)  # this task's own context: the check's sub-tasks share the list
-    try:
-        found = await spec.function(context)
-    except NotChecked as skip:
-        ms = (time.perf_counter() - started) * 1000
+def _outcome(spec: CheckSpec, task: asyncio.Task[list[Finding]], failed_answers: list[Any], ms: float,
+             budget: float) -> tuple[list[Finding], CheckRun]:
+    """A finished (or given up) check task as findings and its run."""
+    if not task.done() or task.cancelled():
+        return [_crash_finding(spec, f"it did not finish within the audit's {budget:g} s")], \
+            CheckRun(spec.area, spec.name, CRASHED, f"did not finish within {budget:g} s", ms)
+    exc = task.exception()
+    if isinstance(exc, NotChecked):
         if failed_answers:  # "nothing to check" is not known when what it rests on failed
             return [], run_of(spec.area, spec.name, [], ms, failed_answers)
-        return [], CheckRun(spec.area, spec.name, SKIPPED, skip.reason, ms)
-    except findings_module.UnknownFinding:
-        raise  # only under MAILDOCTOR_STRICT: a test must see it
-    except Exception as exc:  # noqa: BLE001  (a bug in one check must not cost the others)
-        log.error("check %s crashed", spec.name, exc_info=True)
-        return [_crash_finding(spec, f"{type(exc).__name__}: {exc}")], CheckRun(
-            spec.area, spec.name, CRASHED, f"{type(exc).__name__}: {exc}", (time.perf_counter() - started) * 1000,
-            traceback.format_exc())
-    ms = (time.perf_counter() - started) * 1000
+        return [], CheckRun(spec.area, spec.name, SKIPPED, exc.reason, ms)
+    if isinstance(exc, findings_module.UnknownFinding):
+        raise exc  # only under MAILDOCTOR_STRICT: a test must see it
+    if exc is not None:  # a bug in one check must not cost the others
+        log.error("check %s crashed", spec.name, exc_info=exc)
+        what = f"{type(exc).__name__}: {exc}"
+        return [_crash_finding(spec, what)], CheckRun(spec.area, spec.name, CRASHED, what, ms,
+                                                      "".join(traceback.format_exception(exc)))
+    found = task.result()
     for finding in found:
         if finding.id not in spec.emits:
             message = f"check {spec.name} emitted {finding.id}, which it does not declare"

@@ -516,6 +516,7 @@ class LiveResolver:
                     waiting.channel.forget(waiting)
                 else:
                     future.exception()  # an error nobody will read: not worth a warning
+                waiting.future = None  # type: ignore[assignment]  (the deadline queue keeps the entry, not its reply)
         if without_edns:
             again = await self._ask_many(server, [asking[i] for i in without_edns], edns=False)
             for i, answer in zip(without_edns, again):
@@ -571,7 +572,7 @@ class LiveResolver:
         deadlines = self._deadlines
         while deadlines and deadlines[0].deadline <= now:
             waiting = deadlines.popleft()
-            if not waiting.future.done():
+            if waiting.future is not None and not waiting.future.done():
                 waiting.future.set_exception(asyncio.TimeoutError())
                 waiting.channel.forget(waiting)
         self._sweeper = self._loop.call_later(SWEEP, self._sweep) if deadlines else None
