@@ -55,3 +55,13 @@ def test_package_catalog_matches_the_shared_catalog() -> None:
     raw = Path(ROOT / "src/maildoctor/data/checks.json").read_text()
     for check_id in local_only:  # rules the shared catalog still lacks are marked as ours
         assert f'"{check_id}"' in raw
+
+
+def test_an_unknown_finding_id_fails_in_tests_and_is_reported_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maildoctor import findings
+
+    with pytest.raises(findings.UnknownFinding):
+        findings.make_finding("spf.not_in_the_catalog", "t", "d")
+    monkeypatch.setattr(findings, "STRICT", False)
+    reported = findings.make_finding("spf.not_in_the_catalog", "A title", "A detail")
+    assert reported.id == "spf.not_in_the_catalog" and reported.title == "A title" and str(reported.severity) == "warning"

@@ -48,7 +48,8 @@ RUN_STYLE = {"unavailable": ("UNAVAILABLE", "bold magenta"), "crashed": ("CRASHE
 
 def _print_runs(console: Console, report: Report) -> None:
     """The checks that did not run to an answer, and why: never silence where nothing was checked."""
-    shown = [run for run in report.runs if run.state in RUN_STYLE]
+    # areas a command does not cover (`maildoctor dkim` asks only DKIM) need no line each
+    shown = [run for run in report.runs if run.state in RUN_STYLE and run.reason != "not asked"]
     if not shown:
         return
     console.print()
