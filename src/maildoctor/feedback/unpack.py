@@ -63,26 +63,27 @@ class GunzipReader(io.RawIOBase):
         self.inner, self.name = inner, name
         self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.pending = b""
+        self.offset = 0  # how much of pending was read already (no copy of the rest per read)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        while not self.pending and not self.inflater.eof:
-            chunk = self.inner.read(1 << 16)
-            if not chunk:
-                raise UnpackError(f"{self.name}: the gzip data ends early")
+        while self.offset >= len(self.pending) and not self.inflater.eof:
+            # What zlib could not inflate within the output bound last time comes first: reading
+            # more input before it would drop it (a report compressed better than 16:1 lost data).
+            data = self.inflater.unconsumed_tail
+            if not data:
+                data = self.inner.read(1 << 16)
+                if not data:
+                    raise UnpackError(f"{self.name}: the gzip data ends early")
             try:
-                self.pending = self.inflater.decompress(chunk, 1 << 20)
+                self.pending, self.offset = self.inflater.decompress(data, 1 << 20), 0
             except zlib.error as exc:
                 raise UnpackError(f"{self.name}: not valid gzip data ({exc})") from None
-            while not self.pending and self.inflater.unconsumed_tail:
-                self.pending = self.inflater.decompress(self.inflater.unconsumed_tail, 1 << 20)
-        if not self.pending and self.inflater.unconsumed_tail:
-            self.pending = self.inflater.decompress(self.inflater.unconsumed_tail, 1 << 20)
-        size = min(len(buffer), len(self.pending))
-        buffer[:size] = self.pending[:size]
-        self.pending = self.pending[size:]
+        size = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:size] = self.pending[self.offset:self.offset + size]
+        self.offset += size
         return size
 
 
