@@ -152,12 +152,27 @@ def _chunks(stream: IO[bytes], name: str) -> Iterator[bytes]:
         raise ReportError(f"{name}: refused: a DTD (entity or DTD tricks in a report are an attack)")
     if head[:1].isspace():  # blank lines before the XML declaration: some senders write them, expat refuses them
         head = head.lstrip()
+    run = _run_after_markup(head, 0, name)
     yield head
     while chunk := stream.read(CHUNK):
+        run = _run_after_markup(chunk, run, name)
         yield chunk
 
 
+def _run_after_markup(chunk: bytes, run: int, name: str) -> int:
+    """The bytes since the last < or > once this chunk is read. expat keeps a text run (or a tag)
+    whole until it ends, so a run without markup is memory the parser holds: past MAX_TEXT_RUN
+    the document is refused by rule, not by running out of memory (a whitespace bomb)."""
+    last = max(chunk.rfind(b"<"), chunk.rfind(b">"))
+    run = len(chunk) - last - 1 if last >= 0 else run + len(chunk)
+    if run > MAX_TEXT_RUN:
+        raise ReportError(f"{name}: refused: more than {MAX_TEXT_RUN >> 20} MB of text without markup (no report field is"
+                          " that long: a whitespace bomb?)")
+    return run
+
+
 CHUNK = 1 << 16
+MAX_TEXT_RUN = 1 << 20
 _REPORT_CLOSED = re.compile(rb"</(?:[\w.-]+:)?feedback>\s*\Z")
 _JUNK_AFTER_ROOT = 9  # expat's XML_ERROR_JUNK_AFTER_DOC_ELEMENT: the root element is closed
 
