@@ -719,6 +719,8 @@ def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool
                    f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
         for source, reason in result.rejected:
             click.echo(f"  rejected {source}: {reason}")
+        for source, repair in result.repaired:
+            click.echo(f"  repaired {source}: {repair}")
     sys.exit(1 if result.rejected else 0)
 
 

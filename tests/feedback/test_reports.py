@@ -209,3 +209,32 @@ def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
     assert result["dmarc_reports"] == 1 and result["records"] == 2 and result["bounces"] == 1
     assert json.loads(again.stdout)["dmarc_reports"] == 0  # seen messages are not fetched again
     assert wrong.returncode == 2 and "IMAP" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_an_empty_org_name_and_a_bad_byte_are_repaired_not_rejected(engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from maildoctor.inbox.store import dmarc_records
+
+    records = [dict(GOOD, count=n + 1) for n in range(2286)]
+    document = aggregate("lenient-1", records, org="google.com").replace(b"<org_name>google.com</org_name>", b"<org_name></org_name>")
+    # one byte that is not UTF-8 in one header_from, deep in the report (past the first chunks)
+    at = document.rindex(b"<header_from>shop.test") + len(b"<header_from>shop")
+    document = document[:at] + b"\xe9" + document[at:]
+    (tmp_path / "lenient.xml").write_bytes(document)
+    result = ingest(engine, [tmp_path / "lenient.xml"])
+    assert result.rejected == [] and result.reports == 1 and result.records == 2286
+    repairs = [r for _, r in result.repaired]
+    assert any("organization is taken from <email> (google.com)" in r for r in repairs)
+    assert any("1 byte sequence(s) that are not UTF-8" in r for r in repairs)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dmarc_records)).scalar() == 2286
+
+
+def test_a_report_rolled_back_half_way_counts_no_records(engine: Engine, tmp_path: Path) -> None:
+    records = [dict(GOOD, count=n + 1) for n in range(5000)]  # more than one batch is written before the break
+    document = aggregate("broken-1", records)
+    cut = document.rindex(b"<record>")
+    (tmp_path / "broken.xml").write_bytes(document[:cut] + b"<record><row></feedback>")
+    result = ingest(engine, [tmp_path / "broken.xml"])
+    assert len(result.rejected) == 1 and result.reports == 0 and result.records == 0

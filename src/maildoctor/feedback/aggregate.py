@@ -5,6 +5,7 @@ references) is refused before parsing."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import socket
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ class AggregateMeta:
     end: int
     domain: str  # policy_published/domain
     policy: dict[str, str] = field(default_factory=dict)  # adkim, aspf, p, sp, pct, fo, np
+    # What was repaired to read the report (filled while its records are read: read it after them)
+    repairs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -171,6 +174,54 @@ def _run_after_markup(chunk: bytes, run: int, name: str) -> int:
     return run
 
 
+def _valid_utf8(chunks: Iterator[bytes], repairs: list[str]) -> Iterator[bytes]:
+    """A UTF-8 document with its invalid bytes replaced by U+FFFD, so that one bad byte in a field
+    does not cost the whole report (expat refuses the document); the repair is noted. Documents
+    in another encoding (a BOM or an encoding declaration says so) pass as they are."""
+    first = next(chunks, b"")
+    declared = _DECLARED_ENCODING.match(first)
+    if any(first.startswith(bom) for bom, codec in _BOMS if codec != "utf-8") or (
+            declared is not None and declared.group(1).lower().replace(b"_", b"-") not in _UTF8_NAMES):
+        yield first
+        yield from chunks
+        return
+    replaced = 0
+    carry = b""  # a character cut by the chunk boundary
+    for chunk in itertools.chain((first,), chunks):
+        if not carry and chunk.isascii():  # nearly every chunk of a report
+            yield chunk
+            continue
+        data = carry + chunk
+        cut = _cut_character(data)
+        body, carry = data[:len(data) - cut], data[len(data) - cut:]
+        try:
+            body.decode("utf-8")
+            yield body
+        except UnicodeDecodeError:
+            text = body.decode("utf-8", "replace")
+            replaced += text.count("\ufffd") - body.count("\ufffd".encode())
+            yield text.encode("utf-8")
+    if carry:
+        replaced += 1
+        yield "\ufffd".encode()
+    if replaced:
+        repairs.append(f"{replaced} byte sequence(s) that are not UTF-8 read as U+FFFD")
+
+
+def _cut_character(data: bytes) -> int:
+    """How many bytes at the end begin a UTF-8 character that the next chunk completes."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # not a continuation byte: ASCII or a lead byte
+            needed = 2 if byte & 0xE0 == 0xC0 else 3 if byte & 0xF0 == 0xE0 else 4 if byte & 0xF8 == 0xF0 else 1
+            return back if needed > back else 0
+    return 0
+
+
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_UTF8_NAMES = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
+
+
 CHUNK = 1 << 16
 MAX_TEXT_RUN = 1 << 20
 _REPORT_CLOSED = re.compile(rb"</(?:[\w.-]+:)?feedback>\s*\Z")
@@ -201,7 +252,7 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
             if tag in ("report_metadata", "policy_published"):
                 meta_parts[tag] = child
                 if meta is None and len(meta_parts) == 2:
-                    meta = _meta(meta_parts, name)
+                    meta = _meta(meta_parts, name, repairs)
                     yield meta
                     yield from waiting
                     waiting.clear()
@@ -214,8 +265,9 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
         del body[:count]
 
     tail = b""
+    repairs: list[str] = []
     try:
-        for chunk in _chunks(stream, name):
+        for chunk in _valid_utf8(_chunks(stream, name), repairs):
             tail = (tail + chunk)[-256:]
             report_closed = False
             try:
@@ -253,9 +305,12 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
         raise ReportError(f"{name}: no <report_metadata> and <policy_published> (root <{tag}>): not a DMARC aggregate report")
 
 
-def _meta(parts: dict[str, Element], name: str) -> AggregateMeta:
+def _meta(parts: dict[str, Element], name: str, repairs: list[str]) -> AggregateMeta:
     meta, policy = parts["report_metadata"], parts["policy_published"]
     org, report_id, domain = _text(meta, "org_name"), _text(meta, "report_id"), _text(policy, "domain").lower()
+    if not org and "@" in _text(meta, "email"):  # as receivers' own tools do: the reporter is its address's domain
+        org = _text(meta, "email").rsplit("@", 1)[1].strip().lower()
+        repairs.append(f"empty <org_name>: the organization is taken from <email> ({org})")
     begin, end = _text(meta, "date_range", "begin"), _text(meta, "date_range", "end")
     missing = [n for n, v in (("org_name", org), ("report_id", report_id), ("policy_published/domain", domain)) if not v]
     if missing:
@@ -263,5 +318,5 @@ def _meta(parts: dict[str, Element], name: str) -> AggregateMeta:
     if not (begin.isdigit() and end.isdigit()):
         raise ReportError(f"{name}: date_range {begin!r}..{end!r} is not two UNIX times")
     return AggregateMeta(org, report_id, _text(meta, "email"), int(begin), int(end), domain,
-                         {_local(c.tag): (c.text or "").strip() for c in policy if _local(c.tag) != "domain"})
+                         {_local(c.tag): (c.text or "").strip() for c in policy if _local(c.tag) != "domain"}, repairs)
 

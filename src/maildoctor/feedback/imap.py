@@ -83,3 +83,4 @@ def add_results(total: IngestResult, part: IngestResult, where: str) -> None:
     for name in ("files", "reports", "tls_reports", "records", "duplicates", "bounces", "complaints", "failure_reports"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     total.rejected += [(where, reason) for _, reason in part.rejected]
+    total.repaired += [(where, repair) for _, repair in part.repaired]

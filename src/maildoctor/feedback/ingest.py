@@ -37,10 +37,12 @@ class IngestResult:
     complaints: int = 0
     failure_reports: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    repaired: list[tuple[str, str]] = field(default_factory=list)  # (source, what was repaired to read it)
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "dmarc_reports": self.reports, "tls_reports": self.tls_reports, "records": self.records,
-                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected]}
+                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected],
+                "repaired": [{"source": s, "repair": r} for s, r in self.repaired]}
 
 
 def report_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -176,6 +178,7 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                                                  begin=meta.begin, end=meta.end, source=f"{source} ({document.name})",
                                                  ingested=time.time())).inserted_primary_key[0]
         batch: list[tuple[object, ...]] = []
+        stored = 0  # counted in the result only once the report's transaction has committed
         selectors: set[tuple[str, str]] = set()
         for record in items:
             assert isinstance(record, AggregateRecord)
@@ -186,11 +189,11 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                     selectors.add((domain, selector))
             if len(batch) >= BATCH:
                 _insert_records(conn, batch)
-                result.records += len(batch)
+                stored += len(batch)
                 batch = []
         if batch:
             _insert_records(conn, batch)
-            result.records += len(batch)
+            stored += len(batch)
         now = time.time()
         for domain, selector in selectors:
             known = conn.execute(select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain,
@@ -201,6 +204,8 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                 conn.execute(dkim_selectors.update().where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
                              .values(last_seen=now))
     result.reports += 1
+    result.records += stored
+    result.repaired += [(f"{source} ({document.name})", repair) for repair in meta.repairs]
 
 
 _RECORD_COLUMNS = [c.name for c in dmarc_records.columns if c.name != "id"]
