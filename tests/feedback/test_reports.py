@@ -238,3 +238,36 @@ def test_a_report_rolled_back_half_way_counts_no_records(engine: Engine, tmp_pat
     (tmp_path / "broken.xml").write_bytes(document[:cut] + b"<record><row></feedback>")
     result = ingest(engine, [tmp_path / "broken.xml"])
     assert len(result.rejected) == 1 and result.reports == 0 and result.records == 0
+
+
+def _failure_report(encoding: str) -> bytes:
+    import base64
+    import quopri
+
+    fields = ("Feedback-Type: auth-failure\r\nUser-Agent: Receiver/1.0\r\nVersion: 1\r\nOriginal-Mail-From: <bounce@shop.test>\r\n"
+              "Arrival-Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nSource-IP: 192.0.2.77\r\nReported-Domain: shop.test\r\n"
+              "Auth-Failure: dmarc\r\nDelivery-Result: reject\r\n").encode()
+    body = base64.encodebytes(fields) if encoding == "base64" else quopri.encodestring(fields)
+    return (b"From: dmarc@receiver.test\r\nTo: dmarc-failures@shop.test\r\nSubject: Report\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/report; report-type=feedback-report; boundary=B\r\n\r\n"
+            b"--B\r\nContent-Type: text/plain\r\n\r\nAn authentication failure report.\r\n"
+            b"--B\r\nContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: " + encoding.encode() + b"\r\n\r\n" + body +
+            b"\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: <user@shop.test>\r\nTo: <someone@receiver.test>\r\n"
+            b"Subject: Invoice\r\n\r\n--B--\r\n")
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
+def test_a_transfer_encoded_failure_report_is_no_complaint(engine: Engine, tmp_path: Path, encoding: str) -> None:
+    from sqlalchemy import select
+
+    from maildoctor.feedback.bounces import classify
+    from maildoctor.feedback.ingest import suppressions
+    from maildoctor.inbox.store import failure_reports
+
+    (tmp_path / "failure.eml").write_bytes(_failure_report(encoding))
+    result = ingest(engine, [tmp_path / "failure.eml"])
+    assert result.failure_reports == 1 and result.complaints == 0 and suppressions(engine) == []
+    with engine.connect() as conn:
+        [row] = list(conn.execute(select(failure_reports)))
+    assert (row.domain, row.source_ip, row.auth_failure, row.delivery_result) == ("shop.test", "192.0.2.77", "dmarc", "reject")
+    assert [b.feedback_type for b in classify(_failure_report(encoding))] == ["auth-failure"]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from maildoctor.feedback.mimefields import transfer_decoded
 from maildoctor.feedback.bounce_reason import Answer, answers_rcpt, category_reason, kind_of, reason_of
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -89,7 +90,10 @@ def _status_of(diagnostic: str, field: str) -> str:
 
 def _fields(part: Message) -> list[Message]:
     payload = part.get_payload()
-    if isinstance(payload, list):
+    decoded = transfer_decoded(part)
+    if decoded is not None:
+        blocks = [decoded]
+    elif isinstance(payload, list):
         blocks = [p for p in payload if isinstance(p, Message)]
     else:
         text = payload if isinstance(payload, str) else ""

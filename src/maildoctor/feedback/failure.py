@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from maildoctor.feedback.mimefields import transfer_decoded
+
 
 @dataclass
 class FailureReport:
@@ -57,7 +59,8 @@ def parse_failure(data: bytes) -> FailureReport | None:
     original = _original(message)
     if feedback is not None:
         payload = feedback.get_payload()
-        fields = payload[0] if isinstance(payload, list) and payload else email.message_from_string(payload if isinstance(payload, str) else "")
+        fields = transfer_decoded(feedback) or (
+            payload[0] if isinstance(payload, list) and payload else email.message_from_string(payload if isinstance(payload, str) else ""))
         if str(fields.get("Feedback-Type", "")).strip().lower() != "auth-failure":
             return None
         header_from = str((original or Message()).get("From", ""))
