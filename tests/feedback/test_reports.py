@@ -271,3 +271,21 @@ def test_a_transfer_encoded_failure_report_is_no_complaint(engine: Engine, tmp_p
         [row] = list(conn.execute(select(failure_reports)))
     assert (row.domain, row.source_ip, row.auth_failure, row.delivery_result) == ("shop.test", "192.0.2.77", "dmarc", "reject")
     assert [b.feedback_type for b in classify(_failure_report(encoding))] == ["auth-failure"]
+
+
+def test_suppressions_hold_decoded_addresses_and_the_bounce_s_own_date(engine: Engine, tmp_path: Path) -> None:
+    from maildoctor.feedback.ingest import suppressions
+
+    dsn = (b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+           b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.shop.test\r\n\r\n"
+           b"Final-Recipient: rfc822; =?utf-8?b?am9obi5kb2U=?=@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+           b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+           b"Final-Recipient: rfc822; \"jane.roe\"@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+           b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n")
+    (tmp_path / "bounce.eml").write_bytes(dsn)
+    assert ingest(engine, [tmp_path / "bounce.eml"]).bounces == 2
+    listed = {row["address"]: row["last_seen"] for row in suppressions(engine)}
+    assert listed == {"john.doe@example.org": "2026-11-03T08:15:00+00:00", "jane.roe@example.org": "2026-11-03T08:15:00+00:00"}

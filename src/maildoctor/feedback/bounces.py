@@ -20,6 +20,34 @@ _REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
 _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+=/'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_QUOTED_LOCAL = re.compile(r'^"([^"\\\s()<>,;:@\[\]]+)"@')
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    try:
+        return "".join(part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
+                       for part, charset in email.header.decode_header(match.group(0)))
+    except (email.errors.HeaderParseError, LookupError, ValueError):
+        return match.group(0)
+
+
+def normal_address(text: str) -> str:
+    """An address as a suppression list must hold it: RFC 2047 encoded words decoded (some MTAs
+    write the recipient so), an address type (rfc822;) and angle brackets taken off, a quoted
+    local part that needs no quotes unquoted ("john.doe"@x is john.doe@x), lower case."""
+    address = text.strip()
+    if _ENCODED_WORD.search(address):
+        address = _ENCODED_WORD.sub(_decode_word, address)
+    if ";" in address.split("@", 1)[0]:
+        address = address.split(";", 1)[1]
+    address = address.strip().strip("<>").strip()
+    match = _QUOTED_LOCAL.match(address)
+    if match and not match.group(1).startswith(".") and ".." not in match.group(1) and not match.group(1).endswith("."):
+        address = match.group(1) + address[match.end() - 1:]
+    return address.lower()
+
+
 @dataclass
 class Bounce:
     recipient: str
@@ -29,6 +57,9 @@ class Bounce:
     reply_code: str = ""
     diagnostic: str = ""
     feedback_type: str = ""  # for ARF complaints: abuse, fraud, ...
+
+    def __post_init__(self) -> None:
+        self.recipient = normal_address(self.recipient)
 
     def to_json(self) -> dict[str, str]:
         return {"recipient": self.recipient, "reason": self.reason, "kind": self.kind, "status": self.status,
@@ -254,7 +285,7 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
         recipient = _value(block, "Final-Recipient") or _value(block, "Original-Recipient")
         if not recipient:
             continue
-        address = recipient.split(";", 1)[-1].strip().strip("<>")
+        address = normal_address(recipient)  # before anything lowers it: encoded words are case-sensitive
         action = _value(block, "Action").lower()
         status = _value(block, "Status")
         diagnostic_field = _value(block, "Diagnostic-Code")
@@ -272,7 +303,7 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
             reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
                                       action, kind.strip().lower() in ("smtp", "") or _SERVER_SAID.search(diagnostic) is not None,
                                       remote_host(_value(block, "Remote-MTA"), stage)))
-        found.append(Bounce(address.lower(), reason, kind_of(reason, status), status, reply.group(1) if reply else "",
+        found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
                             (diagnostic or " ".join(near.split()))[:500]))
     return found
 

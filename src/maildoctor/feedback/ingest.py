@@ -2,6 +2,7 @@
 records streamed in batches, anything unreadable kept aside with the reason. No DNS on this path."""
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import time
@@ -92,16 +93,35 @@ def _ingest_bounce(engine: Engine, path: Path, result: IngestResult) -> bool:
              if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation") and b.feedback_type != "auth-failure"]
     if not found:
         return False
+    at = _dated(data)
     with engine.begin() as conn:
         conn.execute(insert(bounces), [{"recipient": b.recipient, "reason": b.reason, "kind": b.kind, "status": b.status,
                                         "diagnostic": b.diagnostic[:1000], "feedback_type": b.feedback_type,
-                                        "source": str(path), "at": time.time()} for b in found])
+                                        "source": str(path), "at": at} for b in found])
     result.complaints += sum(1 for b in found if b.reason == "feedback")
     result.bounces += sum(1 for b in found if b.reason != "feedback")
     return True
 
 
 SOFT_BOUNCES_TO_SUPPRESS = 5  # a mailbox full for months is dead, and may come back as a spam trap
+
+
+_DATE = re.compile(rb"^Date:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+def _dated(data: bytes) -> float:
+    """When the bounce was written (its Date header), so that a suppression's last_seen is the
+    bounce's, not the day it was ingested; the ingest time when it has no usable date."""
+    header_block = re.split(rb"\r?\n\r?\n", data[:65536], maxsplit=1)[0]
+    found = _DATE.search(header_block)
+    now = time.time()
+    if found is None:
+        return now
+    try:
+        when = email.utils.parsedate_to_datetime(found.group(1).decode("ascii", "replace").strip()).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return now
+    return when if 0 < when <= now + 86400 else now  # a date in the future is a wrong clock, not the bounce's
 
 
 def suppressions(engine: Engine) -> list[dict[str, object]]:
