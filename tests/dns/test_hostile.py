@@ -26,17 +26,6 @@ b IN A 192.0.2.2
 """
 
 
-@pytest.fixture(scope="module")
-def zones() -> ZoneSet:
-    return ZoneSet([load_zone_text(ZONE, None)])
-
-
-@pytest.fixture
-def server(zones: ZoneSet):  # noqa: ANN201
-    with TestDnsServer(zones) as srv:
-        yield srv
-
-
 def run_with(servers: list[Nameserver], questions: list[tuple[str, str]], timeout: float = 0.5,
              attempts: int = 2) -> tuple[list[Answer], float, LiveResolver]:
     async def go() -> tuple[list[Answer], float, LiveResolver]:

@@ -26,17 +26,6 @@ big IN TXT "%s"
 """ % ('" "'.join(["x" * 250] * 8))
 
 
-@pytest.fixture(scope="module")
-def zones() -> ZoneSet:
-    return ZoneSet([load_zone_text(ZONE, None)])
-
-
-@pytest.fixture
-def server(zones: ZoneSet):  # noqa: ANN201
-    with TestDnsServer(zones) as srv:
-        yield srv
-
-
 def ask(server: TestDnsServer, name: str, rdtype: str, timeout: float = 0.5) -> Answer:
     async def run() -> Answer:
         resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
