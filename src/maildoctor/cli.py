@@ -730,28 +730,36 @@ Examples:
   maildoctor reports summary --domain example.com --since 30d --format json
   maildoctor reports summary --since 2026-11-01 --format csv""")
 @click.option("--domain", help="Only this domain.")
-@click.option("--since", default="30d", show_default=True, help="30d, 12h, 90m ago, or a date YYYY-MM-DD.")
+@click.option("--since", help="30d, 12h, 90m ago, or a date YYYY-MM-DD. [default: all the data there is]")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @storage_options
 @dns_options
-def reports_summary(domain: str | None, since: str, output_format: str, data_dir: Path, db: str | None,
+def reports_summary(domain: str | None, since: str | None, output_format: str, data_dir: Path, db: str | None,
                     nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
     """Per domain: the sources that send as it (IP, reverse name, likely provider), their volume and
     aligned SPF/DKIM/DMARC pass rates, TLS-RPT failures, and what to do about what fails."""
     import csv
 
-    from maildoctor.feedback.summary import summary_report
+    import datetime
+
+    from maildoctor.feedback.summary import data_period, summary_report
 
     try:
-        start = parse_since(since)
+        start = parse_since(since) if since else 0.0
         domain = parse_domain(domain) if domain else None
     except ValueError as exc:
         fail(str(exc))
     engine = open_database(data_dir, db)
     resolver = build_resolver(nameservers, zones, timeout)
     report, summaries, tls = aio.run(summary_report(engine, resolver, domain, start))
+    held = data_period(engine, domain)
+
+    def day(when: float) -> str:
+        return datetime.datetime.fromtimestamp(when, datetime.timezone.utc).date().isoformat()
+
     if output_format == "json":
         click.echo(json.dumps({"schema": SCHEMA_VERSION, "since": start, "domains": [s.to_json() for s in summaries],
+                               "data_period": {"begin": held[0], "end": held[1]} if held else None,
                                "tls": tls, "failure_reports": report.facts["failure_reports"], "score": report.score, "findings": [f.to_json() for f in report.findings]},
                               indent=2, ensure_ascii=False))
     elif output_format == "csv":
@@ -767,7 +775,11 @@ def reports_summary(domain: str | None, since: str, output_format: str, data_dir
 
         console = Console(highlight=False)
         if not summaries and not tls and not report.facts["failure_reports"]:
-            console.print("No reports in this period. Ingest some with: maildoctor reports ingest PATH")
+            if held is None:
+                console.print("No reports yet. Ingest some with: maildoctor reports ingest PATH")
+            else:  # the period excludes what there is: say which period holds data
+                console.print(f"No reports since {day(start)}. The reports held cover {day(held[0])} to {day(held[1])}:"
+                              f" run again with --since {day(held[0])}, or without --since for all of them.")
         for entry in report.facts["failure_reports"]:
             sources = ", ".join(f"{ip} ({n})" for ip, n in sorted(entry["sources"].items(), key=lambda kv: -kv[1])[:5])
             console.print(f"{entry['domain']}: {entry['reports']} DMARC failure report(s), from {sources}")

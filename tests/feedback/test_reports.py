@@ -289,3 +289,16 @@ def test_suppressions_hold_decoded_addresses_and_the_bounce_s_own_date(engine: E
     assert ingest(engine, [tmp_path / "bounce.eml"]).bounces == 2
     listed = {row["address"]: row["last_seen"] for row in suppressions(engine)}
     assert listed == {"john.doe@example.org": "2026-11-03T08:15:00+00:00", "jane.roe@example.org": "2026-11-03T08:15:00+00:00"}
+
+
+def test_the_summary_covers_the_data_there_is_and_names_it_when_a_period_excludes_it(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_bytes(aggregate("period-1", [GOOD]))  # 2025-11-13
+    data = tmp_path / "data"
+    assert run("reports", "ingest", str(tmp_path / "r.xml"), "--data", str(data)).returncode == 0
+    offline = ("--zone", str(tmp_path / "none.zone"))
+    (tmp_path / "none.zone").write_text("$ORIGIN none.test.\n@ 300 IN SOA ns h 1 2 3 4 5\n")
+    everything = json.loads(run("reports", "summary", "--data", str(data), "--format", "json", *offline).stdout)
+    assert everything["domains"][0]["messages"] == 900 and everything["since"] == 0
+    assert everything["data_period"] == {"begin": 1763000000.0, "end": 1763086399.0}
+    recent = run("reports", "summary", "--data", str(data), "--since", "30d", *offline)
+    assert "No reports since" in recent.stdout and "cover 2025-11-13 to 2025-11-14" in recent.stdout

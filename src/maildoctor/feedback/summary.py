@@ -73,6 +73,14 @@ def provider_of(name: str) -> str:
     return ""
 
 
+def data_period(engine: Engine, domain: str | None = None) -> tuple[float, float] | None:
+    """(first begin, last end) of the DMARC and TLS reports held (for the domain), or None."""
+    where = [reports.c.domain == domain.lower()] if domain else []
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(reports.c.begin), func.max(reports.c.end)).where(*where)).one()
+    return (float(first), float(last)) if first is not None else None
+
+
 def summarize(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[DomainSummary]:
     passed = case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), (dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)
     where = [dmarc_records.c.begin >= since] + ([dmarc_records.c.domain == domain.lower()] if domain else [])
