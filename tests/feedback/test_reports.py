@@ -302,3 +302,41 @@ def test_the_summary_covers_the_data_there_is_and_names_it_when_a_period_exclude
     assert everything["data_period"] == {"begin": 1763000000.0, "end": 1763086399.0}
     recent = run("reports", "summary", "--data", str(data), "--since", "30d", *offline)
     assert "No reports since" in recent.stdout and "cover 2025-11-13 to 2025-11-14" in recent.stdout
+
+
+def test_suppressions_are_managed_from_the_command_line(tmp_path: Path) -> None:
+    dsn = (b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
+           b"Subject: Undelivered Mail\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+           b"Reporting-MTA: dns; mx.shop.test\r\n\r\nFinal-Recipient: rfc822; gone@example.org\r\nAction: failed\r\n"
+           b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n")
+    (tmp_path / "bounce.eml").write_bytes(dsn)
+    data = str(tmp_path / "data")
+    assert run("reports", "ingest", str(tmp_path / "bounce.eml"), "--data", data).returncode == 0
+    (tmp_path / "old.csv").write_text("address,note\n# from the old system\nOld@Example.net,unsubscribed\nnot an address\n")
+    imported = run("suppressions", "import", str(tmp_path / "old.csv"), "--reason", "unsubscribed", "--data", data)
+    assert imported.returncode == 0 and "1 address(es) imported, 2 line(s) without an address skipped" in imported.stdout
+    rows = {r["address"]: r for r in json.loads(run("suppressions", "export", "--format", "json", "--data", data).stdout)["suppressions"]}
+    assert rows["gone@example.org"]["why"] == "hard bounce" and "550 5.1.1 user unknown" in rows["gone@example.org"]["evidence"]
+    assert rows["old@example.net"]["reason"] == "unsubscribed"
+    listed = run("suppressions", "list", "--data", data)
+    assert "2 suppressed address(es)" in listed.stdout and "gone@example.org" in listed.stdout
+    assert run("suppressions", "remove", "gone@example.org", "--data", data).stdout.startswith("1 address(es) removed")
+    assert run("suppressions", "export", "--data", data).stdout.split() == ["old@example.net"]
+    bad = run("suppressions", "remove", "nobody", "--data", data)
+    assert bad.returncode == 2 and "not an email address" in bad.stderr
+
+
+def test_soft_bounce_suppressions_expire(engine: Engine) -> None:
+    from sqlalchemy import insert as sql_insert
+
+    from maildoctor.feedback.ingest import suppressions
+    from maildoctor.inbox.store import bounces
+
+    with engine.begin() as conn:
+        conn.execute(sql_insert(bounces), [{"recipient": "full@example.org", "reason": "mailboxfull", "kind": "soft", "status": "4.2.2",
+                                            "diagnostic": "452 mailbox full", "feedback_type": "", "source": "t", "at": 1000.0 + i}
+                                           for i in range(5)])
+    assert [r["why"] for r in suppressions(engine, now=2000.0)] == ["repeated soft bounces"]
+    assert suppressions(engine, expire_soft_after=3600, now=1004.0 + 3599) != []
+    assert suppressions(engine, expire_soft_after=3600, now=1004.0 + 3601) == []

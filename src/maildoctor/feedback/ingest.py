@@ -21,7 +21,8 @@ from maildoctor.feedback.tlsrpt import parse_tlsrpt
 from maildoctor.feedback.unpack import Document, UnpackError, unpack
 from maildoctor.feedback.bounces import classify
 from maildoctor.feedback.failure import parse_failure
-from maildoctor.inbox.store import bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, tls_results
+from maildoctor.inbox.store import (bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, suppression_changes,
+                                    tls_results)
 
 BATCH = 2000
 _MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -124,23 +125,61 @@ def _dated(data: bytes) -> float:
     return when if 0 < when <= now + 86400 else now  # a date in the future is a wrong clock, not the bounce's
 
 
-def suppressions(engine: Engine) -> list[dict[str, object]]:
-    """Addresses to stop mailing: every complaint, every hard bounce, and soft bounces that repeat."""
+def suppressions(engine: Engine, expire_soft_after: float | None = None, now: float | None = None) -> list[dict[str, object]]:
+    """Addresses to stop mailing: every complaint, every hard bounce, soft bounces that repeat
+    (dropped again once the last is older than expire_soft_after seconds: a full mailbox may be
+    emptied), and addresses imported; less those removed, unless they bounced again since. Each
+    with its reason and the evidence (the last bounce's answer and file)."""
     from sqlalchemy import case, func
 
+    now = time.time() if now is None else now
     with engine.connect() as conn:
         rows = conn.execute(select(
             bounces.c.recipient, func.count(), func.sum(case((bounces.c.kind == "hard", 1), else_=0)),
             func.sum(case((bounces.c.reason == "feedback", 1), else_=0)), func.max(bounces.c.at),
-            func.max(bounces.c.reason)).group_by(bounces.c.recipient)).all()
-    out = []
-    for recipient, total, hard, complaints, last, reason in rows:
+            func.max(bounces.c.reason), func.max(bounces.c.id)).group_by(bounces.c.recipient)).all()
+        last_ids = [row[6] for row in rows]
+        evidence = {r.id: r for r in conn.execute(select(bounces.c.id, bounces.c.status, bounces.c.diagnostic, bounces.c.source,
+                                                         bounces.c.feedback_type).where(bounces.c.id.in_(last_ids)))} if last_ids else {}
+        changes = {r.address: r for r in conn.execute(select(suppression_changes))}
+    out: dict[str, dict[str, object]] = {}
+    for recipient, total, hard, complaints, last, reason, last_id in rows:
         soft = total - hard - complaints
         why = "complaint" if complaints else "hard bounce" if hard else "repeated soft bounces" if soft >= SOFT_BOUNCES_TO_SUPPRESS else ""
-        if why:
-            out.append({"address": recipient, "why": why, "reason": "feedback" if complaints else reason, "bounces": int(total),
-                        "last_seen": datetime.fromtimestamp(last, timezone.utc).isoformat(timespec="seconds")})
-    return sorted(out, key=lambda r: str(r["address"]))
+        if not why or (why == "repeated soft bounces" and expire_soft_after is not None and now - last > expire_soft_after):
+            continue
+        change = changes.get(recipient)
+        if change is not None and change.action == "remove" and change.at >= last:
+            continue  # removed by hand, and no bounce since
+        seen = evidence.get(last_id)
+        said = "" if seen is None else (f"feedback-type {seen.feedback_type}" if seen.feedback_type else  # the last one's
+                                        f"{seen.status} {seen.diagnostic}".strip())[:300]
+        out[recipient] = {"address": recipient, "why": why, "reason": "feedback" if complaints else reason, "bounces": int(total),
+                          "last_seen": _iso(last), "evidence": said, "source": seen.source if seen is not None else ""}
+    for address, change in changes.items():
+        if change.action == "add" and address not in out:
+            out[address] = {"address": address, "why": "imported", "reason": change.reason or "imported", "bounces": 0,
+                            "last_seen": _iso(change.at), "evidence": "", "source": "import"}
+    return sorted(out.values(), key=lambda r: str(r["address"]))
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds")
+
+
+def change_suppressions(engine: Engine, addresses: Iterable[str], action: str, reason: str = "") -> int:
+    """Import (action add) or remove addresses by hand; the number changed. A later bounce of a
+    removed address suppresses it again."""
+    now = time.time()
+    changed = 0
+    with engine.begin() as conn:
+        for address in dict.fromkeys(a.strip().lower() for a in addresses):
+            if not address:
+                continue
+            conn.execute(suppression_changes.delete().where(suppression_changes.c.address == address))
+            conn.execute(insert(suppression_changes).values(address=address, action=action, reason=reason, at=now))
+            changed += 1
+    return changed
 
 
 def _reject(engine: Engine, source: str, reason: str, result: IngestResult) -> None:

@@ -122,12 +122,20 @@ failure_reports = Table(
     Column("message_id", String(320), nullable=False),
     Column("source", Text, nullable=False),
 )
+suppression_changes = Table(  # what a user did to the list: an address imported, or removed
+    "suppression_changes", metadata,
+    Column("address", String(320), primary_key=True),
+    Column("action", String(8), nullable=False),  # add, remove
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
     lambda conn: metadata.create_all(conn, tables=[reports, dmarc_records, tls_results, rejected, dkim_selectors]),
     lambda conn: metadata.create_all(conn, tables=[bounces]),
     lambda conn: metadata.create_all(conn, tables=[failure_reports]),
+    lambda conn: metadata.create_all(conn, tables=[suppression_changes]),
 ]
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 
