@@ -1,4 +1,4 @@
-"""Benchmark: bounce and complaint classification on the public bounce corpus (../shared/corpora/bounces).
+"""Benchmark: bounce and complaint classification on the public bounce corpus (tests/corpora/bounces).
 
     python bench/bounces.py                     # every file, several rounds
     python bench/bounces.py --peer sisimai      # and Sisimai (Debian libsisimai-perl) on the same files
@@ -22,7 +22,7 @@ from nsd import print_table  # noqa: E402
 
 from maildoctor.feedback.bounces import classify  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpora" / "bounces"
+CORPUS = ROOT / "tests" / "corpora" / "bounces"
 SISIMAI = r"""
 use strict; use Sisimai; use Time::HiRes qw(time);
 my @files = @ARGV; my $rounds = shift @files;

@@ -25,7 +25,8 @@ from tests.keys import publish_txt, rsa_p
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "tests" / "zones"
-SHARED = ROOT.parent / "shared"
+CORPORA = ROOT / "tests" / "corpora"  # public test material, each folder with its licence
+EXAMPLES = ROOT / "examples"
 
 
 # Domains meant to be clean get a DKIM key made for this run (keys are never committed).

@@ -1,12 +1,11 @@
-"""Every finding id the code can emit is in the catalog; the package's catalog agrees with the shared one."""
+"""Every finding id the code can emit is in the package's catalog (the project owns it: src/maildoctor/data/checks.json)."""
 import re
-from pathlib import Path
 
 import pytest
 
 from maildoctor.catalog import catalog
 from maildoctor.engine import load_checks
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
 
 ID_LITERAL = re.compile(r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']")
 
@@ -36,25 +35,6 @@ def test_temporary_failures_have_warning_ids_in_the_catalog() -> None:
     for spec in load_checks():
         for check_id in (i for i in spec.emits if i.endswith(".lookup_failed")):
             assert catalog()[check_id].severity == "warning", check_id
-
-
-@pytest.mark.skipif(not (SHARED / "CHECKS.md").exists(), reason="../shared is not beside the repository")
-def test_package_catalog_matches_the_shared_catalog() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("import_catalog", ROOT / "tools" / "import_catalog.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    shared = module.parse_catalog((SHARED / "CHECKS.md").read_text())
-    ours = catalog()
-    for check_id, entry in shared.items():
-        assert check_id in ours, f"{check_id} is in CHECKS.md but not in the package"
-        assert ours[check_id].severity == entry["severity"], check_id
-    local_only = set(ours) - set(shared)
-    raw = Path(ROOT / "src/maildoctor/data/checks.json").read_text()
-    for check_id in local_only:  # rules the shared catalog still lacks are marked as ours
-        assert f'"{check_id}"' in raw
 
 
 def test_an_unknown_finding_id_fails_in_tests_and_is_reported_in_production(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from maildoctor.dns.testserver import TestDnsServer
-from tests.conftest import ROOT, SHARED, ZONES
+from tests.conftest import EXAMPLES, ROOT, ZONES
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +140,7 @@ def test_dkim_command_decodes_the_key(dns_server: TestDnsServer) -> None:
 
 
 def test_message_command_on_the_example() -> None:
-    example = SHARED / "examples"
+    example = EXAMPLES
     result = run("message", str(example / "afspraakmanager.be-gmail-headers.txt"), "--zone", str(example / "afspraakmanager.be.zone"),
                  "--format", "json")
     assert result.returncode == 1, result.stderr
@@ -158,7 +158,7 @@ def test_message_from_standard_input_as_text() -> None:
 
 def test_message_bad_input() -> None:
     assert run("message", "/nonexistent.eml").returncode == 2
-    result = run("message", str(SHARED / "examples" / "afspraakmanager.be-gmail-headers.txt"), "--client-ip", "not-an-ip")
+    result = run("message", str(EXAMPLES / "afspraakmanager.be-gmail-headers.txt"), "--client-ip", "not-an-ip")
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 

@@ -1,7 +1,7 @@
 """The check catalog carried by the package: every finding id with its severity, meaning, fix and reference.
 
-The data is imported from the project's shared CHECKS.md (tools/import_catalog.py); a test
-keeps the two in step.
+The project owns it: src/maildoctor/data/checks.json is the source (its first version came from
+the shared CHECKS.md); a test checks that every id the code uses is in it.
 """
 from __future__ import annotations
 

@@ -47,12 +47,6 @@ def test_example_zone_explains_the_known_mistakes() -> None:
     assert "rdns.lookup_failed" not in ids(report) and report.facts["rdns_not_checked"]
 
 
-def test_shared_example_is_still_the_one_shipped() -> None:
-    shipped = (ROOT / "examples" / "afspraakmanager.be.zone").read_text()
-    shared = ROOT.parent / "shared" / "examples" / "afspraakmanager.be.zone"
-    if shared.exists():
-        assert shipped == shared.read_text()
-
 
 def test_zone_without_origin_takes_it_from_the_option_or_file_name(tmp_path: Path) -> None:
     body = "@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\n@ 300 IN MX 10 mx\nmx 300 IN A 192.0.2.1\n"

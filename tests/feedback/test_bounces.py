@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine
 from maildoctor.feedback.bounces import classify
 from maildoctor.feedback.bounce_reason import REASONS
 from maildoctor.feedback.ingest import SOFT_BOUNCES_TO_SUPPRESS, ingest, suppressions
-from tests.conftest import SHARED
+from tests.conftest import CORPORA
 from tests.test_cli import run
 
-CORPUS = SHARED / "corpora" / "bounces"
+CORPUS = CORPORA / "bounces"
 LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
 # The goal: 95% of the reasons agree with the labels.
 FLOOR = 0.95

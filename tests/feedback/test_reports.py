@@ -20,12 +20,12 @@ from maildoctor.feedback.ingest import ingest, selectors_seen
 from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
 from maildoctor.inbox.store import connect, migrate
-from tests.conftest import SHARED
+from tests.conftest import CORPORA
 from tests.inbox.postgres import postgres_server
 from tests.keys import publish_txt, rsa_p
 from tests.test_cli import run
 
-CORPUS = SHARED / "corpora" / "dmarc"
+CORPUS = CORPORA / "dmarc"
 RECORD = """<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated><disposition>none</disposition>
 <dkim>{dkim}</dkim><spf>{spf}</spf></policy_evaluated></row><identifiers><header_from>shop.test</header_from>
 <envelope_from>{envelope}</envelope_from></identifiers><auth_results><dkim><domain>{signer}</domain><selector>{selector}</selector>
@@ -196,7 +196,7 @@ def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
     from tests.conftest import ROOT
     with imap_server(ca) as server:
         server.deliver("report", report.as_bytes())
-        server.deliver("bounce", (SHARED / "corpora" / "bounces" / "lhost-postfix-03.eml").read_bytes())
+        server.deliver("bounce", (CORPORA / "bounces" / "lhost-postfix-03.eml").read_bytes())
         command = [sys.executable, "-m", "maildoctor", "reports", "ingest", "--imap", f"imaps://{USER}@localhost:{server.port}/INBOX",
                    "--imap-cafile", server.cafile, "--data", str(tmp_path / "data"), "--format", "json"]
         env = dict(os.environ, MAILDOCTOR_IMAP_PASSWORD=PASSWORD)

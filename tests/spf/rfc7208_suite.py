@@ -17,7 +17,7 @@ import yaml
 from maildoctor.dns.testserver import Faults
 from maildoctor.dns.zonedata import LoadedZone, ZoneSet
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "spf" / "rfc7208-tests.yml"
+SUITE = Path(__file__).resolve().parents[1] / "corpora" / "spf" / "rfc7208-tests.yml"
 
 
 @dataclass(frozen=True)
