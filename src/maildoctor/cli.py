@@ -84,14 +84,20 @@ def open_database(data_dir: Path, db: str | None) -> Any:
     return engine
 
 
+def seconds_of(text: str) -> float | None:
+    """'30d', '12h', '90m' as seconds, or None when the text is not such a duration."""
+    units = {"d": 86400, "h": 3600, "m": 60}
+    return int(text[:-1]) * units[text[-1]] if text[:-1].isdigit() and text[-1:] in units else None
+
+
 def parse_since(text: str) -> float:
     """'30d', '12h', '90m' (ago), or a date YYYY-MM-DD; a UNIX time."""
     import datetime
     import time as clock
 
-    units = {"d": 86400, "h": 3600, "m": 60}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return clock.time() - int(text[:-1]) * units[text[-1]]
+    ago = seconds_of(text)
+    if ago is not None:
+        return clock.time() - ago
     try:
         return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp()
     except ValueError:
@@ -846,10 +852,10 @@ def parse_duration(text: str | None) -> float | None:
     """'30d', '12h', '90m' as seconds; None stays None."""
     if text is None:
         return None
-    units = {"d": 86400, "h": 3600, "m": 60}
-    if not (text[:-1].isdigit() and text[-1:] in units):
+    seconds = seconds_of(text)
+    if seconds is None:
         raise click.BadParameter(f"{text!r}: give 30d, 12h or 90m", param_hint="--expire-soft-after")
-    return int(text[:-1]) * units[text[-1]]
+    return seconds
 
 
 EXPIRE_SOFT = click.option("--expire-soft-after", metavar="DURATION",

@@ -16,7 +16,7 @@ from typing import Any
 
 from maildoctor import findings as findings_module
 from maildoctor.dns.answer import Resolver
-from maildoctor.dns.tracing import TracingResolver, failures_seen
+from maildoctor.dns.tracing import TracingResolver, failures_seen, note_failures
 from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
@@ -52,7 +52,7 @@ def _is_unavailable(finding_id: str) -> bool:
 
 # What a domain that does not exist implies: reported once, under domain.nxdomain.
 IMPLIED_BY_NXDOMAIN = frozenset((
-    "mx.missing", "spf.missing", "dmarc.missing", "dkim.no_keys_found", "dkim.key_missing", "mtasts.missing",
+    "spf.missing", "dmarc.missing", "dkim.no_keys_found", "dkim.key_missing", "mtasts.missing",
     "tlsrpt.missing", "dnssec.unsigned", "rdns.unrelated_domain",
 ))
 
@@ -82,7 +82,7 @@ class AuditContext:
         known = self._shared.get(key)
         if known is not None:
             value = known.result() if known.done() else await asyncio.shield(known)
-            _note_failures(self._shared_failures.get(key, ()))  # what the work read is what this check rests on
+            note_failures(self._shared_failures.get(key, ()))  # what the work read is what this check rests on
             return value
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._shared[key] = future
@@ -111,13 +111,12 @@ def load_checks() -> list[CheckSpec]:
 
 
 async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = (),
-                    budget: float = CHECK_BUDGET, checks: list[CheckSpec] | None = None) -> Report:
-    """Every registered check of the target (or those of `areas`, or the `checks` given), each
-    isolated, within `budget` seconds."""
+                    budget: float = CHECK_BUDGET) -> Report:
+    """Every registered check of the target (or those of `areas`), each isolated, within `budget` seconds."""
     context = AuditContext(target=target, dns=TracingResolver(resolver), zone=zone)
     report = Report(target=target.domain, kind="zone" if zone is not None else "domain")
     specs = []
-    for spec in load_checks() if checks is None else checks:
+    for spec in load_checks():
         if areas and spec.area not in areas:
             report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not asked"))
         elif spec.needs_zone and zone is None:
@@ -151,12 +150,6 @@ async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None 
     report.queries = [q.to_json() for q in context.dns.trace]
     report.facts = context.facts
     return report
-
-
-def _note_failures(answers: Any) -> None:
-    seen = failures_seen.get()
-    if seen is not None:
-        seen.extend(answers)
 
 
 def _outcome(spec: CheckSpec, task: asyncio.Task[list[Finding]], failed_answers: list[Any], ms: float,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -182,13 +183,14 @@ class Report:
         """The areas that could not be checked, in the order of the runs."""
         return list(dict.fromkeys(run.area for run in self.runs if run.state in INCOMPLETE_STATES))
 
+    def incomplete_text(self) -> str:
+        """' — incomplete: SPF, DMARC could not be checked', or '' when every area was checked."""
+        missing = self.incomplete_areas()
+        return f" — incomplete: {', '.join(area_title(a) for a in missing)} could not be checked" if missing else ""
+
     def score_text(self) -> str:
         """The score as shown: never a plain grade when something could not be checked."""
-        text = f"{self.score:.1f}/10"
-        missing = self.incomplete_areas()
-        if missing:
-            text += f" — incomplete: {', '.join(area_title(a) for a in missing)} could not be checked"
-        return text
+        return f"{self.score:.1f}/10{self.incomplete_text()}"
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
@@ -230,8 +232,6 @@ def area_title(area: str) -> str:
 
 def crashed_report(target: str, kind: str, area: str, exc: BaseException) -> Report:
     """The report of a run that failed outside the isolated checks: its crash, recorded as a check's."""
-    import traceback
-
     log.error("%s of %s crashed", area, target, exc_info=exc)
     what = f"{type(exc).__name__}: {exc}"
     report = Report(target=target, kind=kind)

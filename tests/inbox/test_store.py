@@ -85,11 +85,11 @@ def test_reports_and_bounces_on_postgresql(postgres: str) -> None:
     from maildoctor.feedback.ingest import ingest, suppressions
     from maildoctor.feedback.summary import summarize
     from maildoctor.inbox.store import connect
-    from tests.conftest import SHARED
+    from tests.conftest import CORPORA
 
     engine = connect(postgres)
     migrate(engine)
-    corpus = SHARED / "corpora"
+    corpus = CORPORA
     result = ingest(engine, [corpus / "dmarc" / "aggregate", corpus / "dmarc" / "smtp_tls",
                              corpus / "bounces" / "lhost-postfix-03.eml", corpus / "bounces" / "arf-16.eml"])
     assert result.reports == 7 and result.tls_reports == 1 and result.bounces == 1 and result.complaints == 1

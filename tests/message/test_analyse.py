@@ -12,7 +12,7 @@ from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.findings import Finding, Report
 from maildoctor.message.analyse import MessageOptions, analyse_message
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 from tests.keys import ed25519_p, publish_txt, rsa_p
 from tests.message.signing import arc_forward, message, sign
 
@@ -132,8 +132,8 @@ def test_spf_fail_and_the_receivers_disagreement(server: TestDnsServer) -> None:
 
 
 def test_the_example_from_the_field_is_explained() -> None:
-    zone = ZoneSet.from_paths([SHARED / "examples" / "afspraakmanager.be.zone"])
-    raw = (SHARED / "examples" / "afspraakmanager.be-gmail-headers.txt").read_bytes()
+    zone = ZoneSet.from_paths([EXAMPLES / "afspraakmanager.be.zone"])
+    raw = (EXAMPLES / "afspraakmanager.be-gmail-headers.txt").read_bytes()
     report = asyncio.run(analyse_message(raw, ZoneResolver(zone)))
     found = by_id(report)
     assert report.facts["connection"]["client_ip"] == "2a02:348:8e:6048::1"

@@ -16,7 +16,8 @@ Key = tuple[str, str]
 failures_seen: contextvars.ContextVar[list[Answer] | None] = contextvars.ContextVar("failures_seen", default=None)
 
 
-def _note(answers: Sequence[Answer]) -> None:
+def note_failures(answers: Sequence[Answer]) -> None:
+    """Add the temporary failures among these answers to the running task's list, if it keeps one."""
     seen = failures_seen.get()
     if seen is not None:  # a name outside the zone files is "offline", for the check to say, not a failure
         seen.extend(a for a in answers if a.outcome in TEMPORARY and a.detail != OUTSIDE_ZONES)
@@ -38,14 +39,14 @@ class TracingResolver:
         known = self._answers.get(key)
         if isinstance(known, Answer):
             if known.outcome in TEMPORARY:
-                _note((known,))
+                note_failures((known,))
             return known
         if known is not None:  # asked already and not answered yet: wait for that answer
             waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
             known.append(waiter)
             answer = await waiter
             if answer.outcome in TEMPORARY:
-                _note((answer,))
+                note_failures((answer,))
             return answer
         self._answers[key] = []
         started = time.perf_counter()
@@ -56,7 +57,7 @@ class TracingResolver:
             raise
         self._answered(key, answer, started)
         if answer.outcome in TEMPORARY:
-            _note((answer,))
+            note_failures((answer,))
         return answer
 
     async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
@@ -90,7 +91,7 @@ class TracingResolver:
             found[key] = await waiter
         answers = [found[key] for key in keys]
         if any(a.outcome in TEMPORARY for a in answers):
-            _note(answers)
+            note_failures(answers)
         return answers
 
     def _answered(self, key: Key, answer: Answer, started: float) -> None:

@@ -68,9 +68,8 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
     score = report.score
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
     summary = "  ".join(f"{n} {str(s)}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
-    missing = report.incomplete_areas()
-    incomplete = (" — incomplete: " + ", ".join(findings_module.area_title(a) for a in missing) + " could not be checked"
-                  if missing else "")
+    incomplete = report.incomplete_text()
+    missing = bool(incomplete)
     console.print(Panel(
         Text.assemble(("maildoctor ", "bold"), (report.kind + " audit of ", ""), (report.target, "bold"),
                       "\n", ("Score: ", ""), (f"{score:.1f}/10", score_style(score) if not missing else "bold magenta"),
