@@ -74,8 +74,8 @@ class Finished:
     def of(cls, report: Report) -> "Finished":
         data = document(report)
         top = data["findings"][0] if data["findings"] else None  # findings come worst first
-        return cls(json.dumps(data, ensure_ascii=False), report.target, report.score, len(data["findings"]),
-                   (top["severity"], top["id"]) if top else None, tuple(report.incomplete_areas()))
+        return cls(json.dumps(data, ensure_ascii=False), report.target, data["score"], len(data["findings"]),
+                   (top["severity"], top["id"]) if top else None, tuple(data["incomplete"]))
 
 
 # A worker process takes about half a second to start (imports, the Public Suffix List). Measured on

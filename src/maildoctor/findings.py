@@ -183,14 +183,14 @@ class Report:
         """The areas that could not be checked, in the order of the runs."""
         return list(dict.fromkeys(run.area for run in self.runs if run.state in INCOMPLETE_STATES))
 
-    def incomplete_text(self) -> str:
+    def incomplete_text(self, missing: list[str] | None = None) -> str:
         """' — incomplete: SPF, DMARC could not be checked', or '' when every area was checked."""
-        missing = self.incomplete_areas()
+        missing = self.incomplete_areas() if missing is None else missing
         return f" — incomplete: {', '.join(area_title(a) for a in missing)} could not be checked" if missing else ""
 
-    def score_text(self) -> str:
+    def score_text(self, value: float | None = None, missing: list[str] | None = None) -> str:
         """The score as shown: never a plain grade when something could not be checked."""
-        return f"{self.score:.1f}/10{self.incomplete_text()}"
+        return f"{self.score if value is None else value:.1f}/10{self.incomplete_text(missing)}"
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
@@ -204,13 +204,14 @@ class Report:
         return grouped
 
     def to_json(self, verbose: bool = False) -> dict[str, Any]:
+        value, missing = self.score, self.incomplete_areas()
         return {
             "target": self.target,
             "kind": self.kind,
-            "score": self.score,
-            "complete": self.complete,
-            "incomplete": self.incomplete_areas(),
-            "score_text": self.score_text(),
+            "score": value,
+            "complete": not missing,
+            "incomplete": missing,
+            "score_text": self.score_text(value, missing),
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: (-f.severity, f.id))],
             "runs": [run.to_json(verbose) for run in self.runs],
             "facts": self.facts,
