@@ -51,7 +51,7 @@ def _file() -> dict[str, Any]:
 def _data() -> tuple[dict[str, re.Pattern[str]], dict[str, str], frozenset[str], list[tuple[re.Pattern[str], str]]]:
     data = _file()
     # patterns are lower case and meet lower-cased text: faster than re.IGNORECASE
-    phrases = {reason: re.compile("|".join(f"(?:{p})" for p in patterns)) for reason, patterns in data["phrases"].items()}
+    phrases = {reason: re.compile("|".join(f"(?:{p})" for p, _source in entries)) for reason, entries in data["phrases"].items()}
     fixed = [(re.compile(pattern), reason) for pattern, reason in data["fixed"]["rules"]]
     return phrases, data["status"], frozenset(data["hard"]), fixed
 

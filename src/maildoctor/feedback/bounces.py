@@ -9,6 +9,7 @@ import email.header
 import email.policy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 
@@ -159,7 +160,9 @@ def _text_of(message: Message) -> str:
         return message.get_payload()
     texts = []
     for part in message.walk():
-        if part.get_content_type() in ("text/plain", "text/html") and not part.get_filename():
+        if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):  # a nested part with no usable boundary
+            texts.append(part.get_payload())
+        elif part.get_content_type() in ("text/plain", "text/html") and not part.get_filename():
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
                 texts.append(_decoded(payload, part.get_content_charset()))
@@ -191,7 +194,8 @@ def classify(data: bytes) -> list[Bounce]:
     headers = {name.lower(): str(value) for name, value in message.items()}
     rcpt = "RCPT" if answers_rcpt(headers) else ""
     if status_part is not None:
-        found = _from_dsn(status_part, text, rcpt, category_reason(headers.get("x-powermta-bouncecategory", "")))
+        found = _from_dsn(status_part, text, rcpt, category_reason(headers.get("x-powermta-bouncecategory", "")),
+                          lambda: _failed_addresses(message, text, text))
         if found:
             return found
     if text.lstrip().startswith("{"):
@@ -275,17 +279,39 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
                 email.message_from_string(inner) if isinstance(inner, str) else None)
             if isinstance(inner_msg, Message):
                 recipient = _value(inner_msg, "To")
-    match = _ADDRESS.search(recipient)
-    return [Bounce(match.group(1).lower() if match else "", "feedback", "n/a", feedback_type=kind)]
+    named = [a.lower() for value in (fields.get_all("Original-Rcpt-To") or []) for a in _ADDRESS.findall(str(value))]
+    if not named:  # RFC 5965 §3.2: one Original-Rcpt-To per recipient; without them, the returned message's To
+        match = _ADDRESS.search(recipient)
+        named = [match.group(1).lower() if match else ""]
+    return [Bounce(address, "feedback", "n/a", feedback_type=kind) for address in dict.fromkeys(named)]
 
 
-def _from_dsn(status_part: Message, text: str, default_command: str = "", category: str = "") -> list[Bounce]:
+def _usable(address: str) -> str:
+    """The mailbox in a recipient field: an obsolete source route (@relay:user@host, RFC 5321 §4.1.2)
+    dropped, and an address found inside what is not one (a pipe command that names it); "" for none."""
+    if address.startswith("@") and ":" in address:
+        address = address.rpartition(":")[2]
+    if re.fullmatch(r"[^@\s|/]+@[^@\s]+", address):
+        return address
+    inside = _ADDRESS.search(address)
+    return inside.group(1).lower() if inside else ""
+
+
+def _from_dsn(status_part: Message, text: str, default_command: str = "", category: str = "",
+              fallback: Callable[[], list[str]] = list) -> list[Bounce]:
     found = []
     for block in _fields(status_part):  # the per-message block has no recipient and is passed over
         recipient = _value(block, "Final-Recipient") or _value(block, "Original-Recipient")
         if not recipient:
             continue
-        address = normal_address(recipient)  # before anything lowers it: encoded words are case-sensitive
+        address = _usable(normal_address(recipient))  # before anything lowers it: encoded words are case-sensitive
+        original = _usable(normal_address(_value(block, "Original-Recipient")))
+        if original and normal_address(recipient).startswith("@"):  # a source route: the address as the sender wrote it
+            address = original
+        if not address:  # a recipient field without a mailbox in it (@host, a pipe to a program...)
+            address = original or next(iter(fallback()), "")
+            if not address:
+                continue
         action = _value(block, "Action").lower()
         status = _value(block, "Status")
         diagnostic_field = _value(block, "Diagnostic-Code")
@@ -314,6 +340,8 @@ _RETURNED_COPY = re.compile(r"^[\s>-]*(?:-+ ?)?(?:the )?(?:header of the )?origi
                             r"this is a copy of|^(?:received|return-path): ", re.IGNORECASE | re.MULTILINE)
 _ROLE = re.compile(r"^(?:postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@", re.IGNORECASE)
 _RETURNED_TO = re.compile(r"^To: *(.+)$", re.MULTILINE)
+_RCPT_TO = re.compile(r"^[\s>]*RCPT TO: *<?([A-Za-z0-9._%+=/'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?", re.IGNORECASE | re.MULTILINE)
+_REPLY_AT_START = re.compile(r"^[45]\d\d[- ](?:[45]\.\d{1,3}\.\d{1,3} )?")
 
 
 def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
@@ -322,10 +350,14 @@ def _failed_addresses(message: Message, report: str, text: str) -> list[str]:
     failed = [a.lower() for a in _ADDRESS.findall(_value(message, "X-Failed-Recipients"))]
     if failed:
         return list(dict.fromkeys(failed))
+    transcript = [a.lower() for a in _RCPT_TO.findall(report)]  # a quoted session: the recipients it named
+    if transcript:
+        return list(dict.fromkeys(transcript))
     own = {a.lower() for a in _ADDRESS.findall(_value(message, "To") + " " + _value(message, "From"))}
     everyone = [a.lower() for a in dict.fromkeys(_ADDRESS.findall(report))]
     named = [a for a in everyone if a not in own and not _ROLE.match(a)] or [a for a in everyone if a not in own] or everyone
-    line_starts = {line.lstrip(" \t\"'<(").lower()[:80] for line in report.splitlines()}
+    # an address that starts a line, after a reply code too (Sendmail: "554 <a@b>... Host unknown")
+    line_starts = {_REPLY_AT_START.sub("", line.lstrip(" \t")).lstrip(" \t\"'<(").lower()[:80] for line in report.splitlines()}
     leading = [a for a in named if any(start.startswith(a) for start in line_starts)]
     if len(leading) > 1:
         return leading
@@ -372,7 +404,8 @@ def _from_text(message: Message, text: str, default_command: str = "") -> list[B
     if not any(w in subject for w in ("undeliver", "deliver", "failure", "returned", "bounce", "not delivered", "rejected",
                                       "mail system error", "error")) \
             and "mailer-daemon" not in _value(message, "From").lower() and "postmaster" not in _value(message, "From").lower() \
-            and not _SAYS_UNDELIVERED.search(text[:2000]):
+            and not _SAYS_UNDELIVERED.search(text[:2000]) \
+            and not (_RCPT_TO.search(text[:4000]) and _SERVER_SAID.search(text[:4000])):  # a quoted session and its refusal
         return []
     copy = _RETURNED_COPY.search(text)
     report = text[:copy.start()] if copy and copy.start() > 0 else text
