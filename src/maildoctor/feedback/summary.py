@@ -209,13 +209,15 @@ def latest_report(engine: Engine) -> float | None:
         return conn.execute(select(func.max(dmarc_records.c.begin))).scalar()
 
 
-def daily_volume(engine: Engine, domain: str, since: float = 0.0) -> list[tuple[float, int, int]]:
-    """(day start, messages, DMARC passes) per day of report, oldest first."""
+def daily_volume(engine: Engine, domain: str | None, since: float = 0.0, source_ip: str | None = None) -> list[tuple[float, int, int]]:
+    """(day start, messages, DMARC passes) per day of report, oldest first: of a domain, a source, or both."""
     passed = case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), (dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)
     day = func.floor(dmarc_records.c.begin / 86400)
+    where = [dmarc_records.c.begin >= since] + ([dmarc_records.c.domain == domain] if domain else []) \
+        + ([dmarc_records.c.source_ip == source_ip] if source_ip else [])
     with engine.connect() as conn:
         rows = conn.execute(select(day, func.sum(dmarc_records.c.count), func.sum(passed))
-                            .where(dmarc_records.c.domain == domain, dmarc_records.c.begin >= since)
+                            .where(*where)
                             .group_by(day).order_by(day)).all()
     return [(float(d) * 86400, int(total or 0), int(ok or 0)) for d, total, ok in rows]
 
@@ -242,3 +244,68 @@ async def summary_report(engine: Engine, resolver: Resolver, domain: str | None,
     report.findings = summary_findings(summaries, tls)
     report.facts = {"since": since, "generated": time.time(), "failure_reports": failures(engine, domain, since)}
     return report, summaries, tls
+
+
+def daily_volume_by_source(engine: Engine, domain: str, since: float = 0.0, top: int = 5) -> tuple[list[str], list[tuple[float, dict[str, int]]]]:
+    """The `top` biggest sources of the domain, and per day of report the messages of each
+    ("other" for the rest), oldest first."""
+    day = func.floor(dmarc_records.c.begin / 86400)
+    where = [dmarc_records.c.domain == domain, dmarc_records.c.begin >= since]
+    with engine.connect() as conn:
+        biggest = [ip for ip, in conn.execute(select(dmarc_records.c.source_ip).where(*where).group_by(dmarc_records.c.source_ip)
+                                              .order_by(func.sum(dmarc_records.c.count).desc()).limit(top))]
+        rows = conn.execute(select(day, dmarc_records.c.source_ip, func.sum(dmarc_records.c.count))
+                            .where(*where).group_by(day, dmarc_records.c.source_ip).order_by(day)).all()
+    days: dict[float, dict[str, int]] = {}
+    for d, ip, count in rows:
+        key = ip if ip in biggest else "other"
+        per_day = days.setdefault(float(d) * 86400, {})
+        per_day[key] = per_day.get(key, 0) + int(count or 0)
+    names = biggest + (["other"] if any("other" in v for v in days.values()) else [])
+    return names, sorted(days.items())
+
+
+@dataclass
+class SourceUse:
+    """What one sending IP did for one domain: volume and results, who signed, which envelope domains."""
+
+    domain: str
+    messages: int
+    dkim_pass: int
+    spf_pass: int
+    dmarc_pass: int
+    dispositions: dict[str, int]
+    dkim_domains: dict[str, int]
+    envelope_domains: dict[str, int]
+    first: float  # the begin of the first and of the last report that names it
+    last: float
+
+    def rate(self, value: int) -> float:
+        return value / self.messages if self.messages else 0.0
+
+    def failing(self) -> list[str]:
+        return [name for name, value in (("DKIM", self.dkim_pass), ("SPF", self.spf_pass), ("DMARC", self.dmarc_pass))
+                if self.rate(value) < 0.5]
+
+
+def source_uses(engine: Engine, ip: str, since: float = 0.0) -> list[SourceUse]:
+    """Per domain, what the reports say about mail from this IP, biggest first."""
+    where = [dmarc_records.c.source_ip == ip, dmarc_records.c.begin >= since]
+    with engine.connect() as conn:
+        rows = conn.execute(select(dmarc_records.c.domain, dmarc_records.c.count, dmarc_records.c.dkim, dmarc_records.c.spf,
+                                   dmarc_records.c.disposition, dmarc_records.c.dkim_results, dmarc_records.c.envelope_from,
+                                   dmarc_records.c.begin).where(*where).limit(100_000)).all()
+    uses: dict[str, SourceUse] = {}
+    for domain, count, dkim, spf, disposition, dkim_results, envelope, begin in rows:
+        use = uses.setdefault(domain, SourceUse(domain, 0, 0, 0, 0, Counter(), Counter(), Counter(), begin, begin))
+        use.messages += count
+        use.dkim_pass += count if dkim == "pass" else 0
+        use.spf_pass += count if spf == "pass" else 0
+        use.dmarc_pass += count if "pass" in (dkim, spf) else 0
+        use.dispositions[disposition or "none"] += count  # type: ignore[index]
+        for result in json.loads(dkim_results):
+            use.dkim_domains[f"{result[0]} ({result[2]})"] += count  # type: ignore[index]
+        if envelope:
+            use.envelope_domains[envelope] += count  # type: ignore[index]
+        use.first, use.last = min(use.first, begin), max(use.last, begin)
+    return sorted(uses.values(), key=lambda u: -u.messages)

@@ -61,7 +61,8 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
                             tls_context=tls, timeout=config.limits.command_timeout, enable_SMTPUTF8=True,
                             max_per_ip=config.limits.max_connections_per_ip, ident="maildoctor test inbox"),
         config.host, config.smtp_port)
-    web = uvicorn.Server(uvicorn.Config(create_app(store, config.domain, config.admin_token), host=config.host,
+    names = spec.build()  # the reverse names of report sources, asked under the web server's loop
+    web = uvicorn.Server(uvicorn.Config(create_app(store, config.domain, config.admin_token, lambda: names), host=config.host,
                                         port=config.http_port, log_level="warning", lifespan="off", access_log=False))
     purger = asyncio.create_task(purge_forever(store, config.keep_days))
     web_host = f"[{config.host}]" if ":" in config.host else config.host

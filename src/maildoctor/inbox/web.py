@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hmac
 import json
-import time
 from importlib import resources
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -21,13 +20,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from maildoctor.findings import Severity
+from maildoctor.inbox import admin, dashboard
 from maildoctor.inbox.store import Store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
                                " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # a form post carries its Origin (no-referrer makes it "null"); nothing leaves the site
     "X-Frame-Options": "DENY",
 }
 # How the page groups findings: (title, finding id patterns, the fact that gives the verdict)
@@ -42,31 +42,6 @@ SECTIONS = [
     ("What receivers recorded", ("auth.results*", "auth.arc*"), None),
     ("The sender's domain", ("mx.*", "mtasts.*", "tlsrpt.*", "dane.*", "dnssec.*", "bimi.*"), None),
 ]
-
-
-CHART_WIDTH, CHART_HEIGHT = 720, 160
-
-
-def volume_bars(days: list[tuple[float, int, int]]) -> dict[str, Any]:
-    """Bars (x, width, heights of passing and failing mail) for an inline SVG: no script, no CDN."""
-    if not days:
-        return {"bars": [], "max": 0, "first": "", "last": ""}
-    top = max(total for _, total, _ in days) or 1
-    width = CHART_WIDTH / len(days)
-    bars = []
-    for index, (day, total, passed) in enumerate(days):
-        pass_height = CHART_HEIGHT * passed / top
-        fail_height = CHART_HEIGHT * (total - passed) / top
-        bars.append({"x": round(index * width, 1), "w": round(max(width - 2, 1), 1), "pass_y": round(CHART_HEIGHT - pass_height, 1),
-                     "pass_h": round(pass_height, 1), "fail_y": round(CHART_HEIGHT - pass_height - fail_height, 1),
-                     "fail_h": round(fail_height, 1), "label": f"{time.strftime('%Y-%m-%d', time.gmtime(day))}: {total} messages, {passed} pass"})
-    return {"bars": bars, "max": top, "first": time.strftime("%Y-%m-%d", time.gmtime(days[0][0])),
-            "last": time.strftime("%Y-%m-%d", time.gmtime(days[-1][0]))}
-
-
-def source_bars(sources: list[Any]) -> list[dict[str, Any]]:
-    return [{"ip": s.ip, "name": s.reverse_name or s.provider, "messages": s.messages,
-             "rate": round(100 * s.rate(s.dmarc_pass)), "width": round(4 * 100 * s.rate(s.dmarc_pass), 1)} for s in sources]
 
 
 def _template_env() -> Environment:
@@ -105,7 +80,7 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def create_app(store: Store, domain: str, admin_token: str | None = None) -> Starlette:
+def create_app(store: Store, domain: str, admin_token: str | None = None, resolver_factory: Callable[[], Any] | None = None) -> Starlette:
     env = _template_env()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -155,33 +130,16 @@ def create_app(store: Store, domain: str, admin_token: str | None = None) -> Sta
             body["report"] = data["report"]
         return api(body)
 
-    def admin_allowed(request: Request) -> bool:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
-        return bool(admin_token) and hmac.compare_digest(given.encode(), admin_token.encode())  # type: ignore[union-attr]
-
     async def api_list(request: Request) -> Response:
-        if not admin_allowed(request):
+        if not admin.is_admin(request, admin_token):
             return api({"error": "admin token required"}, 403 if admin_token else 404)
         return api({"tests": await asyncio.to_thread(store.list_tests)})
 
     async def api_delete(request: Request) -> Response:
-        if not admin_allowed(request):
+        if not admin.is_admin(request, admin_token):
             return api({"error": "admin token required"}, 403 if admin_token else 404)
         gone = await asyncio.to_thread(store.delete_test, request.path_params["test_id"])
         return api({"deleted": gone}, 200 if gone else 404)
-
-    async def reports_page(request: Request) -> Response:
-        if not admin_allowed(request):
-            return page("not_found.html", 404)
-        from maildoctor.feedback.summary import daily_volume, latest_report, summarize
-
-        since = (await asyncio.to_thread(latest_report, store.engine) or time.time()) - 90 * 86400
-        summaries = await asyncio.to_thread(summarize, store.engine, None, since)
-        charts = []
-        for summary in summaries[:20]:
-            days = await asyncio.to_thread(daily_volume, store.engine, summary.domain, since)
-            charts.append({"summary": summary, "volume": volume_bars(days), "sources": source_bars(summary.sources[:12])})
-        return page("reports.html", charts=charts, token=request.query_params.get("token", ""))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
@@ -191,7 +149,7 @@ def create_app(store: Store, domain: str, admin_token: str | None = None) -> Sta
     static = StaticFiles(directory=str(resources.files("maildoctor.inbox").joinpath("static")))
     routes = [
         Route("/", index), Route("/tests", new_test, methods=["POST"]), Route("/t/{test_id}", result_page),
-        Route("/reports", reports_page),
+        *dashboard.routes(store, admin_token, page, resolver_factory),
         Route("/api/tests", api_create, methods=["POST"]), Route("/api/tests", api_list, methods=["GET"]),
         Route("/api/tests/{test_id}", api_get, methods=["GET"]), Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
         Mount("/static", static, name="static"),
