@@ -721,12 +721,14 @@ def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool
     else:
         click.echo(f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
                    f" {result.tls_reports} TLS report(s), {result.failure_reports} failure report(s), {result.bounces} bounce(s),"
-                   f" {result.complaints} complaint(s),"
+                   f" {result.complaints} complaint(s), {result.reputation} reputation row(s) (SNDS, Postmaster Tools),"
                    f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
         for source, reason in result.rejected:
             click.echo(f"  rejected {source}: {reason}")
         for source, repair in result.repaired:
             click.echo(f"  repaired {source}: {repair}")
+        for source, warning in result.warnings:
+            click.echo(f"  warning {source}: {warning}")
     sys.exit(1 if result.rejected else 0)
 
 
@@ -780,7 +782,7 @@ def reports_summary(domain: str | None, since: str | None, output_format: str, d
         from rich.table import Table
 
         console = Console(highlight=False)
-        if not summaries and not tls and not report.facts["failure_reports"]:
+        if not summaries and not tls and not report.facts["failure_reports"] and not report.facts["reputation"]:
             if held is None:
                 console.print("No reports yet. Ingest some with: maildoctor reports ingest PATH")
             else:  # the period excludes what there is: say which period holds data

@@ -16,6 +16,7 @@ import pytest
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from tests.feedback.test_bounces import dsn
+from tests.feedback.test_reputation import SNDS, postmaster
 from tests.inbox.server import Inbox, start_inbox
 from tests.inbox.test_serve import OUTPUT, browser
 from tests.test_cli import run
@@ -74,6 +75,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
     (files / "news.xml").write_bytes(aggregate("news.test", "n1", LATEST, [newsletter(50)]))
     (files / "tls.json").write_bytes(tls_report("tls.test", LATEST))
     (files / "bounce.eml").write_bytes(dsn("gone@example.net", "5.1.1", "550 5.1.1 user unknown"))
+    (files / "snds.csv").write_text(SNDS)
+    (files / "postmaster.json").write_bytes(postmaster({"20251123": (0.0005, "HIGH"), "20251124": (0.004, "LOW")}))
     ingested = run("reports", "ingest", str(files), "--data", str(root / "data"))
     assert ingested.returncode == 0, ingested.stderr
     with TestDnsServer(ZoneSet([load_zone_text(REVERSE, None)])) as dns:
@@ -128,6 +131,13 @@ def test_the_dashboard_in_chromium(dashboard: Inbox) -> None:
         assert "192.0.2.10" in shop.locator(".legend").inner_text()
         assert "mail.shop.test" in shop.locator("table.sources").inner_text()  # its reverse name, asked of DNS
         assert "certificate-expired" in page.locator('[data-domain="tls.test"]').inner_text()
+        # what SNDS and Postmaster Tools said, on the domain's timeline, with the summary's warnings
+        strips = shop.locator("svg.reputation")
+        assert strips.count() == 1 and strips.locator("rect").count() >= 4
+        labels = strips.locator("text").all_text_contents()
+        assert "shop.test (Postmaster Tools)" in labels and "192.0.2.10 (SNDS)" in labels
+        assert "Gmail users report 0.40% of the mail of shop.test as spam" in shop.inner_text()
+        assert "Outlook.com filters mail from 198.51.100.7 as spam (RED)" in shop.inner_text()
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "reports-dashboard.png"), full_page=True)
 
@@ -156,6 +166,7 @@ def test_the_dashboard_in_chromium(dashboard: Inbox) -> None:
         shop_use = page.locator('[data-domain="shop.test"]').inner_text()
         assert "Fails DKIM, SPF, DMARC" in shop_use and "sendgrid.net (fail): 300" in shop_use and "quarantine (300)" in shop_use
         assert page.locator("svg.volume rect").count() >= 2
+        assert "RED" in page.locator("table.reputation").inner_text()  # its SNDS rows
         page.screenshot(path=str(OUTPUT / "reports-source.png"), full_page=True)
 
         # the suppression list: the hard bounce, removed by hand

@@ -21,8 +21,9 @@ from maildoctor.feedback.tlsrpt import parse_tlsrpt
 from maildoctor.feedback.unpack import Document, UnpackError, unpack
 from maildoctor.feedback.bounces import classify
 from maildoctor.feedback.failure import parse_failure
-from maildoctor.inbox.store import (bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, suppression_changes,
-                                    tls_results)
+from maildoctor.feedback.reputation import Parsed, ReputationError, looks_like_postmaster, looks_like_snds, parse_postmaster, parse_snds
+from maildoctor.inbox.store import (bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, reputation,
+                                    suppression_changes, tls_results)
 
 BATCH = 2000
 _MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -38,12 +39,15 @@ class IngestResult:
     bounces: int = 0
     complaints: int = 0
     failure_reports: int = 0
+    reputation: int = 0  # SNDS rows and Postmaster Tools days
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (source, what was skipped in a file that was read)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     repaired: list[tuple[str, str]] = field(default_factory=list)  # (source, what was repaired to read it)
 
     def to_json(self) -> dict[str, object]:
         return {"files": self.files, "dmarc_reports": self.reports, "tls_reports": self.tls_reports, "records": self.records,
-                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "rejected": [{"source": s, "reason": r} for s, r in self.rejected],
+                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "reputation": self.reputation,
+                "warnings": [{"source": s, "warning": w} for s, w in self.warnings], "rejected": [{"source": s, "reason": r} for s, r in self.rejected],
                 "repaired": [{"source": s, "repair": r} for s, r in self.repaired]}
 
 
@@ -67,7 +71,7 @@ def ingest(engine: Engine, paths: Iterable[Path], progress: object = None) -> In
                     _ingest_document(engine, document, str(path), result)
             if not found and not _ingest_bounce(engine, path, result):
                 raise UnpackError(f"{path.name}: neither a report nor a bounce or complaint")
-        except (UnpackError, ReportError, OSError) as exc:
+        except (UnpackError, ReportError, ReputationError, OSError) as exc:
             _reject(engine, str(path), str(exc), result)
         except Exception as exc:  # noqa: BLE001  (a file we cannot read must not stop the others)
             _reject(engine, str(path), f"{path.name}: cannot be read ({type(exc).__name__}: {exc})", result)
@@ -210,8 +214,31 @@ def _report_transaction(engine: Engine) -> Iterator[Connection]:
                 sqlite.execute("PRAGMA synchronous=FULL")
 
 
+def _ingest_reputation(engine: Engine, parsed: Parsed, source: str, result: IngestResult) -> None:
+    """Each (provider, subject, period) once: a newer export of the same day replaces the older."""
+    with engine.begin() as conn:
+        for seen in parsed.observations:
+            conn.execute(reputation.delete().where(reputation.c.source == seen.source, reputation.c.subject == seen.subject,
+                                                   reputation.c.begin == seen.begin))
+            conn.execute(insert(reputation).values(source=seen.source, subject=seen.subject, begin=seen.begin, end=seen.end,
+                                                   data=json.dumps(seen.data), file=source))
+    result.reputation += len(parsed.observations)
+    result.warnings += [(source, warning) for warning in parsed.warnings]
+
+
+REPUTATION_LIMIT = 64 << 20  # bytes: an SNDS export or a Postmaster download is far smaller
+
+
 def _ingest_document(engine: Engine, document: Document, source: str, result: IngestResult) -> None:
-    if document.head(256).lstrip().startswith(b"{"):
+    head = document.head(4096)
+    if looks_like_postmaster(head) or looks_like_snds(head):
+        data = document.stream.read(REPUTATION_LIMIT + 1)
+        if len(data) > REPUTATION_LIMIT:
+            raise ReputationError(f"{document.name}: over {REPUTATION_LIMIT >> 20} MB, more than any SNDS or Postmaster export")
+        parse = parse_postmaster if looks_like_postmaster(head) else parse_snds
+        _ingest_reputation(engine, parse(data, document.name), source, result)
+        return
+    if head.lstrip().startswith(b"{"):
         report = parse_tlsrpt(document.stream, document.name)
         with engine.begin() as conn:
             if _exists(conn, "tlsrpt", report.org, report.report_id):

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from maildoctor.dns.answer import Resolver
 from maildoctor.findings import Finding, Report, make_finding
-from maildoctor.inbox.store import dmarc_records, failure_reports, reports, tls_results
+from maildoctor.feedback.reputation import Observation, reputation_findings
+from maildoctor.inbox.store import dmarc_records, failure_reports, reports, reputation, tls_results
 
 SIGNIFICANT_SHARE = 0.01  # sources below 1% of a domain's mail are listed, not preached about
 REVERSE_DEADLINE = 5.0
@@ -241,8 +242,10 @@ async def summary_report(engine: Engine, resolver: Resolver, domain: str | None,
     await name_sources(summaries, resolver)
     tls = tls_failures(engine, domain, since)
     report = Report(target=domain or "all domains", kind="feedback")
-    report.findings = summary_findings(summaries, tls)
-    report.facts = {"since": since, "generated": time.time(), "failure_reports": failures(engine, domain, since)}
+    seen = observations(engine, since, domain)
+    report.findings = summary_findings(summaries, tls) + reputation_findings(seen)
+    report.facts = {"since": since, "generated": time.time(), "failure_reports": failures(engine, domain, since),
+                    "reputation": [{"source": o.source, "subject": o.subject, "begin": o.begin, **o.data} for o in seen]}
     return report, summaries, tls
 
 
@@ -309,3 +312,20 @@ def source_uses(engine: Engine, ip: str, since: float = 0.0) -> list[SourceUse]:
             use.envelope_domains[envelope] += count  # type: ignore[index]
         use.first, use.last = min(use.first, begin), max(use.last, begin)
     return sorted(uses.values(), key=lambda u: -u.messages)
+
+
+def observations(engine: Engine, since: float = 0.0, domain: str | None = None, ip: str | None = None) -> list[Observation]:
+    """SNDS and Postmaster Tools rows, oldest first: of a domain (Postmaster's, and SNDS's for the IPs
+    that send as it), of one IP, or all."""
+    where = [reputation.c.end >= since]
+    if ip:
+        where.append(reputation.c.subject == ip)
+    elif domain:
+        with engine.connect() as conn:
+            ips = [row[0] for row in conn.execute(select(dmarc_records.c.source_ip).where(dmarc_records.c.domain == domain.lower())
+                                                  .group_by(dmarc_records.c.source_ip))]
+        where.append(reputation.c.subject.in_([domain.lower(), *ips]))
+    with engine.connect() as conn:
+        rows = conn.execute(select(reputation.c.source, reputation.c.subject, reputation.c.begin, reputation.c.end, reputation.c.data)
+                            .where(*where).order_by(reputation.c.begin).limit(100_000)).all()
+    return [Observation(source, subject, begin, end, json.loads(data)) for source, subject, begin, end, data in rows]

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from maildoctor.feedback import summary as feedback
 from maildoctor.feedback.ingest import change_suppressions, suppressions
+from maildoctor.feedback.reputation import Observation, reputation_findings
 from maildoctor.inbox import admin
 from maildoctor.inbox.store import Store
 
@@ -90,6 +91,35 @@ def stacked_bars(names: list[str], days: list[tuple[float, dict[str, int]]]) -> 
             "first": _day(days[0][0]), "last": _day(days[-1][0])}
 
 
+RATING_COLOURS = {"GREEN": "#2ea44f", "HIGH": "#2ea44f", "MEDIUM": "#9be9a8", "YELLOW": "#ffdf5d", "LOW": "#f9a03f",
+                  "RED": "#cb2431", "BAD": "#cb2431"}
+STRIP_ROW = 18
+
+
+def rating_of(seen: Observation) -> str:
+    return str(seen.data.get("filter_result") or seen.data.get("domain_reputation") or "")
+
+
+def reputation_strips(observations: list[Observation]) -> dict[str, Any]:
+    """One row per IP or domain, a cell per day coloured by what SNDS or Postmaster Tools said."""
+    if not observations:
+        return {"rows": [], "height": 0, "first": "", "last": ""}
+    days = sorted({float(int(o.begin // DAY) * DAY) for o in observations})
+    x_of, width = _time_axis(days)
+    subjects = list(dict.fromkeys((o.source, o.subject) for o in observations))
+    rows = []
+    for index, (source, subject) in enumerate(subjects):
+        cells = []
+        for seen in (o for o in observations if (o.source, o.subject) == (source, subject)):
+            rating = rating_of(seen)
+            rate = seen.data.get("spam_rate") if source == "postmaster" else seen.data.get("complaint_rate")
+            said = f"{rating or 'no rating'}" + (f", {'spam' if source == 'postmaster' else 'complaint'} rate {rate:.2%}" if rate is not None else "")
+            cells.append({"x": x_of(float(int(seen.begin // DAY) * DAY)), "w": width, "colour": RATING_COLOURS.get(rating, "#d1d5da"),
+                          "label": f"{_day(seen.begin)}: {subject} ({'SNDS' if source == 'snds' else 'Postmaster Tools'}): {said}"})
+        rows.append({"name": f"{subject} ({'SNDS' if source == 'snds' else 'Postmaster Tools'})", "y": index * STRIP_ROW, "cells": cells})
+    return {"rows": rows, "height": len(rows) * STRIP_ROW, "first": _day(days[0]), "last": _day(days[-1])}
+
+
 def source_rows(sources: list[feedback.Source]) -> list[dict[str, Any]]:
     return [{"ip": s.ip, "name": s.reverse_name, "provider": s.provider, "messages": s.messages,
              "dkim": round(100 * s.rate(s.dkim_pass)), "spf": round(100 * s.rate(s.spf_pass)),
@@ -154,11 +184,13 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         domains = []
         for summary in summaries:
             mine = [t for t in tls if t["policy_domain"] == summary.domain]
+            seen = await asyncio.to_thread(feedback.observations, engine, since, summary.domain)
             names, days = await asyncio.to_thread(feedback.daily_volume_by_source, engine, summary.domain, since)
             passes = await asyncio.to_thread(feedback.daily_volume, engine, summary.domain, since)
             domains.append({"summary": summary, "by_source": stacked_bars(names, days), "volume": volume_bars(passes),
                             "sources": source_rows(summary.sources[:50]), "more_sources": max(0, len(summary.sources) - 50),
-                            "findings": feedback.summary_findings([summary], mine),
+                            "findings": feedback.summary_findings([summary], mine) + reputation_findings(seen),
+                            "reputation": reputation_strips(seen), "observations": seen[-60:],
                             "failures": next((f for f in failed if f["domain"] == summary.domain), None), "tls": mine})
         shown = {d["summary"].domain for d in domains}
         others = []  # domains with TLS or failure reports only
@@ -183,8 +215,10 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         probe = [feedback.DomainSummary("", 0, 0, 0, [feedback.Source(ip, 0, 0, 0, 0)])]
         await named(probe)
         days = await asyncio.to_thread(feedback.daily_volume, engine, None, since, ip)
+        seen = await asyncio.to_thread(feedback.observations, engine, since, None, ip)
         return page("source.html", ip=ip, source=probe[0].sources[0], uses=uses, volume=volume_bars(days), periods=PERIODS,
-                    period=period, said=said)
+                    period=period, said=said, reputation=reputation_strips(seen), observations=seen[-60:],
+                    findings=reputation_findings(seen))
 
     async def export(request: Request) -> Response:
         if not admin.is_admin(request, token):

@@ -129,6 +129,16 @@ suppression_changes = Table(  # what a user did to the list: an address imported
     Column("reason", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+reputation = Table(  # what SNDS and Postmaster Tools said about an IP or a domain over a period
+    "reputation", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),  # snds, postmaster
+    Column("subject", String(255), index=True, nullable=False),  # the IP or the domain
+    Column("begin", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("data", Text, nullable=False),  # JSON, as feedback.reputation reads it
+    Column("file", Text, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
@@ -136,6 +146,7 @@ MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[bounces]),
     lambda conn: metadata.create_all(conn, tables=[failure_reports]),
     lambda conn: metadata.create_all(conn, tables=[suppression_changes]),
+    lambda conn: metadata.create_all(conn, tables=[reputation]),
 ]
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 

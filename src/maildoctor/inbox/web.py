@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import time
 from importlib import resources
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,7 @@ def _template_env() -> Environment:
     path = str(resources.files("maildoctor.inbox").joinpath("templates"))
     env = Environment(loader=FileSystemLoader(path), autoescape=select_autoescape(["html"]))
     env.filters["severity_class"] = lambda s: f"sev-{s}"
+    env.filters["day"] = lambda when: time.strftime("%Y-%m-%d", time.gmtime(when))
     return env
 
 
