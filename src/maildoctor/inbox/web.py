@@ -48,7 +48,6 @@ SECTIONS = [
 def _template_env() -> Environment:
     path = str(resources.files("maildoctor.inbox").joinpath("templates"))
     env = Environment(loader=FileSystemLoader(path), autoescape=select_autoescape(["html"]))
-    env.filters["severity_class"] = lambda s: f"sev-{s}"
     env.filters["day"] = lambda when: time.strftime("%Y-%m-%d", time.gmtime(when))
     return env
 
