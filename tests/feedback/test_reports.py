@@ -214,7 +214,7 @@ def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
 def test_an_empty_org_name_and_a_bad_byte_are_repaired_not_rejected(engine: Engine, tmp_path: Path) -> None:
     from sqlalchemy import func, select
 
-    from maildoctor.inbox.store import dmarc_records
+    from maildoctor.inbox.store import dmarc_records, reports
 
     records = [dict(GOOD, count=n + 1) for n in range(2286)]
     document = aggregate("lenient-1", records, org="google.com").replace(b"<org_name>google.com</org_name>", b"<org_name></org_name>")
@@ -229,6 +229,8 @@ def test_an_empty_org_name_and_a_bad_byte_are_repaired_not_rejected(engine: Engi
     assert any("1 byte sequence(s) that are not UTF-8" in r for r in repairs)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(dmarc_records)).scalar() == 2286
+        stored = json.loads(conn.execute(select(reports.c.repairs)).scalar_one())  # the report row remembers them
+    assert stored == repairs
 
 
 def test_a_report_rolled_back_half_way_counts_no_records(engine: Engine, tmp_path: Path) -> None:

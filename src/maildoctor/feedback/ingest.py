@@ -280,6 +280,8 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
         if batch:
             _insert_records(conn, batch)
             stored += len(batch)
+        if meta.repairs:  # known only once the whole report was read (a bad byte may be anywhere)
+            conn.execute(reports.update().where(reports.c.id == pk).values(repairs=json.dumps(meta.repairs)))
         now = time.time()
         for domain, selector in selectors:
             known = conn.execute(select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain,

@@ -55,6 +55,7 @@ reports = Table(
     Column("end", Float, nullable=False),
     Column("source", Text, nullable=False),
     Column("ingested", Float, nullable=False),
+    Column("repairs", Text, nullable=False, server_default=""),  # JSON: what was repaired to read it
     UniqueConstraint("kind", "org", "report_id", name="uq_report"),
 )
 dmarc_records = Table(
@@ -147,7 +148,16 @@ MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[failure_reports]),
     lambda conn: metadata.create_all(conn, tables=[suppression_changes]),
     lambda conn: metadata.create_all(conn, tables=[reputation]),
+    lambda conn: _add_column(conn, "reports", "repairs", "TEXT NOT NULL DEFAULT ''"),
 ]
+
+
+def _add_column(conn: Any, table: str, column: str, declaration: str) -> None:
+    """A column added to a table of an older database (a new one has it from create_all already)."""
+    from sqlalchemy import inspect, text
+
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}"))
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 
 
