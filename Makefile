@@ -32,6 +32,8 @@ run: $(STAMP)
 test: $(STAMP)
 	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks \
 		pg_ctlcluster=postgresql dovecot=dovecot-imapd
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

@@ -1,10 +1,11 @@
 """Benchmark: audit N generated domains concurrently over DNS (NSD on loopback) and print a table.
 
-    python bench/audit.py                       # 1000 domains
-    python bench/audit.py --domains 10000       # the memory target
-    python bench/audit.py --jobs 1              # one process only (by default also one worker per core)
-    python bench/audit.py --peer checkdmarc     # and checkdmarc on the same domains, with the ratio
+python bench/audit.py                       # 1000 domains
+python bench/audit.py --domains 10000       # the memory target
+python bench/audit.py --jobs 1              # one process only (by default also one worker per core)
+python bench/audit.py --peer checkdmarc     # and checkdmarc on the same domains, with the ratio
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import run_loop, ServedZones, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
+from nsd import ServedZones, isolate_network, isolation_note, print_table, run_loop, serve_zones  # noqa: E402
 from zones import write_zones  # noqa: E402
 
+from maildoctor.bulk import Finished, audit_many, audit_many_processes  # noqa: E402
 from maildoctor.dmarc.orgdomain import organizational_domain  # noqa: E402
 from maildoctor.dns.live import LiveResolver, Nameserver  # noqa: E402
-from maildoctor.bulk import Finished, audit_many, audit_many_processes  # noqa: E402
 from maildoctor.dns.spec import ResolverSpec  # noqa: E402
 from maildoctor.target import Target  # noqa: E402
 
@@ -93,8 +94,7 @@ print(json.dumps({"elapsed": elapsed, "count": len(results)}))
 def run_checkdmarc(domains: list[str], server: ServedZones) -> float:
     if server.port != 53:
         raise SystemExit("checkdmarc can only ask port 53: run as root with NSD installed (make bench)")
-    result = subprocess.run([sys.executable, "-c", PEER_SCRIPT, server.host, *domains],
-                            capture_output=True, text=True, timeout=3600)
+    result = subprocess.run([sys.executable, "-c", PEER_SCRIPT, server.host, *domains], capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise SystemExit(f"checkdmarc failed: {result.stderr.strip()[-800:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -105,8 +105,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=100, help="audits in flight (per process)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="worker processes for the second run, as check --domains-file --jobs (default: one per core; 1: skip it)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the second run, as check --domains-file --jobs (default: one per core; 1: skip it)",
+    )
     parser.add_argument("--peer", choices=["checkdmarc"])
     parser.add_argument("--peer-domains", type=int, default=200, help="how many of the domains the (slower) peer audits")
     parser.add_argument("--builtin-server", action="store_true", help="use the built-in DNS server instead of NSD")

@@ -5,6 +5,7 @@
 
 Prints files/s for maildoctor and for the peer, and how often the two agree on the reason.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,7 @@ def main() -> None:
             classify(raw)
     elapsed = time.perf_counter() - started
     rate = len(data) * args.rounds / elapsed
-    rows = [("files", f"{len(files)} ({sum(map(len, data)) >> 10} KB), {args.rounds} rounds"),
-            ("maildoctor", f"{rate:,.0f} files/s")]
+    rows = [("files", f"{len(files)} ({sum(map(len, data)) >> 10} KB), {args.rounds} rounds"), ("maildoctor", f"{rate:,.0f} files/s")]
     labels = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines()]
     read = [label for label in labels if label["bounce"]]  # the others are DragonFly bounces Sisimai 4.25 cannot read
     reasons = kinds = with_kind = 0
@@ -57,8 +57,10 @@ def main() -> None:
         if label["kind"] in ("hard", "soft"):
             with_kind += 1
             kinds += bool(mine and mine.kind == label["kind"])
-    rows += [("agreement with Sisimai's reasons", f"{reasons / len(read):.1%} of {len(read)} recipients"),
-             ("agreement on hard/soft", f"{kinds / with_kind:.1%} of {with_kind}")]
+    rows += [
+        ("agreement with Sisimai's reasons", f"{reasons / len(read):.1%} of {len(read)} recipients"),
+        ("agreement on hard/soft", f"{kinds / with_kind:.1%} of {with_kind}"),
+    ]
     if args.peer == "sisimai":
         done = subprocess.run(["perl", "-e", SISIMAI, str(args.rounds), *map(str, files)], capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:

@@ -6,6 +6,7 @@
 The server runs in its own process (so it does not share the interpreter lock with the client)
 and serves every list of the shipped catalog, with 1% of the addresses listed somewhere.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,17 +33,20 @@ def addresses(count: int) -> list[str]:
     return [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(1, count + 1)]
 
 
-def serve(count: int, delay: float, port_out: "multiprocessing.connection.Connection", stop: "multiprocessing.synchronize.Event") -> None:
+def serve(count: int, delay: float, port_out: multiprocessing.connection.Connection, stop: multiprocessing.synchronize.Event) -> None:
     from maildoctor.dns.testserver import Faults, TestDnsServer
     from maildoctor.dns.zonedata import ZoneSet
     from tests.blocklists import blocklist_zone
 
     catalog = [b for b in shipped_catalog() if "ipv4" in b.kinds]
     listed = addresses(count)[::100]
-    zones = ZoneSet([
-        blocklist_zone(b, [(ip, "127.0.0.2", "listed for the benchmark") for ip in listed] if n % 5 == 0 else [])
-        for n, b in enumerate(catalog)
-    ] + [blocklist_zone(b) for b in shipped_catalog() if "ipv4" not in b.kinds])
+    zones = ZoneSet(
+        [
+            blocklist_zone(b, [(ip, "127.0.0.2", "listed for the benchmark") for ip in listed] if n % 5 == 0 else [])
+            for n, b in enumerate(catalog)
+        ]
+        + [blocklist_zone(b) for b in shipped_catalog() if "ipv4" not in b.kinds]
+    )
     server = TestDnsServer(zones, faults=Faults(delay=delay)).start()
     port_out.send(server.port)
     stop.wait(3600)
@@ -102,16 +106,24 @@ def main() -> None:
         child.join(10)
     one_ms = [s[0] * 1000 for s in single]
     lists = len([b for b in shipped_catalog() if "ipv4" in b.kinds])
-    print_table([
-        ("DNS server", f"maildoctor test server (own process) on 127.0.0.1:{port}, {args.delay * 1000:.0f} ms per answer, {isolation_note()}"),
-        ("IPv4 lists in the catalog", str(lists)),
-        ("1 IP x all lists: wall time", f"median {statistics.median(one_ms):.0f} ms, max {max(one_ms):.0f} ms ({args.repeat} runs; target <= 120 ms)"),
-        ("1 IP x all lists: queries", str(single[0][1].asked)),
-        (f"{args.ips} IPs x all lists: wall time", f"{many_elapsed:.2f} s"),
-        (f"{args.ips} IPs x all lists: queries", f"{many.asked} ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})"),
-        (f"{args.ips} IPs x all lists: queries/s", f"{many.asked / many_elapsed:,.0f} (target >= 2,000)"),
-        ("most questions in flight", f"{many.peak} (bound {args.in_flight})"),
-    ])
+    print_table(
+        [
+            (
+                "DNS server",
+                f"maildoctor test server (own process) on 127.0.0.1:{port}, {args.delay * 1000:.0f} ms per answer, {isolation_note()}",
+            ),
+            ("IPv4 lists in the catalog", str(lists)),
+            (
+                "1 IP x all lists: wall time",
+                f"median {statistics.median(one_ms):.0f} ms, max {max(one_ms):.0f} ms ({args.repeat} runs; target <= 120 ms)",
+            ),
+            ("1 IP x all lists: queries", str(single[0][1].asked)),
+            (f"{args.ips} IPs x all lists: wall time", f"{many_elapsed:.2f} s"),
+            (f"{args.ips} IPs x all lists: queries", f"{many.asked} ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})"),
+            (f"{args.ips} IPs x all lists: queries/s", f"{many.asked / many_elapsed:,.0f} (target >= 2,000)"),
+            ("most questions in flight", f"{many.peak} (bound {args.in_flight})"),
+        ]
+    )
 
 
 if __name__ == "__main__":

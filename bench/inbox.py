@@ -7,6 +7,7 @@
 Prints accepted messages/s, graded messages/s, time from acceptance to grade (p50/p99, read from
 the server's database), how many accepted messages were not graded, and the server's peak memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,16 +40,36 @@ def free_port() -> int:
 
 def start_server(data: Path, nameserver: str) -> tuple[subprocess.Popen[bytes], int, int]:
     smtp_port, http_port = free_port(), free_port()
-    process = subprocess.Popen([sys.executable, "-m", "maildoctor", "serve", "--data", str(data), "--domain", "inbox.bench",
-                                "--smtp-port", str(smtp_port), "--http-port", str(http_port), "--nameserver", nameserver,
-                                "--max-connections-per-ip", "1000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "maildoctor",
+            "serve",
+            "--data",
+            str(data),
+            "--domain",
+            "inbox.bench",
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+            "--nameserver",
+            nameserver,
+            "--max-connections-per-ip",
+            "1000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(300):
         try:
             with socket.create_connection(("127.0.0.1", http_port), 0.2), socket.create_connection(("127.0.0.1", smtp_port), 0.2):
                 return process, smtp_port, http_port
         except OSError:
             if process.poll() is not None:
-                raise SystemExit(f"maildoctor serve exited: {process.stderr.read().decode()[-1000:] if process.stderr else ''}")
+                raise SystemExit(f"maildoctor serve exited: {process.stderr.read().decode()[-1000:] if process.stderr else ''}") from None
             time.sleep(0.1)
     raise SystemExit("maildoctor serve did not start")
 
@@ -144,15 +165,29 @@ def main() -> None:
             dns.stop()  # type: ignore[operator]
     delays = sorted(g - r for r, g in rows)
     last = max(g for _, g in rows) if rows else started
-    print_table([
-        ("DNS server", f"{dns.kind} on {dns.address}, {isolation_note()}"),
-        ("clients x messages", f"{args.clients} x {args.messages} ({args.distinct} distinct RSA-2048-signed messages from {args.domains} domains)"),
-        ("accepted (250)", f"{total} in {sent_in:.1f} s: {total / sent_in:,.0f} messages/s" + (f"; {len(refused)} client errors" if refused else "")),
-        ("graded", f"{len(rows)} of {total}; all graded {last - started:.1f} s after the start: {len(rows) / (last - started):,.0f} messages/s"),
-        ("time to graded p50 / p99", f"{statistics.median(delays):.2f} / {delays[int(len(delays) * 0.99) - 1]:.2f} s" if delays else "-"),
-        ("lost (accepted, not stored or not graded)", f"{total - stored} not stored, {total - len(rows)} not graded"),
-        ("server peak memory (RSS, with its grader processes)", f"{memory:.0f} MB"),
-    ])
+    print_table(
+        [
+            ("DNS server", f"{dns.kind} on {dns.address}, {isolation_note()}"),
+            (
+                "clients x messages",
+                f"{args.clients} x {args.messages} ({args.distinct} distinct RSA-2048-signed messages from {args.domains} domains)",
+            ),
+            (
+                "accepted (250)",
+                f"{total} in {sent_in:.1f} s: {total / sent_in:,.0f} messages/s" + (f"; {len(refused)} client errors" if refused else ""),
+            ),
+            (
+                "graded",
+                f"{len(rows)} of {total}; all graded {last - started:.1f} s after the start: {len(rows) / (last - started):,.0f} messages/s",
+            ),
+            (
+                "time to graded p50 / p99",
+                f"{statistics.median(delays):.2f} / {delays[int(len(delays) * 0.99) - 1]:.2f} s" if delays else "-",
+            ),
+            ("lost (accepted, not stored or not graded)", f"{total - stored} not stored, {total - len(rows)} not graded"),
+            ("server peak memory (RSS, with its grader processes)", f"{memory:.0f} MB"),
+        ]
+    )
 
 
 if __name__ == "__main__":

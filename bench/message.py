@@ -8,6 +8,7 @@ message asks for its keys, SPF and DMARC), 'DNS cached' shares a cache of answer
 messages, as a receiving server's resolver does. Each message is signed with a 2048-bit RSA key
 of its domain and sent from an address its SPF authorizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import dkim  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from nsd import run_loop, isolate_network, isolation_note, print_table, serve_zones  # noqa: E402
+from nsd import isolate_network, isolation_note, print_table, run_loop, serve_zones  # noqa: E402
 
 from maildoctor.dns.answer import Resolver  # noqa: E402
 from maildoctor.dns.cache import CachingResolver  # noqa: E402
@@ -49,11 +50,13 @@ def write_zones(directory: Path, count: int) -> list[bytes]:
     keys = []
     for i in range(count):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        keys.append(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption()))
-        public = base64.b64encode(key.public_key().public_bytes(serialization.Encoding.DER,
-                                                                serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
-        strings = " ".join(f'"{public[j:j + 250]}"' for j in range(0, len(public), 250))
+        keys.append(
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+        )
+        public = base64.b64encode(
+            key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        ).decode()
+        strings = " ".join(f'"{public[j : j + 250]}"' for j in range(0, len(public), 250))
         d = domain(i)
         (directory / f"{d}.zone").write_text(f"""$ORIGIN {d}.
 $TTL 3600
@@ -85,13 +88,23 @@ def _make_range(numbers: range, keys: list[bytes]) -> list[Sample]:
     for n in numbers:
         i = n % len(keys)
         d = domain(i)
-        body = (f"Hello,\r\n\r\nthis is message {n} of the benchmark. Your order {n * 7919 % 100000} has shipped and"
-                " will arrive on Thursday.\r\n\r\nKind regards,\r\nthe shop\r\n")
-        raw = (f"From: Shop <orders@{d}>\r\nTo: customer{n}@example.net\r\nSubject: Your order {n}\r\n"
-               f"Date: {formatdate()}\r\nMessage-ID: <{n}.bench@{d}>\r\nMIME-Version: 1.0\r\n"
-               f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
-        signature = dkim.sign(raw, b"s1", d.encode(), keys[i], canonicalize=(b"relaxed", b"relaxed"),
-                              include_headers=[b"From", b"To", b"Subject", b"Date", b"Message-ID"])
+        body = (
+            f"Hello,\r\n\r\nthis is message {n} of the benchmark. Your order {n * 7919 % 100000} has shipped and"
+            " will arrive on Thursday.\r\n\r\nKind regards,\r\nthe shop\r\n"
+        )
+        raw = (
+            f"From: Shop <orders@{d}>\r\nTo: customer{n}@example.net\r\nSubject: Your order {n}\r\n"
+            f"Date: {formatdate()}\r\nMessage-ID: <{n}.bench@{d}>\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        ).encode()
+        signature = dkim.sign(
+            raw,
+            b"s1",
+            d.encode(),
+            keys[i],
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[b"From", b"To", b"Subject", b"Date", b"Message-ID"],
+        )
         samples.append((signature + raw, f"10.1.{i}.{n % 200 + 10}", f"bounce-{n}@{d}"))
     return samples
 
@@ -104,8 +117,9 @@ async def analyse_all(samples: list[Sample], resolver: Resolver, concurrency: in
     async def one(sample: Sample) -> None:
         raw, ip, mail_from = sample
         started = time.perf_counter()
-        report = await analyse_message(raw, resolver, MessageOptions(client_ip=ip, helo=f"mail.{mail_from.split('@')[1]}",
-                                                                     mail_from=mail_from))
+        report = await analyse_message(
+            raw, resolver, MessageOptions(client_ip=ip, helo=f"mail.{mail_from.split('@')[1]}", mail_from=mail_from)
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         key = f"dkim {report.facts['dkim'][0]['result']}, dmarc {report.facts['dmarc']['result']}"
         verdicts[key] = verdicts.get(key, 0) + 1
@@ -130,10 +144,13 @@ def run_pass(job: tuple[str, list[Sample], str, int, int, bool]) -> tuple[float,
         if warm:
             await analyse_all(list(share), resolver, concurrency)
         return await analyse_all(share, resolver, concurrency)
+
     return run_loop(go())
 
 
-def run_parallel(kind: str, samples: list[Sample], host: str, port: int, processes: int, concurrency: int) -> tuple[float, list[float], dict[str, int]]:
+def run_parallel(
+    kind: str, samples: list[Sample], host: str, port: int, processes: int, concurrency: int
+) -> tuple[float, list[float], dict[str, int]]:
     import multiprocessing
 
     shares = [samples[i::processes] for i in range(processes)]
@@ -164,9 +181,21 @@ def run_spamc(samples: list[Sample], workers: int) -> float:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen([spamd, f"--listen=127.0.0.1:{port}", f"--max-children={workers}", f"--min-children={workers}",
-                                "--local", "--nouser-config", "-u", "nobody", "--syslog=stderr"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            spamd,
+            f"--listen=127.0.0.1:{port}",
+            f"--max-children={workers}",
+            f"--min-children={workers}",
+            "--local",
+            "--nouser-config",
+            "-u",
+            "nobody",
+            "--syslog=stderr",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             with socket.socket() as probe:
@@ -219,14 +248,22 @@ def main() -> None:
                 ("worker processes x messages in flight", f"{args.processes} x {args.concurrency}"),
                 ("DNS per message: messages/s", f"{len(samples) / cold_s:,.0f}"),
                 ("DNS cached: messages/s", f"{len(samples) / cached_s:,.0f}"),
-                ("latency one at a time, DNS per message: p50 / p99", f"{statistics.median(cold_one_ms):.1f} / {percentile(cold_one_ms, 0.99):.1f} ms"),
+                (
+                    "latency one at a time, DNS per message: p50 / p99",
+                    f"{statistics.median(cold_one_ms):.1f} / {percentile(cold_one_ms, 0.99):.1f} ms",
+                ),
                 ("latency one at a time, DNS cached: p50 / p99", f"{statistics.median(one_ms):.1f} / {percentile(one_ms, 0.99):.1f} ms"),
             ]
             if args.peer == "spamassassin":
                 sample = samples[: args.peer_messages]
                 peer_rate = run_spamc(sample, workers=args.processes)
-                rows += [(f"spamc + spamd ({args.processes} children, --local), {len(sample)} messages", f"{peer_rate:.1f} messages/s"),
-                         ("ratio maildoctor / spamc: DNS per message, cached", f"{len(samples) / cold_s / peer_rate:.0f}x, {len(samples) / cached_s / peer_rate:.0f}x")]
+                rows += [
+                    (f"spamc + spamd ({args.processes} children, --local), {len(sample)} messages", f"{peer_rate:.1f} messages/s"),
+                    (
+                        "ratio maildoctor / spamc: DNS per message, cached",
+                        f"{len(samples) / cold_s / peer_rate:.0f}x, {len(samples) / cached_s / peer_rate:.0f}x",
+                    ),
+                ]
         finally:
             server.stop()  # type: ignore[operator]
     print_table(rows)

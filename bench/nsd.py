@@ -4,6 +4,7 @@ NSD listens on 127.0.0.53:53 (port 53 needs root; peers like checkdmarc can only
 port 53). Without root or without NSD, the built-in test server is used instead, and the
 benchmark's table says so.
 """
+
 from __future__ import annotations
 
 import os
@@ -80,13 +81,13 @@ def _start_nsd(binary: str, zone_dir: Path, probe_name: str) -> ServedZones:
         f"  ip-address: {NSD_ADDRESS}",
         "  port: 53",
         "  server-count: 1",
-        "  username: \"\"",
-        f"  zonesdir: \"{zone_dir}\"",
-        "  database: \"\"",
-        f"  zonelistfile: \"{work}/zone.list\"",
-        f"  xfrdfile: \"{work}/xfrd.state\"",
-        f"  pidfile: \"{work}/nsd.pid\"",
-        f"  logfile: \"{work}/nsd.log\"",
+        '  username: ""',
+        f'  zonesdir: "{zone_dir}"',
+        '  database: ""',
+        f'  zonelistfile: "{work}/zone.list"',
+        f'  xfrdfile: "{work}/xfrd.state"',
+        f'  pidfile: "{work}/nsd.pid"',
+        f'  logfile: "{work}/nsd.log"',
         "  verbosity: 0",
         "  hide-version: yes",
         "  round-robin: no",
@@ -97,7 +98,7 @@ def _start_nsd(binary: str, zone_dir: Path, probe_name: str) -> ServedZones:
         "  control-enable: no",
     ]
     for path in zones:
-        lines += ["zone:", f"  name: \"{path.name[:-5]}\"", f"  zonefile: \"{path.name}\""]
+        lines += ["zone:", f'  name: "{path.name[:-5]}"', f'  zonefile: "{path.name}"']
     conf = work / "nsd.conf"
     conf.write_text("\n".join(lines) + "\n")
     process = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -127,18 +128,20 @@ def isolate_network(argv: list[str]) -> None:
     if os.environ.get("MAILDOCTOR_BENCH_ISOLATED") or os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
         return
     env = dict(os.environ, MAILDOCTOR_BENCH_ISOLATED="1")
-    command = "ip link set lo up && exec \"$0\" \"$@\""
+    command = 'ip link set lo up && exec "$0" "$@"'
     os.execvpe("unshare", ["unshare", "--net", "--", "sh", "-c", command, sys.executable, *argv], env)
 
 
 def isolation_note() -> str:
-    return "own network namespace (loopback only)" if os.environ.get("MAILDOCTOR_BENCH_ISOLATED") else "host network, loopback addresses only"
+    return (
+        "own network namespace (loopback only)" if os.environ.get("MAILDOCTOR_BENCH_ISOLATED") else "host network, loopback addresses only"
+    )
 
 
 def udp_receive_errors() -> int:
     """Datagrams the kernel dropped for full receive buffers (this namespace: the benchmark's own)."""
     try:
-        lines = [l.split() for l in Path("/proc/net/snmp").read_text().splitlines() if l.startswith("Udp:")]
+        lines = [row.split() for row in Path("/proc/net/snmp").read_text().splitlines() if row.startswith("Udp:")]
         header, values = lines[0], lines[1]
         return int(values[header.index("RcvbufErrors")])
     except (OSError, ValueError, IndexError):

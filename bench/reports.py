@@ -7,12 +7,13 @@ Each run ingests into a fresh SQLite database; the big report is ingested in a c
 peak memory is read from the kernel. With --peer parsedmarc, parsedmarc (offline, no DNS) parses
 the same small reports, and the ratio is printed.
 """
+
 from __future__ import annotations
 
 import argparse
 import gzip
-import shutil
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,25 +25,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nsd import print_table  # noqa: E402
 
-RECORD = ("<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated><disposition>none</disposition>"
-          "<dkim>{dkim}</dkim><spf>{spf}</spf></policy_evaluated></row><identifiers><header_from>{domain}</header_from>"
-          "<envelope_from>{domain}</envelope_from></identifiers><auth_results><dkim><domain>{domain}</domain>"
-          "<selector>s{sel}</selector><result>{dkim}</result></dkim><spf><domain>{domain}</domain><result>{spf}</result></spf>"
-          "</auth_results></record>\n")
+RECORD = (
+    "<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated><disposition>none</disposition>"
+    "<dkim>{dkim}</dkim><spf>{spf}</spf></policy_evaluated></row><identifiers><header_from>{domain}</header_from>"
+    "<envelope_from>{domain}</envelope_from></identifiers><auth_results><dkim><domain>{domain}</domain>"
+    "<selector>s{sel}</selector><result>{dkim}</result></dkim><spf><domain>{domain}</domain><result>{spf}</result></spf>"
+    "</auth_results></record>\n"
+)
 
 
 def head(org: str, report_id: str, domain: str) -> str:
-    return (f"<?xml version='1.0'?>\n<feedback><report_metadata><org_name>{org}</org_name><email>noreply@{org}</email>"
-            f"<report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
-            f"</report_metadata><policy_published><domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>"
-            f"<pct>100</pct></policy_published>\n")
+    return (
+        f"<?xml version='1.0'?>\n<feedback><report_metadata><org_name>{org}</org_name><email>noreply@{org}</email>"
+        f"<report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
+        f"</report_metadata><policy_published><domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>none</p>"
+        f"<pct>100</pct></policy_published>\n"
+    )
 
 
 def record(rng: random.Random, domain: str) -> str:
     ok = rng.random() < 0.8
-    return RECORD.format(ip=f"198.51.{rng.randrange(256)}.{rng.randrange(256)}", count=rng.randrange(1, 50),
-                         dkim="pass" if ok else "fail", spf="pass" if ok or rng.random() < 0.3 else "fail",
-                         domain=domain, sel=rng.randrange(3))
+    return RECORD.format(
+        ip=f"198.51.{rng.randrange(256)}.{rng.randrange(256)}",
+        count=rng.randrange(1, 50),
+        dkim="pass" if ok else "fail",
+        spf="pass" if ok or rng.random() < 0.3 else "fail",
+        domain=domain,
+        sel=rng.randrange(3),
+    )
 
 
 def write_small(directory: Path, reports: int, records: int) -> int:
@@ -126,18 +136,27 @@ def main() -> None:
         if big_gz["records"] != big["records"]:
             raise SystemExit(f"the gzipped big report gave {big_gz['records']} records, the plain one {big['records']}")
         rows = [
-            (f"{args.reports} reports x {args.records} records (gzip)", f"{small['seconds']:.2f} s: {args.reports / small['seconds']:,.0f} reports/s,"
-                                                                        f" {records / small['seconds']:,.0f} records/s"),
-            (f"one {size_mb:.0f} MB report ({big_records:,} records)", f"{big['seconds']:.1f} s: {big['records'] / big['seconds']:,.0f} records/s"),
+            (
+                f"{args.reports} reports x {args.records} records (gzip)",
+                f"{small['seconds']:.2f} s: {args.reports / small['seconds']:,.0f} reports/s, {records / small['seconds']:,.0f} records/s",
+            ),
+            (
+                f"one {size_mb:.0f} MB report ({big_records:,} records)",
+                f"{big['seconds']:.1f} s: {big['records'] / big['seconds']:,.0f} records/s",
+            ),
             ("peak memory (RSS) ingesting it", f"{big['peak_mb']:.0f} MB (target < 200 MB)"),
-            (f"the same report gzipped ({packed_mb:.1f} MB, {size_mb / packed_mb:.0f}:1)",
-             f"{big_gz['seconds']:.1f} s: {big_gz['records'] / big_gz['seconds']:,.0f} records/s, all {big_gz['records']:,} records"),
+            (
+                f"the same report gzipped ({packed_mb:.1f} MB, {size_mb / packed_mb:.0f}:1)",
+                f"{big_gz['seconds']:.1f} s: {big_gz['records'] / big_gz['seconds']:,.0f} records/s, all {big_gz['records']:,} records",
+            ),
             ("peak memory (RSS) ingesting it gzipped", f"{big_gz['peak_mb']:.0f} MB (target < 200 MB)"),
         ]
         if args.peer == "parsedmarc":
             peer = run_child(PEER, str(small_dir))
-            rows += [("parsedmarc (offline), same small reports", f"{peer['seconds']:.2f} s: {args.reports / peer['seconds']:,.1f} reports/s"),
-                     ("ratio maildoctor / parsedmarc", f"{peer['seconds'] / small['seconds']:.1f}x (maildoctor also stores every record)")]
+            rows += [
+                ("parsedmarc (offline), same small reports", f"{peer['seconds']:.2f} s: {args.reports / peer['seconds']:,.1f} reports/s"),
+                ("ratio maildoctor / parsedmarc", f"{peer['seconds'] / small['seconds']:.1f}x (maildoctor also stores every record)"),
+            ]
     print_table(rows)
 
 

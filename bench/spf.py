@@ -7,6 +7,7 @@ Two passes: 'DNS per evaluation' asks the server for every evaluation (each eval
 own cache, as a receiver handling one message would); 'DNS cached' keeps the answers across
 evaluations, so it measures the evaluator itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from nsd import run_loop, ServedZones, isolate_network, isolation_note, print_table, serve_zones, udp_receive_errors  # noqa: E402
+from nsd import ServedZones, isolate_network, isolation_note, print_table, run_loop, serve_zones, udp_receive_errors  # noqa: E402
 from zones import domain_name, write_zones  # noqa: E402
 
 from maildoctor.dns.answer import Resolver  # noqa: E402
@@ -51,7 +52,9 @@ def make_pairs(count: int, domains: int) -> list[Pair]:
     return pairs
 
 
-async def evaluate_all(pairs: list[Pair], make_resolver: "callable[[], Resolver]", concurrency: int) -> tuple[float, Counter[str], list[float]]:  # type: ignore[valid-type]
+async def evaluate_all(
+    pairs: list[Pair], make_resolver: callable[[], Resolver], concurrency: int
+) -> tuple[float, Counter[str], list[float]]:  # type: ignore[valid-type]
     results: Counter[str] = Counter()
     latencies: list[float] = []
 
@@ -96,8 +99,9 @@ print(json.dumps({"elapsed": time.perf_counter() - started, "results": results})
 def run_pyspf(pairs: list[Pair], server: ServedZones, mode: str) -> tuple[float, dict[str, int]]:
     if server.port != 53:
         raise SystemExit("pyspf can only ask port 53: run as root with NSD installed (make bench)")
-    done = subprocess.run([sys.executable, "-c", PEER_SCRIPT, server.host, mode], input=json.dumps(pairs),
-                          capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(
+        [sys.executable, "-c", PEER_SCRIPT, server.host, mode], input=json.dumps(pairs), capture_output=True, text=True, timeout=3600
+    )
     if done.returncode != 0:
         raise SystemExit(f"pyspf failed: {done.stderr.strip()[-800:]}")
     data = json.loads(done.stdout.strip().splitlines()[-1])
@@ -146,7 +150,10 @@ def main() -> None:
                 ("UDP datagrams dropped by full receive buffers", f"{udp_receive_errors()}"),
                 ("evaluations/s, DNS per evaluation", f"{rate:.0f}"),
                 ("evaluations/s, DNS cached", f"{cached_rate:.0f}"),
-                ("p50 / p99 latency, DNS cached", f"{percentile(cached_latencies, 0.5) * 1000:.2f} / {percentile(cached_latencies, 0.99) * 1000:.2f} ms (with {args.concurrency} in flight)"),
+                (
+                    "p50 / p99 latency, DNS cached",
+                    f"{percentile(cached_latencies, 0.5) * 1000:.2f} / {percentile(cached_latencies, 0.99) * 1000:.2f} ms (with {args.concurrency} in flight)",
+                ),
             ]
             if args.peer == "pyspf":
                 sample = pairs[: args.peer_pairs]

@@ -1,4 +1,5 @@
 """Generated benchmark domains: each with MX, SPF with an include, DMARC and a DKIM key."""
+
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,7 @@ def _fake_key(i: int) -> str:
 def zone_text(i: int) -> str:
     d = domain_name(i)
     key = _fake_key(i)
-    key_strings = " ".join(f'"{key[j:j + 250]}"' for j in range(0, len(key), 250))
+    key_strings = " ".join(f'"{key[j : j + 250]}"' for j in range(0, len(key), 250))
     octet = i % 250 + 1
     return f"""$ORIGIN {d}.
 $TTL 3600

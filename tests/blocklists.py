@@ -1,4 +1,5 @@
 """Blocklist zones for the test DNS server: every list of a catalog, with the listings a test wants."""
+
 from __future__ import annotations
 
 from maildoctor.dns.zonedata import LoadedZone, load_zone_text

@@ -1,4 +1,5 @@
 """Shared fixtures: a real DNS server on loopback serving tests/zones/, and audit helpers."""
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.target import Target
-from maildoctor.checks.dnsbl import shipped_catalog
 from tests.blocklists import blocklist_zone
 from tests.keys import publish_txt, rsa_p
 

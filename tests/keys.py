@@ -1,4 +1,5 @@
 """Keys made in the tests (never committed): DKIM key records from freshly generated keys."""
+
 from __future__ import annotations
 
 import base64
@@ -36,7 +37,7 @@ def ed25519_p() -> str:
 
 def txt_rdata(text: str) -> dns.rdata.Rdata:
     data = text.encode()
-    wire = b"".join(len(c).to_bytes(1, "big") + c for c in (data[i:i + 255] for i in range(0, len(data), 255)))
+    wire = b"".join(len(c).to_bytes(1, "big") + c for c in (data[i : i + 255] for i in range(0, len(data), 255)))
     return dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.TXT, wire, 0, len(wire))
 
 

@@ -1,4 +1,5 @@
 """Helpers for the real servers the tests start as processes (spamd, PostgreSQL, Dovecot, maildoctor serve)."""
+
 from __future__ import annotations
 
 import socket
@@ -18,8 +19,13 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_until(ready: Callable[[], bool], process: subprocess.Popen, what: str, seconds: float,  # type: ignore[type-arg]
-               log: Callable[[], str] = lambda: "") -> None:
+def wait_until(
+    ready: Callable[[], bool],
+    process: subprocess.Popen,
+    what: str,
+    seconds: float,  # type: ignore[type-arg]
+    log: Callable[[], str] = lambda: "",
+) -> None:
     """Until ready() holds; RuntimeError (with the end of the log) when the process exits or time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """How many worker processes a bulk audit starts by default."""
+
 from maildoctor.bulk import DOMAINS_PER_WORKER, workers_for
 
 

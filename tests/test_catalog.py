@@ -1,4 +1,5 @@
 """Every finding id the code can emit is in the package's catalog (the project owns it: src/maildoctor/data/checks.json)."""
+
 import re
 
 import pytest
@@ -7,7 +8,9 @@ from maildoctor.catalog import catalog
 from maildoctor.engine import load_checks
 from tests.conftest import ROOT
 
-ID_LITERAL = re.compile(r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']")
+ID_LITERAL = re.compile(
+    r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']"
+)
 
 
 # Literals of the same shape that are not finding ids: RFC 8601 result properties (smtp.mailfrom, ...).

@@ -1,4 +1,5 @@
 """The command line, run as users run it: a subprocess, against the loopback DNS server."""
+
 import json
 import subprocess
 import sys
@@ -109,8 +110,20 @@ def test_spf_tree_text_shows_branches_and_counts(dns_server: TestDnsServer) -> N
 
 
 def test_spf_eval_json_has_the_documented_keys(dns_server: TestDnsServer) -> None:
-    result = run("spf", "eval", "--ip", "203.0.113.7", "--mail-from", "bounce@spfok.test", "--helo", "mail.spfok.test",
-                 "--nameserver", dns_server.address, "--format", "json")
+    result = run(
+        "spf",
+        "eval",
+        "--ip",
+        "203.0.113.7",
+        "--mail-from",
+        "bounce@spfok.test",
+        "--helo",
+        "mail.spfok.test",
+        "--nameserver",
+        dns_server.address,
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["result"] == "pass" and data["mechanism"] == "include:_spf.provider.test"
@@ -141,18 +154,31 @@ def test_dkim_command_decodes_the_key(dns_server: TestDnsServer) -> None:
 
 def test_message_command_on_the_example() -> None:
     example = EXAMPLES
-    result = run("message", str(example / "afspraakmanager.be-gmail-headers.txt"), "--zone", str(example / "afspraakmanager.be.zone"),
-                 "--format", "json")
+    result = run(
+        "message",
+        str(example / "afspraakmanager.be-gmail-headers.txt"),
+        "--zone",
+        str(example / "afspraakmanager.be.zone"),
+        "--format",
+        "json",
+    )
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["kind"] == "message" and data["facts"]["connection"]["client_ip"] == "2a02:348:8e:6048::1"
-    assert {"auth.spf_fail", "auth.dkim_selector_mismatch", "auth.dmarc_fail", "spf.missing", "dkim.record_escaped"} <= {f["id"] for f in data["findings"]}
+    assert {"auth.spf_fail", "auth.dkim_selector_mismatch", "auth.dmarc_fail", "spf.missing", "dkim.record_escaped"} <= {
+        f["id"] for f in data["findings"]
+    }
 
 
 def test_message_from_standard_input_as_text() -> None:
     raw = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nHello\r\n"
-    result = subprocess.run([sys.executable, "-m", "maildoctor", "message", "-", "--zone", str(ZONES), "--no-domain-audit"],
-                            input=raw, capture_output=True, timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "maildoctor", "message", "-", "--zone", str(ZONES), "--no-domain-audit"],
+        input=raw,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1 and b"Authentication" in result.stdout and b"auth.dkim_none" in result.stdout
 
 
@@ -214,8 +240,19 @@ def test_bulk_lines_say_what_could_not_be_checked(tmp_path: Path) -> None:
 
 
 def test_internationalized_names_are_encoded_by_uts46(dns_server: TestDnsServer) -> None:
-    result = run("check", "straße.de", "--nameserver", dns_server.address, "--timeout", "0.3", "--format", "json",
-                 "--allow-incomplete", "--fail-on", "never")
+    result = run(
+        "check",
+        "straße.de",
+        "--nameserver",
+        dns_server.address,
+        "--timeout",
+        "0.3",
+        "--format",
+        "json",
+        "--allow-incomplete",
+        "--fail-on",
+        "never",
+    )
     assert result.returncode == 0 and json.loads(result.stdout)["target"] == "xn--strae-oqa.de"  # not strasse.de
     bad = run("check", "xn--zz.de")
     assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """The check engine's shared work: done once per audit, whoever asks first."""
+
 from __future__ import annotations
 
 import asyncio
@@ -86,8 +87,9 @@ def _runs(report) -> dict[str, tuple[str, str]]:  # noqa: ANN001
     return {run.check: (run.state, run.reason) for run in report.runs}
 
 
-def test_a_check_that_raises_or_hangs_is_recorded_and_the_others_keep_their_findings(dns_server: TestDnsServer,
-                                                                                     broken_checks: None) -> None:
+def test_a_check_that_raises_or_hangs_is_recorded_and_the_others_keep_their_findings(
+    dns_server: TestDnsServer, broken_checks: None
+) -> None:
     report = asyncio.run(_audit(dns_server, "spfnone.test", budget=0.5))
     runs = _runs(report)
     assert runs["check_that_raises"] == ("crashed", "RuntimeError: a bug in a check")
@@ -149,8 +151,17 @@ def test_the_inbox_grader_records_a_crashed_and_a_hanging_check(dns_server: Test
     from maildoctor.inbox.grader import grade_rows
 
     raw = b"From: a@spfnone.test\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <1@spfnone.test>\r\n\r\nhello\r\n"
-    row = {"id": 1, "raw": raw, "client_ip": "192.0.2.9", "helo": "mail.spfnone.test", "mail_from": "a@spfnone.test",
-           "rcpt": "md-1@localhost", "tls": 0, "size": len(raw), "received": 0.0}
+    row = {
+        "id": 1,
+        "raw": raw,
+        "client_ip": "192.0.2.9",
+        "helo": "mail.spfnone.test",
+        "mail_from": "a@spfnone.test",
+        "rcpt": "md-1@localhost",
+        "tls": 0,
+        "size": len(raw),
+        "received": 0.0,
+    }
 
     async def run() -> list:  # noqa: ANN202
         resolver = LiveResolver([Nameserver.parse(dns_server.address)], timeout=0.3)

@@ -1,5 +1,6 @@
 """Running the event loop: on uvloop when it is installed (it is a dependency on Linux), which
 halves the cost of each DNS question; asyncio's own loop otherwise."""
+
 from __future__ import annotations
 
 import asyncio

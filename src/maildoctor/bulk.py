@@ -1,6 +1,7 @@
 """Auditing many domains in one run (a hosting provider's nightly check): concurrent audits over one
 DNS client, each report streamed out as soon as it is done. (A cache shared across the audits was
 measured: for distinct domains it cost more CPU than it saved.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,13 @@ from maildoctor.render.json import document
 from maildoctor.target import Target
 
 
-async def audit_many(targets: Iterable[Target], resolver: Resolver, concurrency: int = 50,
-                     selectors: Callable[[str], list[str]] | None = None, budget: float = CHECK_BUDGET) -> AsyncIterator[Report]:
+async def audit_many(
+    targets: Iterable[Target],
+    resolver: Resolver,
+    concurrency: int = 50,
+    selectors: Callable[[str], list[str]] | None = None,
+    budget: float = CHECK_BUDGET,
+) -> AsyncIterator[Report]:
     """Reports in the order they finish; at most `concurrency` audits run at once."""
     pending = iter(targets)
     done: asyncio.Queue[Report | None] = asyncio.Queue(maxsize=concurrency * 2)
@@ -71,11 +77,17 @@ class Finished:
     incomplete: tuple[str, ...] = ()  # the areas that could not be checked
 
     @classmethod
-    def of(cls, report: Report) -> "Finished":
+    def of(cls, report: Report) -> Finished:
         data = document(report)
         top = data["findings"][0] if data["findings"] else None  # findings come worst first
-        return cls(json.dumps(data, ensure_ascii=False), report.target, data["score"], len(data["findings"]),
-                   (top["severity"], top["id"]) if top else None, tuple(data["incomplete"]))
+        return cls(
+            json.dumps(data, ensure_ascii=False),
+            report.target,
+            data["score"],
+            len(data["findings"]),
+            (top["severity"], top["id"]) if top else None,
+            tuple(data["incomplete"]),
+        )
 
 
 # A worker process takes about half a second to start (imports, the Public Suffix List). Measured on
@@ -88,8 +100,9 @@ def workers_for(domains: int, cores: int) -> int:
     return max(1, min(cores, domains // DOMAINS_PER_WORKER))
 
 
-def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None,
-                    database: str | None) -> None:
+def _audit_in_child(
+    domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None, database: str | None
+) -> None:
     async def run() -> None:
         resolver = spec.build()
         selectors = None
@@ -102,14 +115,16 @@ def _audit_in_child(domains: list[str], spec: Any, concurrency: int, out: Any, p
         targets = (Target(domain=d, probe=probe, cafile=cafile) for d in domains)
         async for report in audit_many(targets, resolver, concurrency, selectors):
             out.put(Finished.of(report))
+
     try:
         aio.run(run())
     finally:
         out.put(None)
 
 
-def audit_many_processes(domains: list[str], spec: Any, jobs: int, concurrency: int, probe: bool = False,
-                         cafile: str | None = None, database: str | None = None) -> Iterator[Finished]:
+def audit_many_processes(
+    domains: list[str], spec: Any, jobs: int, concurrency: int, probe: bool = False, cafile: str | None = None, database: str | None = None
+) -> Iterator[Finished]:
     """The same in `jobs` worker processes (one event loop each, so every core works): the audits
     in the order they finish. database: where the DMARC reports are (a data directory or a
     database URL, already migrated), for the DKIM selectors they have shown."""
@@ -118,8 +133,11 @@ def audit_many_processes(domains: list[str], spec: Any, jobs: int, concurrency: 
     context = multiprocessing.get_context("spawn")
     out: Any = context.Queue(maxsize=1000)
     shares = [domains[i::jobs] for i in range(jobs)]
-    workers = [context.Process(target=_audit_in_child, args=(share, spec, concurrency, out, probe, cafile, database), daemon=True)
-               for share in shares if share]
+    workers = [
+        context.Process(target=_audit_in_child, args=(share, spec, concurrency, out, probe, cafile, database), daemon=True)
+        for share in shares
+        if share
+    ]
     for worker in workers:
         worker.start()
     running = len(workers)

@@ -3,6 +3,7 @@
 The project owns it: src/maildoctor/data/checks.json is the source (its first version came from
 the shared CHECKS.md); a test checks that every id the code uses is in it.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,7 @@ class CatalogEntry:
 @cache
 def catalog() -> dict[str, CatalogEntry]:
     raw = json.loads(resources.files("maildoctor.data").joinpath("checks.json").read_text("utf-8"))
-    return {
-        check_id: CatalogEntry(check_id, e["severity"], e["what"], e["fix"], e["ref"])
-        for check_id, e in raw.items()
-    }
+    return {check_id: CatalogEntry(check_id, e["severity"], e["what"], e["fix"], e["ref"]) for check_id, e in raw.items()}
 
 
 def entry(check_id: str) -> CatalogEntry:

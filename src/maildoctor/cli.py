@@ -1,4 +1,5 @@
 """The command line: parse arguments, build a target and a resolver, run the engine, render."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,14 +16,14 @@ from rich.console import Console
 
 from maildoctor import __version__, aio
 from maildoctor.dns.answer import Resolver
-from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.spec import ResolverSpec
+from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zonedata import ZoneLoadError, ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.engine import run_audit, run_of
 from maildoctor.findings import Report, Severity, make_finding
-from maildoctor.render.json import SCHEMA_VERSION, render_json
 from maildoctor.render.dkim import render_keys
+from maildoctor.render.json import SCHEMA_VERSION, render_json
 from maildoctor.render.spf import render_evaluation, render_tree
 from maildoctor.render.terminal import render_terminal
 from maildoctor.spf.evaluator import SpfResult, check_identity
@@ -44,30 +45,67 @@ def _remember_allow_incomplete(ctx: click.Context, _param: click.Parameter, valu
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--allow-incomplete", is_flag=True, expose_value=False, callback=_remember_allow_incomplete,
-                        help="Exit 0 or 1 even when an area could not be checked (instead of 3).")(func)
-    func = click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
-                        help="Exit with status 1 when a finding at or above this severity is found.")(func)
+    func = click.option(
+        "--allow-incomplete",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_allow_incomplete,
+        help="Exit 0 or 1 even when an area could not be checked (instead of 3).",
+    )(func)
+    func = click.option(
+        "--fail-on",
+        type=click.Choice(FAIL_ON),
+        default="error",
+        show_default=True,
+        help="Exit with status 1 when a finding at or above this severity is found.",
+    )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="Show the evidence of each finding and every DNS query made.")(func)
-    func = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-                        show_default=True, help="text for people, json for scripts (quiet: only the JSON on stdout).")(func)
+    func = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for scripts (quiet: only the JSON on stdout).",
+    )(func)
     return func
 
 
 def dns_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--timeout", type=click.FloatRange(0.05, 60), default=2.0, show_default=True,
-                        help="Seconds to wait for each DNS answer (two attempts).")(func)
-    func = click.option("--zone", "zones", multiple=True, type=click.Path(exists=True, path_type=Path),
-                        help="Answer DNS from zone files: a *.zone file or a directory of them (repeatable).")(func)
-    func = click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
-                        help="Ask this DNS server instead of the system's resolver (repeatable).")(func)
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(0.05, 60),
+        default=2.0,
+        show_default=True,
+        help="Seconds to wait for each DNS answer (two attempts).",
+    )(func)
+    func = click.option(
+        "--zone",
+        "zones",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="Answer DNS from zone files: a *.zone file or a directory of them (repeatable).",
+    )(func)
+    func = click.option(
+        "--nameserver",
+        "nameservers",
+        multiple=True,
+        metavar="IP[:PORT]",
+        help="Ask this DNS server instead of the system's resolver (repeatable).",
+    )(func)
     return func
 
 
 def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--db", metavar="URL", help="A database URL instead of SQLite in --data (e.g. postgresql+psycopg://...).")(func)
-    func = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maildoctor-data"),
-                        show_default=True, help="Directory of the SQLite database (shared with `maildoctor serve`).")(func)
+    func = click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("maildoctor-data"),
+        show_default=True,
+        help="Directory of the SQLite database (shared with `maildoctor serve`).",
+    )(func)
     return func
 
 
@@ -99,7 +137,7 @@ def parse_since(text: str) -> float:
     if ago is not None:
         return clock.time() - ago
     try:
-        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp()
+        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC).timestamp()
     except ValueError:
         raise ValueError(f"--since {text!r}: give 30d, 12h, 90m or a date like 2026-11-01") from None
 
@@ -152,21 +190,26 @@ def run_with_status(coro: Any, output_format: str, what: str) -> Any:
     return aio.run(coro)
 
 
-@click.group(context_settings=CONTEXT, epilog="""\b
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor check example.com
   maildoctor check example.com --ip 203.0.113.7 --format json
   maildoctor zone example.com.zone
   maildoctor spf example.com
   maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com
-Run 'maildoctor COMMAND --help' for each command's options.""")
+Run 'maildoctor COMMAND --help' for each command's options.""",
+)
 @click.version_option(__version__, prog_name="maildoctor")
 def main() -> None:
     """Why do my mails end up in spam? maildoctor audits a sending domain, its DNS and its
     zone file, and says exactly what to change."""
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor check example.com
   maildoctor check example.com --ip 203.0.113.7 --ip 2001:db8::25
@@ -178,23 +221,48 @@ Examples:
   maildoctor check --domains-file customers.txt --format json > audits.jsonl
 \b
 Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input,
-3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""")
+3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""",
+)
 @click.argument("domain", required=False)
 @click.option("--domains-file", type=click.File("r"), help="Audit every domain in this file (one per line, # comments; - for stdin).")
-@click.option("--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file (per job).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes for --domains-file. [default: one per core, at most one per 200 domains]")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 1000), default=50, show_default=True, help="Audits at once with --domains-file (per job)."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes for --domains-file. [default: one per core, at most one per 200 domains]",
+)
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
 @click.option("--smtp", metavar="HOST[:PORT]", help="Connect to this SMTP server: greeting, EHLO, STARTTLS, certificate.")
 @click.option("--probe", is_flag=True, help="Connect to every MX host on port 25, and fetch the MTA-STS policy over HTTPS.")
-@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Also trust the CA certificates in this PEM file (private CAs).")
+@click.option(
+    "--cafile", type=click.Path(exists=True, dir_okay=False), help="Also trust the CA certificates in this PEM file (private CAs)."
+)
 @storage_options
 @dns_options
 @output_options
-def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int | None, ips: tuple[str, ...], selectors: tuple[str, ...],
-          smtp: str | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None, nameservers: tuple[str, ...],
-          zones: tuple[Path, ...], timeout: float, output_format: str, verbose: bool, fail_on: str) -> None:
+def check(
+    domain: str | None,
+    domains_file: Any,
+    concurrency: int,
+    jobs: int | None,
+    ips: tuple[str, ...],
+    selectors: tuple[str, ...],
+    smtp: str | None,
+    probe: bool,
+    cafile: str | None,
+    data_dir: Path,
+    db: str | None,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
+) -> None:
     """Audit the mail set-up of DOMAIN over DNS (and, when asked, its SMTP servers); or of every
     domain in --domains-file, one line per domain (JSON lines with --format json).
 
@@ -208,8 +276,14 @@ def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int | N
     if not domain:
         fail("give a DOMAIN (or --domains-file)")
     try:
-        target = Target(domain=parse_domain(domain), ips=[parse_ip(i) for i in ips], dkim_selectors=list(selectors),
-                        smtp=smtp, probe=probe, cafile=cafile)
+        target = Target(
+            domain=parse_domain(domain),
+            ips=[parse_ip(i) for i in ips],
+            dkim_selectors=list(selectors),
+            smtp=smtp,
+            probe=probe,
+            cafile=cafile,
+        )
         if smtp:
             parse_host_port(smtp, 25)
     except ValueError as exc:
@@ -223,9 +297,20 @@ def check(domain: str | None, domains_file: Any, concurrency: int, jobs: int | N
     emit(report, output_format, verbose, fail_on)
 
 
-def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafile: str | None, data_dir: Path, db: str | None,
-               nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str,
-               fail_on: str) -> NoReturn:
+def check_many(
+    lines: Any,
+    concurrency: int,
+    jobs: int | None,
+    probe: bool,
+    cafile: str | None,
+    data_dir: Path,
+    db: str | None,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    fail_on: str,
+) -> NoReturn:
     from rich.progress import Progress
 
     from maildoctor.bulk import Finished, audit_many
@@ -263,9 +348,11 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
         if output_format == "json":
             click.echo(done.line)
         else:
-            click.echo(f"{done.target:40} {done.score:4.1f}/10  {done.findings:3} finding(s)"
-                       + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else "")
-                       + (f"  incomplete: {', '.join(area_title(a) for a in done.incomplete)}" if done.incomplete else ""))
+            click.echo(
+                f"{done.target:40} {done.score:4.1f}/10  {done.findings:3} finding(s)"
+                + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else "")
+                + (f"  incomplete: {', '.join(area_title(a) for a in done.incomplete)}" if done.incomplete else "")
+            )
         if done.incomplete and incomplete_counts:
             return EXIT_INCOMPLETE
         return int(threshold is not None and done.worst is not None and Severity.parse(done.worst[0]) >= threshold)
@@ -289,28 +376,33 @@ def check_many(lines: Any, concurrency: int, jobs: int | None, probe: bool, cafi
         worst = 0
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Auditing", total=len(targets))
-            for done in audit_many_processes([t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs,
-                                             concurrency, probe, cafile, database):
+            for done in audit_many_processes(
+                [t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs, concurrency, probe, cafile, database
+            ):
                 progress.advance(task)
                 worst = max(worst, show(done))
         sys.exit(max(status, worst))
     sys.exit(max(status, aio.run(run())))
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor zone example.com.zone
   maildoctor zone db.example --origin example.com --format json
   maildoctor zone example.com.zone --ip 203.0.113.7 -v
 \b
-No network is used: every DNS question is answered from the file.""")
+No network is used: every DNS question is answered from the file.""",
+)
 @click.argument("zonefile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--origin", help="The zone's domain, when the file has no $ORIGIN and is not named DOMAIN.zone.")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
 @output_options
-def zone(zonefile: Path, origin: str | None, ips: tuple[str, ...], selectors: tuple[str, ...],
-         output_format: str, verbose: bool, fail_on: str) -> None:
+def zone(
+    zonefile: Path, origin: str | None, ips: tuple[str, ...], selectors: tuple[str, ...], output_format: str, verbose: bool, fail_on: str
+) -> None:
     """Audit a zone file offline, before it is published."""
     try:
         if origin:
@@ -321,15 +413,18 @@ def zone(zonefile: Path, origin: str | None, ips: tuple[str, ...], selectors: tu
         fail(str(exc))
     except ZoneLoadError as exc:
         report = Report(target=origin or zonefile.name, kind="zone")
-        report.findings.append(make_finding(
-            "zone.parse_error", f"{zonefile} does not parse", str(exc),
-            evidence=[str(exc)], fix="Correct the line named above; nothing else was checked.",
-        ))
+        report.findings.append(
+            make_finding(
+                "zone.parse_error",
+                f"{zonefile} does not parse",
+                str(exc),
+                evidence=[str(exc)],
+                fix="Correct the line named above; nothing else was checked.",
+            )
+        )
         emit(report, output_format, verbose, fail_on)
-    target = Target(domain=source.domain, ips=parsed_ips, dkim_selectors=list(selectors),
-                    known_selectors=source.dkim_selectors())
-    report = run_with_status(run_audit(target, ZoneResolver(ZoneSet([source.loaded])), zone=source),
-                             output_format, str(zonefile))
+    target = Target(domain=source.domain, ips=parsed_ips, dkim_selectors=list(selectors), known_selectors=source.dkim_selectors())
+    report = run_with_status(run_audit(target, ZoneResolver(ZoneSet([source.loaded])), zone=source), output_format, str(zonefile))
     emit(report, output_format, verbose, fail_on)
 
 
@@ -342,26 +437,42 @@ class DomainOrCommand(click.Group):
         return super().parse_args(ctx, args)
 
 
-@main.group(cls=DomainOrCommand, context_settings=CONTEXT, epilog="""\b
+@main.group(
+    cls=DomainOrCommand,
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor spf example.com                  # the SPF tree: every include, lookups counted
   maildoctor spf example.com --format json
-  maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com --helo mail.example.com""")
+  maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com --helo mail.example.com""",
+)
 def spf() -> None:
     """SPF: show a domain's SPF tree (maildoctor spf DOMAIN), or evaluate one connection (spf eval)."""
 
 
-@spf.command("tree", context_settings=CONTEXT, epilog="""\b
+@spf.command(
+    "tree",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor spf example.com
   maildoctor spf example.com --ip 2001:db8::25 --nameserver 127.0.0.1:5353
-  maildoctor spf tree example.com --format json""")
+  maildoctor spf tree example.com --format json""",
+)
 @click.argument("domain")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="Also say whether this sending IP is authorized (repeatable).")
 @dns_options
 @output_options
-def spf_tree(domain: str, ips: tuple[str, ...], nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
-             output_format: str, verbose: bool, fail_on: str) -> None:
+def spf_tree(
+    domain: str,
+    ips: tuple[str, ...],
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
+) -> None:
     """Print DOMAIN's SPF record and its whole include/redirect tree, with the DNS lookups each
     branch costs (what receivers count against the limit of 10), void lookups, the address
     ranges each branch authorizes, and every SPF finding."""
@@ -373,11 +484,20 @@ def spf_tree(domain: str, ips: tuple[str, ...], nameservers: tuple[str, ...], zo
     report = run_with_status(run_audit(target, resolver, areas=("spf",)), output_format, target.domain)
     tree = report.facts.get("spf")
     if output_format == "json":
-        click.echo(json.dumps({
-            "schema": SCHEMA_VERSION, "domain": target.domain, "score": report.score,
-            "lookups": tree["total_lookups"] if tree else None, "tree": tree,
-            **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
-        }, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "schema": SCHEMA_VERSION,
+                    "domain": target.domain,
+                    "score": report.score,
+                    "lookups": tree["total_lookups"] if tree else None,
+                    "tree": tree,
+                    **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         sys.exit(exit_status(report, fail_on))
     console = Console(highlight=False)
     if tree:
@@ -387,21 +507,33 @@ def spf_tree(domain: str, ips: tuple[str, ...], nameservers: tuple[str, ...], zo
     sys.exit(exit_status(report, fail_on))
 
 
-@spf.command("eval", context_settings=CONTEXT, epilog="""\b
+@spf.command(
+    "eval",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com --helo mail.example.com
   maildoctor spf eval --ip 2001:db8::25 --helo mail.example.com          # the HELO identity
   maildoctor spf eval --ip 203.0.113.7 --mail-from a@example.com --format json
 \b
-Exit status: 0 pass, 1 any other result, 2 bad input.""")
+Exit status: 0 pass, 1 any other result, 2 bad input.""",
+)
 @click.option("--ip", required=True, metavar="IP", help="The connecting client's address.")
 @click.option("--mail-from", default="", metavar="ADDRESS", help="The envelope sender (MAIL FROM); empty checks the HELO name.")
 @click.option("--helo", default="", metavar="NAME", help="The HELO/EHLO name the client gave.")
 @dns_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show every step of the evaluation and the DNS queries.")
-def spf_eval(ip: str, mail_from: str, helo: str, nameservers: tuple[str, ...], zones: tuple[Path, ...],
-             timeout: float, output_format: str, verbose: bool) -> None:
+def spf_eval(
+    ip: str,
+    mail_from: str,
+    helo: str,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+) -> None:
     """Evaluate SPF as a receiver would (RFC 7208 check_host()): the result, the mechanism that
     decided it, and the explanation a receiver would give."""
     try:
@@ -422,7 +554,10 @@ def spf_eval(ip: str, mail_from: str, helo: str, nameservers: tuple[str, ...], z
         render_evaluation(data, console)
         if verbose:
             console.print("\nSteps:\n" + "\n".join("  " + s for s in evaluation.steps))
-            console.print("DNS queries:\n" + "\n".join(f"  {q['name']} {q['type']}: {q['outcome']} {' | '.join(q['records'])}" for q in data["queries"]))
+            console.print(
+                "DNS queries:\n"
+                + "\n".join(f"  {q['name']} {q['type']}: {q['outcome']} {' | '.join(q['records'])}" for q in data["queries"])
+            )
     sys.exit(0 if evaluation.result is SpfResult.PASS else 1)
 
 
@@ -442,17 +577,35 @@ def receiver_words(result: str, ip: str, domain: str, explanation: str) -> str:
     return f"{result} ({text})"
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor dkim example.com -s selector1          # one key, decoded
   maildoctor dkim example.com                       # the common selectors, discovered
-  maildoctor dkim example.com -s s1 -s s2 --format json""")
+  maildoctor dkim example.com -s s1 -s s2 --format json""",
+)
 @click.argument("domain")
-@click.option("--selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A selector in use (repeatable); without it the common ones are tried.")
+@click.option(
+    "--selector",
+    "-s",
+    "selectors",
+    multiple=True,
+    metavar="SELECTOR",
+    help="A selector in use (repeatable); without it the common ones are tried.",
+)
 @dns_options
 @output_options
-def dkim(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
-         output_format: str, verbose: bool, fail_on: str) -> None:
+def dkim(
+    domain: str,
+    selectors: tuple[str, ...],
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
+) -> None:
     """Show DOMAIN's DKIM key records decoded (key type, bits, flags, hash algorithms) and
     everything wrong with them."""
     try:
@@ -463,10 +616,19 @@ def dkim(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], 
     report = run_with_status(run_audit(target, resolver, areas=("dkim",)), output_format, target.domain)
     keys = report.facts.get("dkim", {})
     if output_format == "json":
-        click.echo(json.dumps({
-            "schema": SCHEMA_VERSION, "domain": target.domain, "score": report.score, "keys": keys,
-            **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
-        }, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "schema": SCHEMA_VERSION,
+                    "domain": target.domain,
+                    "score": report.score,
+                    "keys": keys,
+                    **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         sys.exit(exit_status(report, fail_on))
     console = Console(highlight=False)
     render_keys(keys, target.domain, console)
@@ -474,7 +636,9 @@ def dkim(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], 
     sys.exit(exit_status(report, fail_on))
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor blocklists 203.0.113.7                       # one IP against every list
   maildoctor blocklists 203.0.113.7 2001:db8::25 example.com
@@ -483,16 +647,31 @@ Examples:
   maildoctor blocklists --self-test                        # which lists answer their test entry
 \b
 Exit status: 0 not listed at or above --fail-on, 1 listed, 2 bad input,
-3 a list could not be asked (--allow-incomplete gives 0 or 1 instead).""")
+3 a list could not be asked (--allow-incomplete gives 0 or 1 instead).""",
+)
 @click.argument("targets", nargs=-1)
-@click.option("--lists", "lists_file", type=click.Path(exists=True, dir_okay=False), help="Use the lists in this TOML file (the format of the shipped dnsbls.toml) instead.")
+@click.option(
+    "--lists",
+    "lists_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Use the lists in this TOML file (the format of the shipped dnsbls.toml) instead.",
+)
 @click.option("--self-test", is_flag=True, help="Query each list's documented test entry (must be listed) and 127.0.0.1 (must not be).")
 @click.option("--deadline", type=click.FloatRange(0.1, 120), default=10.0, show_default=True, help="Seconds for all the queries together.")
 @dns_options
 @output_options
-def blocklists(targets: tuple[str, ...], lists_file: str | None, self_test: bool, deadline: float,
-               nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float, output_format: str,
-               verbose: bool, fail_on: str) -> None:
+def blocklists(
+    targets: tuple[str, ...],
+    lists_file: str | None,
+    self_test: bool,
+    deadline: float,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
+) -> None:
     """Look up IP addresses (IPv4, IPv6) and domains on the DNS blocklists receivers use: what
     each listing means, the list's reason, and where to request removal."""
     from maildoctor.checks.dnsbl import blocklist_findings, shipped_catalog
@@ -524,9 +703,15 @@ def blocklists(targets: tuple[str, ...], lists_file: str | None, self_test: bool
     broken = any(not s.startswith(("working", "no test", "unavailable")) for s in states.values())
     status = max(exit_status(report, fail_on), 1 if broken and fail_on != "never" else 0)
     if output_format == "json":
-        data = {"schema": SCHEMA_VERSION, "kind": "blocklists", "targets": [s.text for s in subjects],
-                "lists": len(lists), "results": rows, **({"self_test": states} if self_test else {}),
-                **{k: v for k, v in report.to_json(verbose).items() if k in ("score", "findings", "queries", *STATUS_KEYS)}}
+        data = {
+            "schema": SCHEMA_VERSION,
+            "kind": "blocklists",
+            "targets": [s.text for s in subjects],
+            "lists": len(lists),
+            "results": rows,
+            **({"self_test": states} if self_test else {}),
+            **{k: v for k, v in report.to_json(verbose).items() if k in ("score", "findings", "queries", *STATUS_KEYS)},
+        }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         sys.exit(status)
     console = Console(highlight=False)
@@ -538,7 +723,9 @@ def blocklists(targets: tuple[str, ...], lists_file: str | None, self_test: bool
     sys.exit(status)
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor message mail.eml                     # a raw message (.eml, "download original")
   maildoctor message headers.txt                  # only the headers pasted from "show original"
@@ -548,7 +735,8 @@ Examples:
   maildoctor message headers.txt --zone example.com.zone   # DNS answered from a zone file
 \b
 Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input,
-3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""")
+3 incomplete: an area could not be checked (--allow-incomplete gives 0 or 1 instead).""",
+)
 @click.argument("source", type=click.File("rb"))
 @click.option("--client-ip", metavar="IP", default="", help="The IP that delivered the message (else read from the headers).")
 @click.option("--helo", metavar="NAME", default="", help="The HELO/EHLO name it gave (else read from the headers).")
@@ -558,9 +746,21 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @click.option("--no-domain-audit", is_flag=True, help="Do not check the sender domain's SPF, DKIM and DMARC records.")
 @dns_options
 @output_options
-def message(source: Any, client_ip: str, helo: str, mail_from: str, spamassassin: str | None, rspamd: str | None,
-            no_domain_audit: bool, nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float,
-            output_format: str, verbose: bool, fail_on: str) -> None:
+def message(
+    source: Any,
+    client_ip: str,
+    helo: str,
+    mail_from: str,
+    spamassassin: str | None,
+    rspamd: str | None,
+    no_domain_audit: bool,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
+) -> None:
     """Explain why a received message went to spam: the connection, SPF, every DKIM signature,
     DMARC alignment, ARC, what the receiver's Authentication-Results say in plain words, the
     headers and structure, and (optionally) a content engine's score. SOURCE is a file or - for
@@ -578,8 +778,9 @@ def message(source: Any, client_ip: str, helo: str, mail_from: str, spamassassin
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot read {getattr(source, 'name', 'the input')}: {exc}")
-    options = MessageOptions(client_ip=client_ip, helo=helo, mail_from=mail_from, spamassassin=spamassassin,
-                             rspamd=rspamd, audit_domain=not no_domain_audit)
+    options = MessageOptions(
+        client_ip=client_ip, helo=helo, mail_from=mail_from, spamassassin=spamassassin, rspamd=rspamd, audit_domain=not no_domain_audit
+    )
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(analyse_message(data, resolver, options), output_format, "the message")
     if output_format == "json":
@@ -592,7 +793,9 @@ def message(source: Any, client_ip: str, helo: str, mail_from: str, spamassassin
     sys.exit(exit_status(report, fail_on))
 
 
-@main.command(context_settings=CONTEXT, epilog="""\b
+@main.command(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor serve                                   # SMTP :2525, web http://127.0.0.1:8025, SQLite in ./maildoctor-data
   maildoctor serve --host 0.0.0.0 --smtp-port 25 --http-port 80 --domain test.example.com
@@ -600,38 +803,86 @@ Examples:
   maildoctor serve --nameserver 127.0.0.1:5353        # DNS for the analysis, as in `check`
 \b
 Then open the web page, get an address, and send a mail to it (e.g. swaks --server 127.0.0.1:2525
---to md-xxxxxxxxxx@DOMAIN). Scripts: POST /api/tests, then GET /api/tests/ID.""")
+--to md-xxxxxxxxxx@DOMAIN). Scripts: POST /api/tests, then GET /api/tests/ID.""",
+)
 @click.option("--domain", default=None, help="The domain of the test addresses (its MX must point here). [default: this host's name]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (SMTP and web).")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), default=2525, show_default=True)
 @click.option("--http-port", type=click.IntRange(1, 65535), default=8025, show_default=True)
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maildoctor-data"),
-              show_default=True, help="Directory for the SQLite database and the TLS certificate.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("maildoctor-data"),
+    show_default=True,
+    help="Directory for the SQLite database and the TLS certificate.",
+)
 @click.option("--db", metavar="URL", help="A database URL instead of SQLite in --data (e.g. postgresql+psycopg://...).")
-@click.option("--keep-days", type=click.FloatRange(0.01, 3650), default=7.0, show_default=True, help="Delete tests and messages after this many days.")
-@click.option("--admin-token", envvar="MAILDOCTOR_ADMIN_TOKEN", help="Enables GET/DELETE /api/tests (listing, deletion) with this bearer token.")
-@click.option("--max-size", type=click.IntRange(1024, 1 << 30), default=10 * 1024 * 1024, show_default=True, help="Largest message accepted, in bytes (552 beyond).")
+@click.option(
+    "--keep-days", type=click.FloatRange(0.01, 3650), default=7.0, show_default=True, help="Delete tests and messages after this many days."
+)
+@click.option(
+    "--admin-token", envvar="MAILDOCTOR_ADMIN_TOKEN", help="Enables GET/DELETE /api/tests (listing, deletion) with this bearer token."
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(1024, 1 << 30),
+    default=10 * 1024 * 1024,
+    show_default=True,
+    help="Largest message accepted, in bytes (552 beyond).",
+)
 @click.option("--max-recipients", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--max-connections-per-ip", type=click.IntRange(1, 10000), default=20, show_default=True)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM certificate for STARTTLS (default: a self-signed one in --data).")
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate for STARTTLS (default: a self-signed one in --data).",
+)
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="PEM key of --tls-cert.")
 @click.option("--no-tls", is_flag=True, help="Do not offer STARTTLS.")
-@click.option("--reports-address", default="reports", show_default=True, metavar="LOCAL",
-              help="LOCAL@DOMAIN takes DMARC/TLS reports, bounces and complaints (as `reports ingest` does); '' turns it off.")
-@click.option("--grader-processes", type=click.IntRange(0, 64), default=None,
-              help="Worker processes that grade messages; 0 grades in the server process. [default: the number of CPUs]")
+@click.option(
+    "--reports-address",
+    default="reports",
+    show_default=True,
+    metavar="LOCAL",
+    help="LOCAL@DOMAIN takes DMARC/TLS reports, bounces and complaints (as `reports ingest` does); '' turns it off.",
+)
+@click.option(
+    "--grader-processes",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker processes that grade messages; 0 grades in the server process. [default: the number of CPUs]",
+)
 @dns_options
-def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_dir: Path, db: str | None, keep_days: float,
-          admin_token: str | None, max_size: int, max_recipients: int, max_connections_per_ip: int,
-          tls_cert: Path | None, tls_key: Path | None, no_tls: bool, reports_address: str, grader_processes: int | None,
-          nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
+def serve(
+    domain: str | None,
+    host: str,
+    smtp_port: int,
+    http_port: int,
+    data_dir: Path,
+    db: str | None,
+    keep_days: float,
+    admin_token: str | None,
+    max_size: int,
+    max_recipients: int,
+    max_connections_per_ip: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    no_tls: bool,
+    reports_address: str,
+    grader_processes: int | None,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+) -> None:
     """Run the test inbox: an SMTP server that accepts mail only for the addresses it hands out,
     and a web page (and REST API) that grades each message like a receiver would."""
     import logging
     import os
     import socket
 
-    from maildoctor.inbox.server import ServeConfig, serve as run_server
+    from maildoctor.inbox.server import ServeConfig
+    from maildoctor.inbox.server import serve as run_server
     from maildoctor.inbox.smtpd import SmtpLimits
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -641,11 +892,26 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
         fail(str(exc))
     if (tls_cert is None) != (tls_key is None):
         fail("give both --tls-cert and --tls-key, or neither")
-    config = ServeConfig(domain=name, host=host, smtp_port=smtp_port, http_port=http_port, data=data_dir, db=db,
-                         keep_days=keep_days, admin_token=admin_token, tls_cert=tls_cert, tls_key=tls_key, tls=not no_tls,
-                         limits=SmtpLimits(reports_local=reports_address, max_message_bytes=max_size, max_recipients=max_recipients,
-                                           max_connections_per_ip=max_connections_per_ip),
-                         grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes)
+    config = ServeConfig(
+        domain=name,
+        host=host,
+        smtp_port=smtp_port,
+        http_port=http_port,
+        data=data_dir,
+        db=db,
+        keep_days=keep_days,
+        admin_token=admin_token,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls=not no_tls,
+        limits=SmtpLimits(
+            reports_local=reports_address,
+            max_message_bytes=max_size,
+            max_recipients=max_recipients,
+            max_connections_per_ip=max_connections_per_ip,
+        ),
+        grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes,
+    )
     build_resolver(nameservers, zones, timeout)  # bad --nameserver or --zone: say so now, not in a worker
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -659,35 +925,54 @@ def serve(domain: str | None, host: str, smtp_port: int, http_port: int, data_di
         pass
 
 
-@main.group(context_settings=CONTEXT, epilog="""\b
+@main.group(
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor reports ingest reports/                  # files, directories; xml, gz, zip, json, .eml, mbox
   maildoctor reports summary --domain example.com --since 30d
-  maildoctor reports summary --format csv > sources.csv""")
+  maildoctor reports summary --format csv > sources.csv""",
+)
 def reports() -> None:
     """DMARC aggregate and TLS-RPT reports: ingest them, then see who sends as your domain."""
 
 
-@reports.command("ingest", context_settings=CONTEXT, epilog="""\b
+@reports.command(
+    "ingest",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor reports ingest reports/
   maildoctor reports ingest 'google.com!example.com!1700000000!1700086399.zip' dmarc.mbox
   maildoctor reports ingest reports/ --format json
-  MAILDOCTOR_IMAP_PASSWORD=... maildoctor reports ingest --imap imaps://dmarc@mail.example.com/INBOX""")
+  MAILDOCTOR_IMAP_PASSWORD=... maildoctor reports ingest --imap imaps://dmarc@mail.example.com/INBOX""",
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--imap", "imap_url", metavar="URL", help="Also fetch unseen mail from imaps://user@host[:port]/MAILBOX (password in MAILDOCTOR_IMAP_PASSWORD).")
+@click.option(
+    "--imap",
+    "imap_url",
+    metavar="URL",
+    help="Also fetch unseen mail from imaps://user@host[:port]/MAILBOX (password in MAILDOCTOR_IMAP_PASSWORD).",
+)
 @click.option("--imap-all", is_flag=True, help="Fetch every message of the mailbox, not only the unseen ones.")
 @click.option("--imap-cafile", type=click.Path(exists=True, dir_okay=False), help="Trust this CA for the IMAP server (private CAs).")
 @storage_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool, imap_cafile: str | None, data_dir: Path,
-                   db: str | None, output_format: str) -> None:
+def reports_ingest(
+    paths: tuple[Path, ...],
+    imap_url: str | None,
+    imap_all: bool,
+    imap_cafile: str | None,
+    data_dir: Path,
+    db: str | None,
+    output_format: str,
+) -> None:
     """Read report files into the database: each report once (by organization and report id);
     files that cannot be read are kept aside with the reason and do not stop the others. The DKIM
     selectors seen are remembered for later audits of the domain."""
-    from rich.progress import Progress
-
     import os
+
+    from rich.progress import Progress
 
     from maildoctor.feedback.imap import ImapSource, add_results, fetch_and_ingest
     from maildoctor.feedback.ingest import ingest, report_files
@@ -719,10 +1004,12 @@ def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool
     if output_format == "json":
         click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
     else:
-        click.echo(f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
-                   f" {result.tls_reports} TLS report(s), {result.failure_reports} failure report(s), {result.bounces} bounce(s),"
-                   f" {result.complaints} complaint(s), {result.reputation} reputation row(s) (SNDS, Postmaster Tools),"
-                   f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected")
+        click.echo(
+            f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"
+            f" {result.tls_reports} TLS report(s), {result.failure_reports} failure report(s), {result.bounces} bounce(s),"
+            f" {result.complaints} complaint(s), {result.reputation} reputation row(s) (SNDS, Postmaster Tools),"
+            f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected"
+        )
         for source, reason in result.rejected:
             click.echo(f"  rejected {source}: {reason}")
         for source, repair in result.repaired:
@@ -732,22 +1019,33 @@ def reports_ingest(paths: tuple[Path, ...], imap_url: str | None, imap_all: bool
     sys.exit(1 if result.rejected else 0)
 
 
-@reports.command("summary", context_settings=CONTEXT, epilog="""\b
+@reports.command(
+    "summary",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor reports summary
   maildoctor reports summary --domain example.com --since 30d --format json
-  maildoctor reports summary --since 2026-11-01 --format csv""")
+  maildoctor reports summary --since 2026-11-01 --format csv""",
+)
 @click.option("--domain", help="Only this domain.")
 @click.option("--since", help="30d, 12h, 90m ago, or a date YYYY-MM-DD. [default: all the data there is]")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @storage_options
 @dns_options
-def reports_summary(domain: str | None, since: str | None, output_format: str, data_dir: Path, db: str | None,
-                    nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float) -> None:
+def reports_summary(
+    domain: str | None,
+    since: str | None,
+    output_format: str,
+    data_dir: Path,
+    db: str | None,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
+) -> None:
     """Per domain: the sources that send as it (IP, reverse name, likely provider), their volume and
     aligned SPF/DKIM/DMARC pass rates, TLS-RPT failures, and what to do about what fails."""
     import csv
-
     import datetime
 
     from maildoctor.feedback.summary import data_period, summary_report
@@ -763,21 +1061,57 @@ def reports_summary(domain: str | None, since: str | None, output_format: str, d
     held = data_period(engine, domain)
 
     def day(when: float) -> str:
-        return datetime.datetime.fromtimestamp(when, datetime.timezone.utc).date().isoformat()
+        return datetime.datetime.fromtimestamp(when, datetime.UTC).date().isoformat()
 
     if output_format == "json":
-        click.echo(json.dumps({"schema": SCHEMA_VERSION, "since": start, "domains": [s.to_json() for s in summaries],
-                               "data_period": {"begin": held[0], "end": held[1]} if held else None,
-                               "tls": tls, "failure_reports": report.facts["failure_reports"], "score": report.score, "findings": [f.to_json() for f in report.findings]},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "schema": SCHEMA_VERSION,
+                    "since": start,
+                    "domains": [s.to_json() for s in summaries],
+                    "data_period": {"begin": held[0], "end": held[1]} if held else None,
+                    "tls": tls,
+                    "failure_reports": report.facts["failure_reports"],
+                    "score": report.score,
+                    "findings": [f.to_json() for f in report.findings],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     elif output_format == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(["domain", "source_ip", "reverse_name", "provider", "messages", "dkim_aligned_pass",
-                         "spf_aligned_pass", "dmarc_pass", "dkim_domains", "envelope_domains"])
+        writer.writerow(
+            [
+                "domain",
+                "source_ip",
+                "reverse_name",
+                "provider",
+                "messages",
+                "dkim_aligned_pass",
+                "spf_aligned_pass",
+                "dmarc_pass",
+                "dkim_domains",
+                "envelope_domains",
+            ]
+        )
         for summary in summaries:
             for s in summary.sources:
-                writer.writerow([summary.domain, s.ip, s.reverse_name, s.provider, s.messages, s.dkim_pass, s.spf_pass,
-                                 s.dmarc_pass, " ".join(s.dkim_domains), " ".join(s.envelope_domains)])
+                writer.writerow(
+                    [
+                        summary.domain,
+                        s.ip,
+                        s.reverse_name,
+                        s.provider,
+                        s.messages,
+                        s.dkim_pass,
+                        s.spf_pass,
+                        s.dmarc_pass,
+                        " ".join(s.dkim_domains),
+                        " ".join(s.envelope_domains),
+                    ]
+                )
     else:
         from rich.table import Table
 
@@ -786,21 +1120,32 @@ def reports_summary(domain: str | None, since: str | None, output_format: str, d
             if held is None:
                 console.print("No reports yet. Ingest some with: maildoctor reports ingest PATH")
             else:  # the period excludes what there is: say which period holds data
-                console.print(f"No reports since {day(start)}. The reports held cover {day(held[0])} to {day(held[1])}:"
-                              f" run again with --since {day(held[0])}, or without --since for all of them.")
+                console.print(
+                    f"No reports since {day(start)}. The reports held cover {day(held[0])} to {day(held[1])}:"
+                    f" run again with --since {day(held[0])}, or without --since for all of them."
+                )
         for entry in report.facts["failure_reports"]:
             sources = ", ".join(f"{ip} ({n})" for ip, n in sorted(entry["sources"].items(), key=lambda kv: -kv[1])[:5])
             console.print(f"{entry['domain']}: {entry['reports']} DMARC failure report(s), from {sources}")
         for summary in summaries:
             rate = summary.dmarc_pass / summary.messages if summary.messages else 0
-            table = Table(title=f"{summary.domain}: {summary.messages} messages in {summary.reports} report(s),"
-                                f" {rate:.0%} pass DMARC", title_justify="left", header_style="bold")
+            table = Table(
+                title=f"{summary.domain}: {summary.messages} messages in {summary.reports} report(s), {rate:.0%} pass DMARC",
+                title_justify="left",
+                header_style="bold",
+            )
             for column in ("source", "reverse name / provider", "messages", "DKIM", "SPF", "DMARC"):
                 table.add_column(column, justify="right" if column in ("messages", "DKIM", "SPF", "DMARC") else "left")
             for s in summary.sources[:25]:
                 style = "green" if s.rate(s.dmarc_pass) >= 0.9 else "yellow" if s.rate(s.dmarc_pass) >= 0.5 else "red"
-                table.add_row(s.ip, " / ".join(x for x in (s.reverse_name, s.provider) if x) or "-", str(s.messages),
-                              f"{s.rate(s.dkim_pass):.0%}", f"{s.rate(s.spf_pass):.0%}", f"[{style}]{s.rate(s.dmarc_pass):.0%}[/{style}]")
+                table.add_row(
+                    s.ip,
+                    " / ".join(x for x in (s.reverse_name, s.provider) if x) or "-",
+                    str(s.messages),
+                    f"{s.rate(s.dkim_pass):.0%}",
+                    f"{s.rate(s.spf_pass):.0%}",
+                    f"[{style}]{s.rate(s.dmarc_pass):.0%}[/{style}]",
+                )
             console.print(table)
             if len(summary.sources) > 25:
                 console.print(f"  … and {len(summary.sources) - 25} more sources (--format csv lists them all)")
@@ -814,10 +1159,14 @@ def bounces() -> None:
     """Bounces and complaints: classify them (reports ingest stores them)."""
 
 
-@bounces.command("classify", context_settings=CONTEXT, epilog="""\b
+@bounces.command(
+    "classify",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor bounces classify bounce.eml
-  maildoctor bounces classify bounces/*.eml --format json""")
+  maildoctor bounces classify bounces/*.eml --format json""",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def bounces_classify(files: tuple[Path, ...], output_format: str) -> None:
@@ -833,8 +1182,12 @@ def bounces_classify(files: tuple[Path, ...], output_format: str) -> None:
             fail(f"cannot read {path}: {exc}")
         results.append((path, found))
     if output_format == "json":
-        click.echo(json.dumps({"schema": SCHEMA_VERSION, "files": [{"file": str(p), "bounces": [b.to_json() for b in found]}
-                                                                    for p, found in results]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"schema": SCHEMA_VERSION, "files": [{"file": str(p), "bounces": [b.to_json() for b in found]} for p, found in results]},
+                indent=2,
+            )
+        )
         return
     for path, found in results:
         if not found:
@@ -860,14 +1213,19 @@ def parse_duration(text: str | None) -> float | None:
     return seconds
 
 
-EXPIRE_SOFT = click.option("--expire-soft-after", metavar="DURATION",
-                           help="Drop soft-bounce suppressions whose last bounce is older than this (30d, 12h).")
+EXPIRE_SOFT = click.option(
+    "--expire-soft-after", metavar="DURATION", help="Drop soft-bounce suppressions whose last bounce is older than this (30d, 12h)."
+)
 
 
-@suppressions.command("export", context_settings=CONTEXT, epilog="""\b
+@suppressions.command(
+    "export",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor suppressions export > suppress.txt
-  maildoctor suppressions export --format csv --expire-soft-after 30d""")
+  maildoctor suppressions export --format csv --expire-soft-after 30d""",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
 @EXPIRE_SOFT
 @storage_options
@@ -891,10 +1249,14 @@ def suppressions_export(output_format: str, expire_soft_after: str | None, data_
             click.echo(str(row["address"]))
 
 
-@suppressions.command("list", context_settings=CONTEXT, epilog="""\b
+@suppressions.command(
+    "list",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor suppressions list
-  maildoctor suppressions list --expire-soft-after 30d""")
+  maildoctor suppressions list --expire-soft-after 30d""",
+)
 @EXPIRE_SOFT
 @storage_options
 def suppressions_list(expire_soft_after: str | None, data_dir: Path, db: str | None) -> None:
@@ -910,11 +1272,15 @@ def suppressions_list(expire_soft_after: str | None, data_dir: Path, db: str | N
             click.echo(f"    {row['evidence']}  [{row['source']}]")
 
 
-@suppressions.command("remove", context_settings=CONTEXT, epilog="""\b
+@suppressions.command(
+    "remove",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor suppressions remove jane@example.org
 \b
-A removed address is suppressed again when it bounces or complains after its removal.""")
+A removed address is suppressed again when it bounces or complains after its removal.""",
+)
 @click.argument("addresses", nargs=-1, required=True)
 @storage_options
 def suppressions_remove(addresses: tuple[str, ...], data_dir: Path, db: str | None) -> None:
@@ -925,10 +1291,14 @@ def suppressions_remove(addresses: tuple[str, ...], data_dir: Path, db: str | No
     click.echo(f"{count} address(es) removed")
 
 
-@suppressions.command("import", context_settings=CONTEXT, epilog="""\b
+@suppressions.command(
+    "import",
+    context_settings=CONTEXT,
+    epilog="""\b
 Examples:
   maildoctor suppressions import unsubscribed.txt --reason unsubscribed
-  maildoctor suppressions import old-list.csv       # the first column holds the address""")
+  maildoctor suppressions import old-list.csv       # the first column holds the address""",
+)
 @click.argument("source", type=click.File("r"))
 @click.option("--reason", default="imported", show_default=True, help="Why these addresses are suppressed.")
 @storage_options
@@ -942,8 +1312,10 @@ def suppressions_import(source: Any, reason: str, data_dir: Path, db: str | None
     found = [row[0] for row in csv.reader(line for line in source if line.strip() and not line.lstrip().startswith("#")) if row]
     addresses = [a for a in found if "@" in a]
     count = change_suppressions(open_database(data_dir, db), _mailboxes(addresses), "add", reason)
-    click.echo(f"{count} address(es) imported" + (f", {len(found) - len(addresses)} line(s) without an address skipped"
-                                                  if len(found) > len(addresses) else ""))
+    click.echo(
+        f"{count} address(es) imported"
+        + (f", {len(found) - len(addresses)} line(s) without an address skipped" if len(found) > len(addresses) else "")
+    )
 
 
 def _mailboxes(addresses: Any) -> list[str]:

@@ -4,6 +4,7 @@ Each check runs isolated: an exception, or running past the audit's time budget,
 recorded run (state `crashed`) and an `engine.check_crashed` finding, never a hang and never the
 loss of the other checks' findings. Every report carries the run of each check.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,10 +52,18 @@ def _is_unavailable(finding_id: str) -> bool:
 
 
 # What a domain that does not exist implies: reported once, under domain.nxdomain.
-IMPLIED_BY_NXDOMAIN = frozenset((
-    "spf.missing", "dmarc.missing", "dkim.no_keys_found", "dkim.key_missing", "mtasts.missing",
-    "tlsrpt.missing", "dnssec.unsigned", "rdns.unrelated_domain",
-))
+IMPLIED_BY_NXDOMAIN = frozenset(
+    (
+        "spf.missing",
+        "dmarc.missing",
+        "dkim.no_keys_found",
+        "dkim.key_missing",
+        "mtasts.missing",
+        "tlsrpt.missing",
+        "dnssec.unsigned",
+        "rdns.unrelated_domain",
+    )
+)
 
 
 def check(area: str, *, emits: tuple[str, ...], needs_zone: bool = False) -> Callable[[CheckFunction], CheckFunction]:
@@ -110,8 +119,9 @@ def load_checks() -> list[CheckSpec]:
     return REGISTRY
 
 
-async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = (),
-                    budget: float = CHECK_BUDGET) -> Report:
+async def run_audit(
+    target: Target, resolver: Resolver, zone: ZoneSource | None = None, areas: tuple[str, ...] = (), budget: float = CHECK_BUDGET
+) -> Report:
     """Every registered check of the target (or those of `areas`), each isolated, within `budget` seconds."""
     context = AuditContext(target=target, dns=TracingResolver(resolver), zone=zone)
     report = Report(target=target.domain, kind="zone" if zone is not None else "domain")
@@ -152,12 +162,14 @@ async def run_audit(target: Target, resolver: Resolver, zone: ZoneSource | None 
     return report
 
 
-def _outcome(spec: CheckSpec, task: asyncio.Task[list[Finding]], failed_answers: list[Any], ms: float,
-             budget: float) -> tuple[list[Finding], CheckRun]:
+def _outcome(
+    spec: CheckSpec, task: asyncio.Task[list[Finding]], failed_answers: list[Any], ms: float, budget: float
+) -> tuple[list[Finding], CheckRun]:
     """A finished (or given up) check task as findings and its run."""
     if not task.done() or task.cancelled():
-        return [_crash_finding(spec, f"it did not finish within the audit's {budget:g} s")], \
-            CheckRun(spec.area, spec.name, CRASHED, f"did not finish within {budget:g} s", ms)
+        return [_crash_finding(spec, f"it did not finish within the audit's {budget:g} s")], CheckRun(
+            spec.area, spec.name, CRASHED, f"did not finish within {budget:g} s", ms
+        )
     exc = task.exception()
     if isinstance(exc, NotChecked):
         if failed_answers:  # "nothing to check" is not known when what it rests on failed
@@ -168,8 +180,7 @@ def _outcome(spec: CheckSpec, task: asyncio.Task[list[Finding]], failed_answers:
     if exc is not None:  # a bug in one check must not cost the others
         log.error("check %s crashed", spec.name, exc_info=exc)
         what = f"{type(exc).__name__}: {exc}"
-        return [_crash_finding(spec, what)], CheckRun(spec.area, spec.name, CRASHED, what, ms,
-                                                      "".join(traceback.format_exception(exc)))
+        return [_crash_finding(spec, what)], CheckRun(spec.area, spec.name, CRASHED, what, ms, "".join(traceback.format_exception(exc)))
     found = task.result()
     for finding in found:
         if finding.id not in spec.emits:
@@ -196,9 +207,9 @@ def run_of(area: str, name: str, found: list[Finding], ms: float = 0.0, failed_a
 
 def _crash_finding(spec: CheckSpec, what: str) -> Finding:
     return make_finding(
-        "engine.check_crashed", f"The {findings_module.area_title(spec.area)} check could not finish",
-        f"maildoctor's check {spec.name} stopped: {what}. Nothing is known about this area from this run; the"
-        " other areas' findings stand.",
-        evidence=[what], fix="Run the audit again; if it happens again, report it to the maildoctor developers"
-        " with the output of --verbose.",
+        "engine.check_crashed",
+        f"The {findings_module.area_title(spec.area)} check could not finish",
+        f"maildoctor's check {spec.name} stopped: {what}. Nothing is known about this area from this run; the other areas' findings stand.",
+        evidence=[what],
+        fix="Run the audit again; if it happens again, report it to the maildoctor developers with the output of --verbose.",
     )

@@ -1,4 +1,5 @@
 """Findings and reports: everything maildoctor says is a Finding inside a Report."""
+
 from __future__ import annotations
 
 import enum
@@ -19,7 +20,7 @@ class Severity(enum.IntEnum):
     CRITICAL = 4
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls[text.strip().upper()]
         except KeyError:
@@ -39,7 +40,7 @@ class Finding:
     evidence: tuple[str, ...] = ()
     fix: str = ""
     refs: tuple[str, ...] = ()
-    folded: tuple["Finding", ...] = ()  # findings this one is the cause of: shown under it, not scored
+    folded: tuple[Finding, ...] = ()  # findings this one is the cause of: shown under it, not scored
 
     @property
     def area(self) -> str:
@@ -114,8 +115,7 @@ class CheckRun:
     traceback: str = ""  # of a crash; shown with --verbose
 
     def to_json(self, verbose: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {"area": self.area, "check": self.check, "state": self.state, "reason": self.reason,
-                                "ms": round(self.ms, 1)}
+        data: dict[str, Any] = {"area": self.area, "check": self.check, "state": self.state, "reason": self.reason, "ms": round(self.ms, 1)}
         if verbose and self.traceback:
             data["traceback"] = self.traceback
         return data
@@ -220,10 +220,26 @@ class Report:
 
 
 AREA_TITLES = {
-    "domain": "Domain", "zone": "Zone file", "mx": "MX", "spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC",
-    "rdns": "Reverse DNS", "smtp": "SMTP", "mtasts": "MTA-STS", "tlsrpt": "TLS-RPT", "dane": "DANE",
-    "dnssec": "DNSSEC", "bimi": "BIMI", "dnsbl": "Blocklists", "msg": "Message", "auth": "Authentication",
-    "content": "Content", "feedback": "Feedback", "engine": "maildoctor", "message": "Message",
+    "domain": "Domain",
+    "zone": "Zone file",
+    "mx": "MX",
+    "spf": "SPF",
+    "dkim": "DKIM",
+    "dmarc": "DMARC",
+    "rdns": "Reverse DNS",
+    "smtp": "SMTP",
+    "mtasts": "MTA-STS",
+    "tlsrpt": "TLS-RPT",
+    "dane": "DANE",
+    "dnssec": "DNSSEC",
+    "bimi": "BIMI",
+    "dnsbl": "Blocklists",
+    "msg": "Message",
+    "auth": "Authentication",
+    "content": "Content",
+    "feedback": "Feedback",
+    "engine": "maildoctor",
+    "message": "Message",
 }
 
 
@@ -236,9 +252,14 @@ def crashed_report(target: str, kind: str, area: str, exc: BaseException) -> Rep
     log.error("%s of %s crashed", area, target, exc_info=exc)
     what = f"{type(exc).__name__}: {exc}"
     report = Report(target=target, kind=kind)
-    report.findings.append(make_finding(
-        "engine.check_crashed", "maildoctor could not finish this run",
-        f"maildoctor stopped with {what}. Nothing is known from this run; run it again, and report it to the"
-        " maildoctor developers if it repeats.", evidence=[what]))
+    report.findings.append(
+        make_finding(
+            "engine.check_crashed",
+            "maildoctor could not finish this run",
+            f"maildoctor stopped with {what}. Nothing is known from this run; run it again, and report it to the"
+            " maildoctor developers if it repeats.",
+            evidence=[what],
+        )
+    )
     report.runs.append(CheckRun(area, area, CRASHED, what, 0.0, "".join(traceback.format_exception(exc))))
     return report

@@ -1,11 +1,12 @@
 """What is being audited: a domain with its sending IPs and DKIM selectors."""
+
 from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field
 
 import idna
-from dataclasses import dataclass, field
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 

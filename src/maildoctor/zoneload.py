@@ -1,4 +1,5 @@
 """Reading a zone file for the offline audit: text, parsed zone and the scanned entries."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """DKIM key checks against the loopback DNS server, with keys generated in the test."""
+
 from collections.abc import Iterator
 
 import pytest
@@ -32,6 +33,7 @@ $TTL 300
 
 def short_rsa_p() -> str:
     import base64
+
     numbers = rsa.RSAPublicNumbers(65537, (1 << 511) | 0x1234567)  # a 512-bit modulus: too short
     der = numbers.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(der).decode()
@@ -77,12 +79,22 @@ def test_good_keys(server: TestDnsServer, selector: str) -> None:
     assert key["valid"] and key["bits"] == (2048 if selector == "default" else 256)
 
 
-@pytest.mark.parametrize("selector,check_id", [
-    ("s1024", "dkim.key_1024"), ("s512", "dkim.key_too_short"), ("testing", "dkim.testing_mode"),
-    ("sha1", "dkim.sha1_only"), ("revoked", "dkim.key_revoked"), ("badb64", "dkim.bad_key"),
-    ("wrongtype", "dkim.bad_key"), ("unknownk", "dkim.unknown_key_type"), ("escaped", "dkim.record_escaped"),
-    ("quoted", "dkim.record_malformed"), ("split", "dkim.record_malformed"),
-])
+@pytest.mark.parametrize(
+    "selector,check_id",
+    [
+        ("s1024", "dkim.key_1024"),
+        ("s512", "dkim.key_too_short"),
+        ("testing", "dkim.testing_mode"),
+        ("sha1", "dkim.sha1_only"),
+        ("revoked", "dkim.key_revoked"),
+        ("badb64", "dkim.bad_key"),
+        ("wrongtype", "dkim.bad_key"),
+        ("unknownk", "dkim.unknown_key_type"),
+        ("escaped", "dkim.record_escaped"),
+        ("quoted", "dkim.record_malformed"),
+        ("split", "dkim.record_malformed"),
+    ],
+)
 def test_each_problem_is_reported_for_its_selector(server: TestDnsServer, selector: str, check_id: str) -> None:
     _, findings = dkim_findings(server, selector)
     mine = [f for f in findings if f"{selector}._domainkey" in f.title]

@@ -1,9 +1,9 @@
 import asyncio
 
+from maildoctor.dmarc.discovery import discover_dmarc
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zoneresolver import ZoneResolver
-from maildoctor.dmarc.discovery import discover_dmarc
 from tests.conftest import audit_via, ids, only
 
 
@@ -69,7 +69,7 @@ def test_external_report_address_needs_authorization(dns_server: TestDnsServer) 
     finding = only(report, "dmarc.external_rua_unauthorized")
     # reports.test authorized another domain, not this one; authorized.test did authorize it
     assert "reports.test" in finding.title
-    assert "external.test._report._dmarc.reports.test. 3600 IN TXT \"v=DMARC1\"" in finding.fix
+    assert 'external.test._report._dmarc.reports.test. 3600 IN TXT "v=DMARC1"' in finding.fix
     assert any(q["name"] == "external.test._report._dmarc.authorized.test" for q in report.queries)
 
 

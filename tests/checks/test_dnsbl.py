@@ -1,4 +1,5 @@
 """The blocklist area of an audit, and the blocklists command, against listings on the loopback DNS server."""
+
 from __future__ import annotations
 
 import json
@@ -77,10 +78,15 @@ def test_self_test_command(server: TestDnsServer) -> None:
 
 def test_own_list_file(server: TestDnsServer, tmp_path: Path) -> None:
     mine = tmp_path / "mine.toml"
-    mine.write_text('[[list]]\nzone = "zen.spamhaus.org"\nname = "My ZEN"\nlists = "x"\nkinds = ["ipv4"]\n'
-                    'severity = "warning"\ndelist = "https://example.test/"\n')
-    data = json.loads(run("blocklists", "192.0.2.99", "--lists", str(mine), "--nameserver", server.address,
-                          "--format", "json", "--fail-on", "never").stdout)
+    mine.write_text(
+        '[[list]]\nzone = "zen.spamhaus.org"\nname = "My ZEN"\nlists = "x"\nkinds = ["ipv4"]\n'
+        'severity = "warning"\ndelist = "https://example.test/"\n'
+    )
+    data = json.loads(
+        run(
+            "blocklists", "192.0.2.99", "--lists", str(mine), "--nameserver", server.address, "--format", "json", "--fail-on", "never"
+        ).stdout
+    )
     assert data["lists"] == 1 and data["results"][0]["name"] == "My ZEN" and data["results"][0]["severity"] == "warning"
     broken = tmp_path / "broken.toml"
     broken.write_text('[[list]]\nzone = "x"\n')

@@ -1,4 +1,5 @@
 """The MTA-STS policy fetch (--probe) against a real HTTPS server on loopback, with certificates made here."""
+
 from __future__ import annotations
 
 import http.server
@@ -28,8 +29,10 @@ DOMAINS = [*POLICIES, "sts-noaddr.test"]
 
 def zone(domain: str) -> str:
     host = "" if domain == "sts-noaddr.test" else "mta-sts IN A 127.0.0.1\n"
-    return (f"$ORIGIN {domain}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n@ IN MX 10 mx\n@ IN MX 20 b1.backup\n"
-            f"mx IN A 192.0.2.1\nb1.backup IN A 192.0.2.2\n_mta-sts IN TXT \"v=STSv1; id=1\"\n{host}")
+    return (
+        f"$ORIGIN {domain}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n@ IN MX 10 mx\n@ IN MX 20 b1.backup\n"
+        f'mx IN A 192.0.2.1\nb1.backup IN A 192.0.2.2\n_mta-sts IN TXT "v=STSv1; id=1"\n{host}'
+    )
 
 
 class PolicyHandler(http.server.BaseHTTPRequestHandler):
@@ -107,12 +110,15 @@ def test_malformed_policy(dns: TestDnsServer, ca: TestCA, https_port: int) -> No
     assert "mtasts.mx_not_covered" not in found  # an invalid policy is ignored by senders, so it covers nothing
 
 
-@pytest.mark.parametrize("domain, reason", [
-    ("sts-missing.test", "HTTP 404"),
-    ("sts-redirect.test", "redirects to https://www.example.test/policy.txt"),
-    ("sts-badcert.test", "certificate does not verify"),
-    ("sts-noaddr.test", "has no address"),
-])
+@pytest.mark.parametrize(
+    "domain, reason",
+    [
+        ("sts-missing.test", "HTTP 404"),
+        ("sts-redirect.test", "redirects to https://www.example.test/policy.txt"),
+        ("sts-badcert.test", "certificate does not verify"),
+        ("sts-noaddr.test", "has no address"),
+    ],
+)
 def test_unreachable_policies(dns: TestDnsServer, ca: TestCA, https_port: int, domain: str, reason: str) -> None:
     found = mtasts(dns, ca, https_port, domain)
     assert set(found) == {"mtasts.policy_unreachable"}
@@ -123,6 +129,7 @@ def test_unreachable_policies(dns: TestDnsServer, ca: TestCA, https_port: int, d
 
 def test_a_port_that_does_not_answer(dns: TestDnsServer, ca: TestCA) -> None:
     import socket
+
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]

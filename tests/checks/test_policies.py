@@ -1,4 +1,5 @@
 """MTA-STS / TLS-RPT records, DANE TLSA and BIMI against the loopback DNS server."""
+
 from collections.abc import Iterator
 
 import pytest
@@ -44,7 +45,14 @@ def found(server: TestDnsServer, domain: str) -> dict[str, str]:
 
 def test_broken_policy_records(server: TestDnsServer) -> None:
     findings = found(server, "pol.test")
-    assert set(findings) == {"mtasts.txt_invalid", "tlsrpt.invalid", "dane.tlsa_invalid", "dane.present", "bimi.invalid", "bimi.policy_too_weak"}
+    assert set(findings) == {
+        "mtasts.txt_invalid",
+        "tlsrpt.invalid",
+        "dane.tlsa_invalid",
+        "dane.present",
+        "bimi.invalid",
+        "bimi.policy_too_weak",
+    }
     assert "id=bad-id!" in findings["mtasts.txt_invalid"] and "ftp://x.test/r" in findings["tlsrpt.invalid"]
     assert "usage 1" in findings["dane.tlsa_invalid"] and "SVG" in findings["bimi.invalid"]
 
@@ -79,8 +87,10 @@ EC_KEY = "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0
 
 @pytest.fixture(scope="module")
 def dnssec_server() -> Iterator[TestDnsServer]:
-    zones = [load_zone_text(f"$ORIGIN {name}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n{extra.format(key=EC_KEY)}\n", None)
-             for name, extra in DNSSEC_ZONES.items()]
+    zones = [
+        load_zone_text(f"$ORIGIN {name}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n{extra.format(key=EC_KEY)}\n", None)
+        for name, extra in DNSSEC_ZONES.items()
+    ]
     with TestDnsServer(ZoneSet(zones)) as srv:
         yield srv
 

@@ -1,4 +1,5 @@
 """Reverse DNS checks against the loopback DNS server (tests/zones has the reverse zones)."""
+
 import pytest
 
 from maildoctor.checks.rdns import looks_generic
@@ -14,14 +15,17 @@ def test_confirmed_ptr_and_mx_host_have_no_findings(dns_server: TestDnsServer) -
     assert rdns(dns_server, "192.0.2.25") == []
 
 
-@pytest.mark.parametrize("ip,expected", [
-    ("192.0.2.26", ["rdns.multiple_ptr"]),
-    ("192.0.2.27", ["rdns.fcrdns_mismatch"]),
-    ("192.0.2.28", ["rdns.generic_ptr", "rdns.unrelated_domain"]),
-    ("192.0.2.29", ["rdns.unrelated_domain"]),
-    ("192.0.2.77", ["rdns.ptr_missing"]),
-    ("2001:db8::77", ["rdns.ptr_missing"]),
-])
+@pytest.mark.parametrize(
+    "ip,expected",
+    [
+        ("192.0.2.26", ["rdns.multiple_ptr"]),
+        ("192.0.2.27", ["rdns.fcrdns_mismatch"]),
+        ("192.0.2.28", ["rdns.generic_ptr", "rdns.unrelated_domain"]),
+        ("192.0.2.29", ["rdns.unrelated_domain"]),
+        ("192.0.2.77", ["rdns.ptr_missing"]),
+        ("2001:db8::77", ["rdns.ptr_missing"]),
+    ],
+)
 def test_each_problem(dns_server: TestDnsServer, ip: str, expected: list[str]) -> None:
     found = [f for f in rdns(dns_server, ip) if ip in f.title]
     assert sorted(f.id for f in found) == sorted(expected)
@@ -42,14 +46,18 @@ def test_servfail_is_temporary(dns_server: TestDnsServer) -> None:
     assert [f.id for f in rdns(dns_server, "192.0.2.77") if "192.0.2.77" in f.title or "77.2.0" in f.detail] == ["rdns.lookup_failed"]
 
 
-@pytest.mark.parametrize("name,ip,generic", [
-    ("192-0-2-28.dyn.isp.test", "192.0.2.28", True),
-    ("dsl-pool-12.isp.test", "198.51.100.12", True),
-    ("c-203-0-113-7.hsd1.ca.comcast.net", "203.0.113.7", True),
-    ("mail.example.com", "192.0.2.1", False),
-    ("mx1.provider.net", "192.0.2.1", False),
-    ("smtp.afspraakmanager.be", "37.230.96.72", False),
-])
+@pytest.mark.parametrize(
+    "name,ip,generic",
+    [
+        ("192-0-2-28.dyn.isp.test", "192.0.2.28", True),
+        ("dsl-pool-12.isp.test", "198.51.100.12", True),
+        ("c-203-0-113-7.hsd1.ca.comcast.net", "203.0.113.7", True),
+        ("mail.example.com", "192.0.2.1", False),
+        ("mx1.provider.net", "192.0.2.1", False),
+        ("smtp.afspraakmanager.be", "37.230.96.72", False),
+    ],
+)
 def test_generic_names(name: str, ip: str, generic: bool) -> None:
     import ipaddress
+
     assert looks_generic(name, ipaddress.ip_address(ip)) is generic

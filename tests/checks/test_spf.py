@@ -1,4 +1,5 @@
 """Every SPF check against the loopback DNS server serving tests/zones."""
+
 import asyncio
 
 from maildoctor.dns.overlay import OverlayResolver
@@ -14,7 +15,7 @@ def spf_ids(report) -> set[str]:  # noqa: ANN001
 
 def record_in(fix: str) -> str:
     """The TXT data of the first record line of a fix."""
-    line = next(l for l in fix.splitlines() if " IN TXT " in l)
+    line = next(text for text in fix.splitlines() if " IN TXT " in text)
     return "".join(part for part in line.split(" IN TXT ", 1)[1].split('"')[1::2])
 
 

@@ -47,7 +47,6 @@ def test_example_zone_explains_the_known_mistakes() -> None:
     assert "rdns.lookup_failed" not in ids(report) and report.facts["rdns_not_checked"]
 
 
-
 def test_zone_without_origin_takes_it_from_the_option_or_file_name(tmp_path: Path) -> None:
     body = "@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\n@ 300 IN MX 10 mx\nmx 300 IN A 192.0.2.1\n"
     (tmp_path / "db.shop").write_text(body)
@@ -72,7 +71,7 @@ def test_example_zone_spf_is_explained_with_a_safe_record_covering_the_ipv6_send
     assert {"spf.missing", "spf.rrtype99"} <= ids(report)
     rrtype99 = only(report, "spf.rrtype99")
     assert "afspraakmanager.be.afspraakmanager.be" in rrtype99.detail and '"v=spf1 a mx ptr +all"' in rrtype99.detail
-    line = next(l for l in only(report, "spf.missing").fix.splitlines() if " IN TXT " in l)
+    line = next(text for text in only(report, "spf.missing").fix.splitlines() if " IN TXT " in text)
     suggested = line.split('"')[1]
     assert "+all" not in suggested and "ptr" not in suggested and suggested.endswith("~all")
     overlay = OverlayResolver(ZoneResolver(zones), {"afspraakmanager.be": [suggested]})

@@ -1,4 +1,5 @@
 """The DNS tests' server: each test module serves its own ZONE text."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """The shared cache against the real DNS test server: TTLs, negative answers, failures, size."""
+
 import asyncio
 
 import pytest
@@ -30,6 +31,7 @@ def run(server: TestDnsServer, body):  # noqa: ANN001, ANN201
             return await body(live)
         finally:
             live.close()
+
     return asyncio.run(main())
 
 
@@ -40,6 +42,7 @@ def test_answers_are_reused_until_they_expire(server: TestDnsServer) -> None:
         again = await cache.query("A.cache.test.", "a")
         zero = [await cache.query("zero.cache.test", "A") for _ in range(2)]
         return first, again, zero, cache
+
     before = server.questions
     first, again, zero, cache = run(server, body)
     assert all(a.addresses() == ["192.0.2.1"] for a in first) and again is first[0]
@@ -56,6 +59,7 @@ def test_negative_answers_are_kept_and_failures_are_not(server: TestDnsServer) -
         server.faults.by_name.clear()
         recovered = await cache.query("a.cache.test", "A")
         return missing, failed, recovered
+
     before = server.questions
     missing, failed, recovered = run(server, body)
     assert [m.outcome for m in missing] == [Outcome.NXDOMAIN] * 3
@@ -69,4 +73,5 @@ def test_size_is_bounded(server: TestDnsServer) -> None:
         for i in range(20):
             await cache.query(f"n{i}.cache.test", "A")
         return len(cache._entries)
+
     assert run(server, body) == 5

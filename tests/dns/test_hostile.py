@@ -1,6 +1,7 @@
 """The live client against hostile and broken DNS servers on loopback: forged replies from another
 address, stray replies with the right id, garbage, unreachable servers, servers without EDNS. In
 each case the genuine data must win, in bounded time."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,6 @@ import pytest
 from maildoctor.dns.answer import Answer, Outcome
 from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
-from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 
 ZONE = """$ORIGIN hostile.test.
 $TTL 300
@@ -26,8 +26,9 @@ b IN A 192.0.2.2
 """
 
 
-def run_with(servers: list[Nameserver], questions: list[tuple[str, str]], timeout: float = 0.5,
-             attempts: int = 2) -> tuple[list[Answer], float, LiveResolver]:
+def run_with(
+    servers: list[Nameserver], questions: list[tuple[str, str]], timeout: float = 0.5, attempts: int = 2
+) -> tuple[list[Answer], float, LiveResolver]:
     async def go() -> tuple[list[Answer], float, LiveResolver]:
         resolver = LiveResolver(servers, timeout=timeout, attempts=attempts)
         started = time.monotonic()
@@ -36,6 +37,7 @@ def run_with(servers: list[Nameserver], questions: list[tuple[str, str]], timeou
             return answers, time.monotonic() - started, resolver
         finally:
             resolver.close()
+
     return asyncio.run(go())
 
 
@@ -80,7 +82,9 @@ def test_a_stray_reply_with_the_right_id_neither_completes_nor_strands_the_quest
     for name in names:
         server.faults.set(name, "stray")
     server.faults.set("dead.w.hostile.test", "timeout")
-    answers, elapsed, resolver = run_with([Nameserver.parse(server.address)], [(n, "TXT") for n in names] + [("dead.w.hostile.test", "TXT")])
+    answers, elapsed, resolver = run_with(
+        [Nameserver.parse(server.address)], [(n, "TXT") for n in names] + [("dead.w.hostile.test", "TXT")]
+    )
     assert all(a.texts() == ["genuine"] for a in answers[:-1])
     assert answers[-1].outcome is Outcome.TIMEOUT
     assert resolver.ignored["another question"] == 20
@@ -90,8 +94,9 @@ def test_a_stray_reply_with_the_right_id_neither_completes_nor_strands_the_quest
 def test_garbage_with_the_right_id_is_ignored_and_only_garbage_is_malformed(server: TestDnsServer) -> None:
     server.faults.set("g.w.hostile.test", "garbage")
     server.faults.set("only.w.hostile.test", "garbage_only")
-    answers, elapsed, resolver = run_with([Nameserver.parse(server.address)],
-                                          [("g.w.hostile.test", "TXT"), ("only.w.hostile.test", "TXT")], timeout=0.2)
+    answers, elapsed, resolver = run_with(
+        [Nameserver.parse(server.address)], [("g.w.hostile.test", "TXT"), ("only.w.hostile.test", "TXT")], timeout=0.2
+    )
     assert answers[0].texts() == ["genuine"]
     assert answers[1].outcome is Outcome.MALFORMED and "malformed reply" in answers[1].detail
     assert answers[1].outcome.is_temporary and resolver.ignored["malformed"] >= 3
@@ -144,4 +149,5 @@ def test_a_server_that_refuses_edns_is_asked_without_it(server: TestDnsServer, f
             return await resolver.query("b.hostile.test", "A")
         finally:
             resolver.close()
+
     assert asyncio.run(later()).addresses() == ["192.0.2.2"] and server.edns_seen == [True, False, False]

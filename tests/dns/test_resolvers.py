@@ -1,4 +1,5 @@
 """The resolver backends against a real DNS server on loopback, and against the same zones offline."""
+
 import asyncio
 from pathlib import Path
 
@@ -8,10 +9,11 @@ from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.dns.live import POOL_SIZE, USES_PER_SOCKET, LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
-from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 
-ZONE = """$ORIGIN res.test.
+BIG_TXT = '" "'.join(["x" * 250] * 8)
+ZONE = f"""$ORIGIN res.test.
 $TTL 300
 @ IN SOA ns h 1 2 3 4 5
 @ IN NS ns
@@ -22,8 +24,8 @@ loop2 IN CNAME loop1
 dangling IN CNAME nowhere
 deep.ent IN A 192.0.2.9
 *.wild IN TXT "wildcard"
-big IN TXT "%s"
-""" % ('" "'.join(["x" * 250] * 8))
+big IN TXT "{BIG_TXT}"
+"""
 
 
 def ask(server: TestDnsServer, name: str, rdtype: str, timeout: float = 0.5) -> Answer:
@@ -33,6 +35,7 @@ def ask(server: TestDnsServer, name: str, rdtype: str, timeout: float = 0.5) -> 
             return await resolver.query(name, rdtype)
         finally:
             resolver.close()
+
     return asyncio.run(run())
 
 
@@ -96,6 +99,7 @@ def test_identical_questions_are_asked_once_even_concurrently(server: TestDnsSer
         await asyncio.gather(*(traced.query("A.res.test.", "a") for _ in range(20)), traced.query("a.res.test", "TXT"))
         resolver.close()
         return server.questions - before, traced.query_count
+
     on_wire, traced = asyncio.run(run())
     assert on_wire == 2 and traced == 2
 
@@ -107,6 +111,7 @@ def test_many_questions_in_flight_leave_from_many_random_ports_and_ids(server: T
         opened = resolver.sockets_opened
         resolver.close()
         return answers, opened
+
     server.sources.clear()
     answers, opened = asyncio.run(run())
     assert all(a.ok for a in answers)
@@ -129,6 +134,7 @@ def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsSer
             for _ in range(200):
                 peak = max(peak, resolver.pending)
                 await asyncio.sleep(0.002)
+
         watcher = asyncio.ensure_future(watch())
         stuck = asyncio.ensure_future(resolver.query("slow.wild.res.test", "TXT"))  # holds a place, then is cancelled
         await asyncio.sleep(0.05)
@@ -138,6 +144,7 @@ def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsSer
         left = resolver._in_flight
         resolver.close()
         return answers, peak, left
+
     try:
         answers, peak, left = asyncio.run(run())
     finally:
@@ -145,10 +152,15 @@ def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsSer
     assert all(a.ok for a in answers) and 0 < peak <= 3 and left == 0
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("127.0.0.2", ("127.0.0.2", 53)), ("127.0.0.2:5353", ("127.0.0.2", 5353)),
-    ("::1", ("::1", 53)), ("[::1]:5353", ("::1", 5353)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("127.0.0.2", ("127.0.0.2", 53)),
+        ("127.0.0.2:5353", ("127.0.0.2", 5353)),
+        ("::1", ("::1", 53)),
+        ("[::1]:5353", ("::1", 5353)),
+    ],
+)
 def test_nameserver_syntax(text: str, expected: tuple[str, int]) -> None:
     ns = Nameserver.parse(text)
     assert (ns.host, ns.port) == expected
@@ -162,13 +174,21 @@ def test_bad_nameserver_is_a_clear_error(text: str) -> None:
 
 def test_zone_directory_with_broken_file_names_the_file(tmp_path: Path) -> None:
     from maildoctor.dns.zonedata import ZoneLoadError
+
     (tmp_path / "bad.test.zone").write_text("@ IN SOA ns h 1 2 3 4 5\nwww IN A not-an-ip\n")
     with pytest.raises(ZoneLoadError, match=r"bad.test.zone:2: A data .not-an-ip. does not parse"):
         ZoneSet.from_paths([tmp_path])
 
 
-QUESTIONS = [("a.res.test", "A"), ("none.res.test", "A"), ("alias.res.test", "A"), ("a.res.test", "TXT"),
-             ("big.res.test", "TXT"), ("bad..name", "A"), ("x.wild.res.test", "TXT")]
+QUESTIONS = [
+    ("a.res.test", "A"),
+    ("none.res.test", "A"),
+    ("alias.res.test", "A"),
+    ("a.res.test", "TXT"),
+    ("big.res.test", "TXT"),
+    ("bad..name", "A"),
+    ("x.wild.res.test", "TXT"),
+]
 
 
 def test_a_batch_answers_as_single_questions_do(server: TestDnsServer) -> None:
@@ -180,6 +200,7 @@ def test_a_batch_answers_as_single_questions_do(server: TestDnsServer) -> None:
             return batch, one_by_one
         finally:
             resolver.close()
+
     batch, one_by_one = asyncio.run(run())
     assert [a.outcome for a in batch] == [a.outcome for a in one_by_one]
     assert [a.outcome for a in batch][:3] == [Outcome.ANSWER, Outcome.NXDOMAIN, Outcome.ANSWER]
@@ -197,6 +218,7 @@ def test_a_batch_asks_what_timed_out_of_the_next_server(server: TestDnsServer) -
             return answers, resolver.retries, resolver._in_flight
         finally:
             resolver.close()
+
     answers, retries, in_flight = asyncio.run(run())
     assert [a.outcome for a in answers] == [Outcome.ANSWER, Outcome.NXDOMAIN]
     assert retries == 2 and in_flight == 0
@@ -210,6 +232,7 @@ def test_a_batch_larger_than_the_in_flight_bound_still_gets_every_answer(server:
             return answers, resolver._in_flight
         finally:
             resolver.close()
+
     answers, in_flight = asyncio.run(run())
     assert len(answers) == 30 and all(a.ok for a in answers) and in_flight == 0
 
@@ -226,6 +249,7 @@ def test_a_cancelled_batch_leaves_nothing_waiting(server: TestDnsServer) -> None
         waiting = resolver.pending
         resolver.close()
         return waiting, resolver._in_flight
+
     try:
         assert asyncio.run(run()) == (0, 0)
     finally:
@@ -244,6 +268,7 @@ def test_the_tracing_resolver_asks_a_batch_once_and_traces_each_question(server:
         again = await traced.query_many([("alias.res.test", "A")])  # known: not asked again
         resolver.close()
         return answers + again, server.questions - before, [q.answer.name for q in traced.trace]
+
     answers, on_wire, traced = asyncio.run(run())
     assert [a.name for a in answers] == ["a.res.test", "alias.res.test", "alias.res.test", "alias.res.test"]
     assert all(a.ok for a in answers) and on_wire == 2 and sorted(traced) == ["a.res.test", "alias.res.test"]
@@ -263,6 +288,7 @@ def test_sockets_are_renewed_while_questions_keep_coming(server: TestDnsServer) 
         opened, pending = resolver.sockets_opened, resolver.pending
         resolver.close()
         return answers, opened, pending
+
     answers, opened, pending = asyncio.run(run())
     assert [a.outcome for a in answers if not a.ok] == [] and pending == 0
     assert opened >= 4000 // USES_PER_SOCKET  # ports kept moving

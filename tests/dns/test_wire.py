@@ -24,7 +24,8 @@ def reply_to(name: str, rdtype: str, *rrsets: dns.rrset.RRset) -> bytes:
 
 def test_cname_chain_and_compressed_names() -> None:
     wire = reply_to(
-        "www.example.com.", "MX",
+        "www.example.com.",
+        "MX",
         dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "mail.example.com."),
         dns.rrset.from_text("mail.example.com.", 60, "IN", "MX", "10 mx1.example.com.", "20 mx2.example.com."),
     )
@@ -70,15 +71,18 @@ def test_questions_in_wire_form() -> None:
             Question.of(bad, dns.rdatatype.A)
 
 
-@pytest.mark.parametrize(("rdtype", "texts"), [
-    ("TXT", ['"v=spf1 -all"', '"a\\"b\\\\c" "\\195\\169t\\009\\000"', '""']),
-    ("A", ["192.0.2.1", "127.0.0.1"]),
-    ("AAAA", ["2001:db8::1", "::ffff:192.0.2.1", "2001:db8:0:1:0:0:0:1", "fe80::"]),
-    ("MX", ["10 mx1.example.com.", "0 ."]),
-    ("PTR", ["host.example.net."]),
-    ("CAA", ['0 issue "letsencrypt.org"']),
-    ("TLSA", ["3 1 1 " + "ab" * 32]),
-])
+@pytest.mark.parametrize(
+    ("rdtype", "texts"),
+    [
+        ("TXT", ['"v=spf1 -all"', '"a\\"b\\\\c" "\\195\\169t\\009\\000"', '""']),
+        ("A", ["192.0.2.1", "127.0.0.1"]),
+        ("AAAA", ["2001:db8::1", "::ffff:192.0.2.1", "2001:db8:0:1:0:0:0:1", "fe80::"]),
+        ("MX", ["10 mx1.example.com.", "0 ."]),
+        ("PTR", ["host.example.net."]),
+        ("CAA", ['0 issue "letsencrypt.org"']),
+        ("TLSA", ["3 1 1 " + "ab" * 32]),
+    ],
+)
 def test_records_read_as_dnspython_reads_them(rdtype: str, texts: list[str]) -> None:
     """The fast decoders give the same data and presentation as dnspython's rdata."""
     wire = reply_to("www.example.com.", rdtype, dns.rrset.from_text("www.example.com.", 60, "IN", rdtype, *texts))
@@ -101,11 +105,15 @@ def test_compression_pointers_must_point_back() -> None:
 
 
 def test_mx_hosts_as_checks_compare_them() -> None:
-    wire = reply_to("www.example.com.", "MX", dns.rrset.from_text("www.example.com.", 60, "IN", "MX", "10 MX1.Example.COM.", "0 .",
-                                                                    "5 we\\.ird.example."))
+    wire = reply_to(
+        "www.example.com.",
+        "MX",
+        dns.rrset.from_text("www.example.com.", 60, "IN", "MX", "10 MX1.Example.COM.", "0 .", "5 we\\.ird.example."),
+    )
     reply = parse_reply(wire, Question.of("www.example.com", dns.rdatatype.MX))
     assert reply is not None
     from maildoctor.dns.live import interpret
+
     answer = interpret(reply, Question.of("www.example.com", dns.rdatatype.MX), "www.example.com", "MX")
     assert sorted(answer.mx_hosts) == [(0, "."), (5, "we\\.ird.example"), (10, "mx1.example.com")]
 
@@ -152,7 +160,7 @@ def test_valid_replies_cut_anywhere_are_a_format_error(case: int, cut: int) -> N
     wire, question = VALID[case]
     cut = cut % len(wire)
     with pytest.raises(dns.exception.FormError):
-        parse_reply(wire[:max(cut, 12 + len(question.section))] if cut >= 12 else wire[:cut], question)
+        parse_reply(wire[: max(cut, 12 + len(question.section))] if cut >= 12 else wire[:cut], question)
 
 
 @pytest.mark.parametrize("section", [6, 8, 10])  # ANCOUNT, NSCOUNT, ARCOUNT
@@ -165,7 +173,7 @@ def test_counts_that_lie_never_change_the_answer(section: int) -> None:
         assert expected is not None
         for more in (1, 3, 200):
             mutated = bytearray(wire)
-            mutated[section:section + 2] = (int.from_bytes(wire[section:section + 2], "big") + more).to_bytes(2, "big")
+            mutated[section : section + 2] = (int.from_bytes(wire[section : section + 2], "big") + more).to_bytes(2, "big")
             try:
                 reply = parse_reply(bytes(mutated), question)
             except dns.exception.FormError:
@@ -228,7 +236,7 @@ def test_an_error_reply_without_a_question_is_taken_and_a_noerror_one_is_not() -
 def test_a_question_of_another_class_or_opcode_is_not_ours() -> None:
     wire = bytearray(reply_to("www.example.com.", "A", dns.rrset.from_text("www.example.com.", 60, "IN", "A", "192.0.2.1")))
     qclass = 12 + len(Q_A.section) - 2
-    other_class = bytes(wire[:qclass]) + b"\x00\x03" + bytes(wire[qclass + 2:])
+    other_class = bytes(wire[:qclass]) + b"\x00\x03" + bytes(wire[qclass + 2 :])
     assert parse_reply(other_class, Q_A) is None
     wire[2] |= 0x28  # opcode 5, UPDATE
     assert parse_reply(bytes(wire), Q_A) is None

@@ -1,12 +1,23 @@
 """The shipped blocklist catalog, the catalog format's validation, and reading list answers."""
+
 import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.dnsbl.catalog import CatalogError, interpret, parse_catalog
 
-MAJOR = {"zen.spamhaus.org", "dbl.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "dnsbl-1.uceprotect.net",
-         "dnsbl-2.uceprotect.net", "dnsbl-3.uceprotect.net", "psbl.surriel.com", "bl.mailspike.net", "multi.surbl.org",
-         "multi.uribl.com"}
+MAJOR = {
+    "zen.spamhaus.org",
+    "dbl.spamhaus.org",
+    "bl.spamcop.net",
+    "b.barracudacentral.org",
+    "dnsbl-1.uceprotect.net",
+    "dnsbl-2.uceprotect.net",
+    "dnsbl-3.uceprotect.net",
+    "psbl.surriel.com",
+    "bl.mailspike.net",
+    "multi.surbl.org",
+    "multi.uribl.com",
+}
 
 
 def by_zone(zone: str):  # noqa: ANN201
@@ -60,7 +71,7 @@ def test_codes_that_are_not_listings() -> None:
     assert undocumented.listed and "not documented" in undocumented.meanings[0]
 
 
-GOOD = '''
+GOOD = """
 [[list]]
 zone = "bl.example.test"
 name = "Example"
@@ -70,7 +81,7 @@ severity = "error"
 delist = "https://example.test/"
 [list.codes]
 "127.0.0.2" = "spam"
-'''
+"""
 
 
 def test_a_user_catalog() -> None:
@@ -78,15 +89,18 @@ def test_a_user_catalog() -> None:
     assert only.zone == "bl.example.test" and only.public_resolvers and only.codes[0].severity == "error"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[list]\nzone=", "not valid TOML"),
-    ("title = 'x'", "no [[list]] entries"),
-    (GOOD.replace('"ipv4"', '"ipv5"'), "list 1 (bl.example.test): 'kinds'"),
-    (GOOD.replace('severity = "error"', 'severity = "fatal"'), "severity 'fatal'"),
-    (GOOD.replace('zone = "bl.example.test"\n', ""), "list 1: 'zone'"),
-    (GOOD + GOOD, "list 2 (bl.example.test): zone bl.example.test appears twice"),
-    (GOOD.replace('"127.0.0.2" = "spam"', '"localhost" = "spam"'), "'localhost' is not an IPv4 address"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[list]\nzone=", "not valid TOML"),
+        ("title = 'x'", "no [[list]] entries"),
+        (GOOD.replace('"ipv4"', '"ipv5"'), "list 1 (bl.example.test): 'kinds'"),
+        (GOOD.replace('severity = "error"', 'severity = "fatal"'), "severity 'fatal'"),
+        (GOOD.replace('zone = "bl.example.test"\n', ""), "list 1: 'zone'"),
+        (GOOD + GOOD, "list 2 (bl.example.test): zone bl.example.test appears twice"),
+        (GOOD.replace('"127.0.0.2" = "spam"', '"localhost" = "spam"'), "'localhost' is not an IPv4 address"),
+    ],
+)
 def test_catalog_errors_say_where(text: str, message: str) -> None:
     with pytest.raises(CatalogError) as error:
         parse_catalog(text, "mine.toml")

@@ -1,4 +1,5 @@
 """Blocklist queries against the loopback DNS server serving blocklist zones, with faults."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,12 @@ from maildoctor.dnsbl.lookup import Result, Subject, check_all, self_test
 from tests.blocklists import blocklist_zone
 
 LISTINGS = {
-    "zen.spamhaus.org": [("192.0.2.99", "127.0.0.2", "SBL999 spam operation"), ("192.0.2.99", "127.0.0.4", ""),
-                         ("2001:db8::99", "127.0.0.3", ""), ("192.0.2.98", "127.255.255.254", "")],
+    "zen.spamhaus.org": [
+        ("192.0.2.99", "127.0.0.2", "SBL999 spam operation"),
+        ("192.0.2.99", "127.0.0.4", ""),
+        ("2001:db8::99", "127.0.0.3", ""),
+        ("192.0.2.98", "127.255.255.254", ""),
+    ],
     "dbl.spamhaus.org": [("spammy.test", "127.0.1.2", "")],
     "multi.uribl.com": [("spammy.test", "127.0.0.8", "")],
     "bl.spamcop.net": [("192.0.2.99", "127.0.0.2", "Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.99")],
@@ -32,16 +37,18 @@ def server() -> Iterator[TestDnsServer]:
         yield srv
 
 
-def run(server: TestDnsServer, targets: list[str], deadline: float = 5.0, timeout: float = 0.3,
-        eager: bool = True) -> dict[tuple[str, str], Result]:
+def run(
+    server: TestDnsServer, targets: list[str], deadline: float = 5.0, timeout: float = 0.3, eager: bool = True
+) -> dict[tuple[str, str], Result]:
     """eager=False is an audit's way: the A questions as one batch, TXT only for listings."""
+
     async def go() -> list[Result]:
         resolver = LiveResolver([Nameserver.parse(server.address)], timeout=timeout)
         try:
-            return await check_all(resolver, [Subject.parse(t) for t in targets], list(shipped_catalog()), deadline,
-                                   eager_reasons=eager)
+            return await check_all(resolver, [Subject.parse(t) for t in targets], list(shipped_catalog()), deadline, eager_reasons=eager)
         finally:
             resolver.close()
+
     return {(r.subject.text, r.blocklist.zone): r for r in asyncio.run(go())}
 
 
@@ -148,6 +155,7 @@ def test_self_test(server: TestDnsServer) -> None:
             return await self_test(resolver, list(shipped_catalog()), 5.0)
         finally:
             resolver.close()
+
     states = asyncio.run(go())
     assert states["zen.spamhaus.org"] == "working" and states["multi.surbl.org"] == "working"
     assert states[DEAD].startswith("dead") and states["dnsbl-1.uceprotect.net"].startswith("lists everything")

@@ -1,4 +1,5 @@
 """A fresh database (SQLite in the test's directory) for each feedback test."""
+
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,6 @@
 """A throwaway Dovecot IMAP server (Debian's dovecot-imapd) on 127.0.0.1 for the tests: IMAPS with a
 certificate from the test CA, one user, messages dropped straight into its Maildir."""
+
 from __future__ import annotations
 
 import os
@@ -80,11 +81,15 @@ service imap-login {{
 """)
     for path in [directory, *directory.rglob("*")]:
         os.chown(path, owner.pw_uid, owner.pw_gid)
-    process = subprocess.Popen([binary, "-F", "-c", str(directory / "dovecot.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([binary, "-F", "-c", str(directory / "dovecot.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: listening(port), process, "dovecot", 10, lambda: (directory / "dovecot.log").read_text()
-                   if (directory / "dovecot.log").exists() else "")
+        wait_until(
+            lambda: listening(port),
+            process,
+            "dovecot",
+            10,
+            lambda: (directory / "dovecot.log").read_text() if (directory / "dovecot.log").exists() else "",
+        )
         server = ImapServer(port, maildir, ca.cafile)
         server.deliver = lambda name, data: _deliver(maildir, name, data, owner)  # type: ignore[method-assign]
         yield server

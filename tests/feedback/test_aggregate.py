@@ -1,5 +1,6 @@
 """The streamed DMARC aggregate report parser: the forms real senders use, chunk boundaries, and
 documents that must be refused."""
+
 from __future__ import annotations
 
 import io
@@ -9,17 +10,21 @@ import pytest
 from maildoctor.feedback import aggregate
 from maildoctor.feedback.aggregate import AggregateMeta, AggregateRecord, ReportError, parse_aggregate
 
-META = ("<report_metadata><org_name>google.com</org_name><email>x@google.com</email><report_id>r-1</report_id>"
-        "<date_range><begin>1763000000</begin><end>1763086399</end></date_range></report_metadata>"
-        "<policy_published><domain>Shop.test</domain><p>reject</p><adkim>s</adkim></policy_published>")
+META = (
+    "<report_metadata><org_name>google.com</org_name><email>x@google.com</email><report_id>r-1</report_id>"
+    "<date_range><begin>1763000000</begin><end>1763086399</end></date_range></report_metadata>"
+    "<policy_published><domain>Shop.test</domain><p>reject</p><adkim>s</adkim></policy_published>"
+)
 
 
 def record(number: int) -> str:
-    return (f"<record><row><source_ip>2001:DB8::{number:x}</source_ip><count>{number}</count><policy_evaluated>"
-            f"<disposition>None</disposition><dkim>fail</dkim><spf>pass</spf><reason><type>forwarded</type></reason>"
-            f"</policy_evaluated></row><identifiers><header_from>shop.test</header_from></identifiers><auth_results>"
-            f"<dkim><domain>shop.test</domain><selector>s1</selector><result>fail</result></dkim><dkim><domain>esp.test</domain>"
-            f"<result>pass</result></dkim><spf><domain>shop.test</domain><result>pass</result></spf></auth_results></record>")
+    return (
+        f"<record><row><source_ip>2001:DB8::{number:x}</source_ip><count>{number}</count><policy_evaluated>"
+        f"<disposition>None</disposition><dkim>fail</dkim><spf>pass</spf><reason><type>forwarded</type></reason>"
+        f"</policy_evaluated></row><identifiers><header_from>shop.test</header_from></identifiers><auth_results>"
+        f"<dkim><domain>shop.test</domain><selector>s1</selector><result>fail</result></dkim><dkim><domain>esp.test</domain>"
+        f"<result>pass</result></dkim><spf><domain>shop.test</domain><result>pass</result></spf></auth_results></record>"
+    )
 
 
 def parse(document: str | bytes) -> tuple[AggregateMeta, list[AggregateRecord]]:
@@ -30,9 +35,21 @@ def parse(document: str | bytes) -> tuple[AggregateMeta, list[AggregateRecord]]:
 
 def test_every_field_of_a_record() -> None:
     meta, [one] = parse(f"<?xml version='1.0'?><feedback>{META}{record(5)}</feedback>")
-    assert (meta.org, meta.report_id, meta.domain, meta.begin, meta.policy) == ("google.com", "r-1", "shop.test", 1763000000,
-                                                                                {"p": "reject", "adkim": "s"})
-    assert (one.source_ip, one.count, one.disposition, one.dkim, one.spf, one.reasons) == ("2001:db8::5", 5, "none", "fail", "pass", ["forwarded"])
+    assert (meta.org, meta.report_id, meta.domain, meta.begin, meta.policy) == (
+        "google.com",
+        "r-1",
+        "shop.test",
+        1763000000,
+        {"p": "reject", "adkim": "s"},
+    )
+    assert (one.source_ip, one.count, one.disposition, one.dkim, one.spf, one.reasons) == (
+        "2001:db8::5",
+        5,
+        "none",
+        "fail",
+        "pass",
+        ["forwarded"],
+    )
     assert one.dkim_results == [("shop.test", "s1", "fail"), ("esp.test", "", "pass")]
     assert one.spf_results == [("shop.test", "mfrom", "pass")] and (one.header_from, one.envelope_from) == ("shop.test", "")
 
@@ -60,11 +77,14 @@ def test_text_after_the_report_blank_lines_before_it_and_utf16() -> None:
     assert parse(f"<?xml version='1.0' encoding='utf-16'?><feedback>{META}{record(4)}</feedback>".encode("utf-16"))[1][0].count == 4
 
 
-@pytest.mark.parametrize("document", [
-    '<?xml version="1.0"?><!DOCTYPE feedback [<!ENTITY a "aaaa">]><feedback>&a;</feedback>',
-    '<?xml version="1.0"?>\n<!-- a comment --><?pi x?>\n  <!DOCTYPE feedback SYSTEM "http://attacker.test/x.dtd"><feedback/>',
-    '<!DOCTYPE feedback [<!ENTITY e SYSTEM "file:///etc/passwd">]><feedback>&e;</feedback>'.encode("utf-16"),
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        '<?xml version="1.0"?><!DOCTYPE feedback [<!ENTITY a "aaaa">]><feedback>&a;</feedback>',
+        '<?xml version="1.0"?>\n<!-- a comment --><?pi x?>\n  <!DOCTYPE feedback SYSTEM "http://attacker.test/x.dtd"><feedback/>',
+        '<!DOCTYPE feedback [<!ENTITY e SYSTEM "file:///etc/passwd">]><feedback>&e;</feedback>'.encode("utf-16"),
+    ],
+)
 def test_a_dtd_is_refused_before_parsing(document: str | bytes) -> None:
     with pytest.raises(ReportError, match="refused: a DTD"):
         parse(document)

@@ -1,6 +1,7 @@
 """A 200 MB aggregate report of a million records, as large receivers send it: gzipped and zipped
 at far better than 16:1. Each is ingested in a child process whose peak memory is measured: it
 must stay under 200 MB, and every record and message must be counted."""
+
 from __future__ import annotations
 
 import gzip
@@ -15,13 +16,17 @@ import pytest
 
 RECORDS = 1_000_000
 # about 200 bytes per record: the minimum RFC 7489 asks of one
-RECORD = ("<record><row><source_ip>198.51.{a}.{b}</source_ip><count>{count}</count><policy_evaluated><disposition>none"
-          "</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>big.example"
-          "</header_from></identifiers><auth_results><spf><domain>big.example</domain><result>fail</result></spf></auth_results>"
-          "</record>\n")
-HEAD = ("<?xml version='1.0'?>\n<feedback><report_metadata><org_name>bigreporter.example</org_name><email>noreply@bigreporter.example"
-        "</email><report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
-        "</report_metadata><policy_published><domain>big.example</domain><p>none</p></policy_published>\n")
+RECORD = (
+    "<record><row><source_ip>198.51.{a}.{b}</source_ip><count>{count}</count><policy_evaluated><disposition>none"
+    "</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>big.example"
+    "</header_from></identifiers><auth_results><spf><domain>big.example</domain><result>fail</result></spf></auth_results>"
+    "</record>\n"
+)
+HEAD = (
+    "<?xml version='1.0'?>\n<feedback><report_metadata><org_name>bigreporter.example</org_name><email>noreply@bigreporter.example"
+    "</email><report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
+    "</report_metadata><policy_published><domain>big.example</domain><p>none</p></policy_published>\n"
+)
 CHILD = """
 import json, resource, sys
 from pathlib import Path
@@ -42,7 +47,10 @@ def report_chunks(report_id: str) -> Iterator[tuple[bytes, int]]:
     yield HEAD.format(report_id=report_id).encode(), 0
     for start in range(0, RECORDS, 10_000):
         counts = [1 + (n % 7) for n in range(start, start + 10_000)]
-        yield "".join(RECORD.format(a=(n >> 8) & 255, b=n & 255, count=c) for n, c in zip(range(start, start + 10_000), counts)).encode(), sum(counts)
+        yield (
+            "".join(RECORD.format(a=(n >> 8) & 255, b=n & 255, count=c) for n, c in zip(range(start, start + 10_000), counts)).encode(),
+            sum(counts),
+        )
     yield b"</feedback>\n", 0
 
 
@@ -70,6 +78,8 @@ def test_a_million_records_packed_far_better_than_16_to_1(tmp_path: Path, packin
     found = ingested(packed, tmp_path / "db")
     assert found["rejected"] == [] and found["records"] == RECORDS and found["messages"] == messages
     with capsys.disabled():
-        print(f"\n{packing}: {size >> 20} MB report, {size / packed.stat().st_size:.0f}:1, {RECORDS:,} records,"
-              f" peak {found['peak_mb']:.0f} MB ingesting it")
+        print(
+            f"\n{packing}: {size >> 20} MB report, {size / packed.stat().st_size:.0f}:1, {RECORDS:,} records,"
+            f" peak {found['peak_mb']:.0f} MB ingesting it"
+        )
     assert found["peak_mb"] < 200, f"peak {found['peak_mb']:.0f} MB"

@@ -1,5 +1,6 @@
 """The reason decision: the same words mean different reasons at different SMTP stages and with
 different status codes; and the bounce formats that are not RFC 3464 DSNs."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ def test_the_stage_decides_what_unknown_user_means() -> None:
 def test_status_codes_words_and_fallbacks() -> None:
     assert reason_of(Answer("452 4.2.2 over quota", "4.2.2", "RCPT")) == "mailboxfull"
     assert reason_of(Answer("552 5.3.4 message size exceeds fixed limit", "5.3.4")) == "mesgtoobig"
-    assert reason_of(Answer("554 5.7.1 Service unavailable; client host [192.0.2.1] blocked using zen.spamhaus.org", "5.7.1",
-                            "RCPT")) == "blocked"
+    assert (
+        reason_of(Answer("554 5.7.1 Service unavailable; client host [192.0.2.1] blocked using zen.spamhaus.org", "5.7.1", "RCPT"))
+        == "blocked"
+    )
     assert reason_of(Answer("550 5.7.1 email rejected due to security policies", "5.7.1", "DATA")) == "policyviolation"
     assert reason_of(Answer("554 5.6.0 This message has been scored as spam", "5.6.0", "DATA")) == "spamdetected"
     assert reason_of(Answer("451 4.4.1 connection timed out", "4.4.1")) == "expired"
@@ -42,8 +45,10 @@ def test_kind() -> None:
 
 
 def test_multiline_answers_and_the_command_answered() -> None:
-    assert unwrapped("550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: are not accepted") == \
-        "550-5.7.1 Messages with multiple addresses in From: are not accepted"
+    assert (
+        unwrapped("550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: are not accepted")
+        == "550-5.7.1 Messages with multiple addresses in From: are not accepted"
+    )
     assert smtp_command("said: 550 User unknown (in reply to\n    RCPT TO command)") == "RCPT"
     assert smtp_command("SMTP error from remote mail server after end of data: 554 spam") == "DATA"
     assert smtp_command(">>> MAIL From:<a@b.example>\n<<< 553 sender rejected\n>>> RCPT To:<c@d.example>") == "MAIL"
@@ -52,8 +57,11 @@ def test_multiline_answers_and_the_command_answered() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300), st.sampled_from(["", "5.1.1", "4.2.2", "5.7.26", "2.0.0", "5.9.99"]),
-       st.sampled_from(["", "RCPT", "DATA", "MAIL", "EHLO"]))
+@given(
+    st.text(max_size=300),
+    st.sampled_from(["", "5.1.1", "4.2.2", "5.7.26", "2.0.0", "5.9.99"]),
+    st.sampled_from(["", "RCPT", "DATA", "MAIL", "EHLO"]),
+)
 def test_any_answer_gets_a_known_reason(text: str, status: str, command: str) -> None:
     assert reason_of(Answer(text, status, command)) in REASONS
 
@@ -65,11 +73,28 @@ def test_any_bytes_classify_without_an_exception(data: bytes) -> None:
 
 
 def test_amazon_ses_notifications_through_sns() -> None:
-    bounce = {"notificationType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [
-        {"emailAddress": "Gone@Example.net", "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}}
-    complaint = {"notificationType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.org"}],
-                                                                "complaintFeedbackType": "abuse"}}
-    for notification, expected in ((bounce, ("gone@example.net", "userunknown", "hard")), (complaint, ("angry@example.org", "feedback", "n/a"))):
+    bounce = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": "Gone@Example.net",
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+        },
+    }
+    complaint = {
+        "notificationType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.org"}], "complaintFeedbackType": "abuse"},
+    }
+    for notification, expected in (
+        (bounce, ("gone@example.net", "userunknown", "hard")),
+        (complaint, ("angry@example.org", "feedback", "n/a")),
+    ):
         sns = json.dumps({"Type": "Notification", "Message": json.dumps(notification)})
         mail = f"From: no-reply@sns.amazonaws.com\r\nSubject: AWS Notification Message\r\n\r\n{sns}\r\n\r\n--\r\nunsubscribe here\r\n"
         [found] = classify(mail.encode())
@@ -80,19 +105,23 @@ def test_auto_replies_and_dsn_blocks_without_blank_lines() -> None:
     away = b"From: Kim <kim@example.org>\r\nSubject: Out of Office: hello\r\nAuto-Submitted: auto-replied\r\n\r\nBack on Monday.\r\n"
     [reply] = classify(away)
     assert (reply.recipient, reply.reason, reply.kind) == ("kim@example.org", "vacation", "n/a")
-    dsn = (b"From: MAILER-DAEMON@mx.example\r\nSubject: failure\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
-           b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n"
-           b"Final-Recipient: rfc822; full@example.jp\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 550 5.2.2 Mailbox Full\r\n"
-           b"Final-Recipient: rfc822; gone@example.jp\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User Unknown\r\n--B--\r\n")
+    dsn = (
+        b"From: MAILER-DAEMON@mx.example\r\nSubject: failure\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n"
+        b"Final-Recipient: rfc822; full@example.jp\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 550 5.2.2 Mailbox Full\r\n"
+        b"Final-Recipient: rfc822; gone@example.jp\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User Unknown\r\n--B--\r\n"
+    )
     assert [(b.recipient, b.reason) for b in classify(dsn)] == [("full@example.jp", "mailboxfull"), ("gone@example.jp", "userunknown")]
 
 
 def test_what_some_mtas_say_besides_the_words() -> None:
-    base = (b"From: postmaster@mta.example\r\nSubject: Delivery report\r\n{extra}MIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
-            b"failed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mta.example\r\n\r\n"
-            b"Final-Recipient: rfc822; who@example.jp\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 No such user\r\n--B--\r\n")
+    base = (
+        b"From: postmaster@mta.example\r\nSubject: Delivery report\r\n{extra}MIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
+        b"failed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mta.example\r\n\r\n"
+        b"Final-Recipient: rfc822; who@example.jp\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 No such user\r\n--B--\r\n"
+    )
     plain = classify(base.replace(b"{extra}", b""))[0]
     powermta = classify(base.replace(b"{extra}", b"X-PowerMTA-BounceCategory: quota-issues\r\n"))[0]
     mcafee = classify(base.replace(b"{extra}", b"X-NAI-Header: Modified by McAfee Email Gateway\r\n"))[0]
@@ -128,7 +157,9 @@ def test_the_data_file_names_only_known_reasons() -> None:
 
 def test_unknown_charsets_do_not_stop_the_reading() -> None:
     for charset in ("utf-9", "us-ascii\x00", "\xfftf-8"):
-        mail = (f"From: MAILER-DAEMON@mx.example\r\nSubject: =?{charset}?Q?Out_of_office?=\r\nMIME-Version: 1.0\r\n"
-                f"Content-Type: text/plain; charset=\"{charset}\"\r\n\r\n<gone@example.net>: 550 5.1.1 user unknown"
-                f" (in reply to RCPT TO command)\r\n").encode("latin-1")
+        mail = (
+            f"From: MAILER-DAEMON@mx.example\r\nSubject: =?{charset}?Q?Out_of_office?=\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: text/plain; charset="{charset}"\r\n\r\n<gone@example.net>: 550 5.1.1 user unknown'
+            f" (in reply to RCPT TO command)\r\n"
+        ).encode("latin-1")
         assert [(b.recipient, b.reason) for b in classify(mail)] == [("gone@example.net", "userunknown")]

@@ -1,5 +1,6 @@
 """Bounce and complaint classification against the labelled corpus (Sisimai's answers), and the
 suppression list."""
+
 from __future__ import annotations
 
 import collections
@@ -10,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from maildoctor.feedback.bounces import Bounce, classify, normal_address
 from maildoctor.feedback.bounce_reason import REASONS
+from maildoctor.feedback.bounces import Bounce, classify, normal_address
 from maildoctor.feedback.ingest import SOFT_BOUNCES_TO_SUPPRESS, ingest, suppressions
 from tests.conftest import CORPORA
 from tests.test_cli import run
@@ -37,8 +38,11 @@ class Agreement:
 
     def rates(self) -> dict[str, float]:
         right = sum(v for (want, got), v in self.reasons.items() if want == got)
-        return {"reasons": right / sum(self.reasons.values()), "hard/soft": self.kinds[True] / sum(self.kinds.values()),
-                "recipients": self.recipients[True] / sum(self.recipients.values())}
+        return {
+            "reasons": right / sum(self.reasons.values()),
+            "hard/soft": self.kinds[True] / sum(self.kinds.values()),
+            "recipients": self.recipients[True] / sum(self.recipients.values()),
+        }
 
 
 def agreement() -> dict[str, Agreement]:
@@ -67,13 +71,18 @@ def test_agreement_with_the_labelled_corpus(capsys) -> None:  # noqa: ANN001
     with capsys.disabled():
         print("\nbounce classification against the corpus labels:")
         for name, rate in rates.items():
-            print(f"  {name:9} ({sum(halves[name].reasons.values())} bounces): "
-                  + ", ".join(f"{metric} {value:.1%}" for metric, value in rate.items()))
+            print(
+                f"  {name:9} ({sum(halves[name].reasons.values())} bounces): "
+                + ", ".join(f"{metric} {value:.1%}" for metric, value in rate.items())
+            )
         confusion = halves["tuned"].reasons
         print("  confusion on the tuned half (label: agreeing, then what was said instead):")
         for label in sorted({want for want, _ in confusion}, key=lambda w: -sum(v for (x, _), v in confusion.items() if x == w)):
-            others = ", ".join(f"{got} {count}" for (want, got), count in sorted(confusion.items(), key=lambda kv: -kv[1])
-                               if want == label and got != label)
+            others = ", ".join(
+                f"{got} {count}"
+                for (want, got), count in sorted(confusion.items(), key=lambda kv: -kv[1])
+                if want == label and got != label
+            )
             print(f"    {label:16} {confusion[(label, label)]:3}{'   instead: ' + others if others else ''}")
     for metric, floor in HELD_OUT_FLOORS.items():
         assert rates["held out"][metric] >= floor, metric
@@ -102,8 +111,10 @@ def test_agreement_on_bounces_written_after_the_rules(capsys) -> None:  # noqa: 
     with capsys.disabled():
         print("\nbounce classification on the generated bounces (Sisimai's labels):")
         for name, rate in rates.items():
-            print(f"  {name:9} ({sum(halves[name].reasons.values())} bounces): "
-                  + ", ".join(f"{metric} {value:.1%}" for metric, value in rate.items()))
+            print(
+                f"  {name:9} ({sum(halves[name].reasons.values())} bounces): "
+                + ", ".join(f"{metric} {value:.1%}" for metric, value in rate.items())
+            )
     for name, floor in GENERATED_FLOORS.items():
         assert rates[name]["reasons"] >= floor and rates[name]["hard/soft"] >= 0.95 and rates[name]["recipients"] == 1.0, name
 
@@ -111,6 +122,7 @@ def test_agreement_on_bounces_written_after_the_rules(capsys) -> None:  # noqa: 
 def test_recipients_however_the_dsn_names_them() -> None:
     """A source route, a pipe to a program, a field with no mailbox: the address still comes out;
     an ARF report names every recipient it is about."""
+
     def recipients(final: str, original: str = "") -> list[str]:
         message = dsn(final, "5.1.1", "550 5.1.1 user unknown")
         if original:
@@ -141,23 +153,29 @@ def test_bounces_the_reference_could_not_read() -> None:
 
 def test_a_complaint_and_a_dsn() -> None:
     complaint = classify((CORPUS / "arf-16.eml").read_bytes())[0]
-    assert (complaint.recipient, complaint.reason, complaint.kind, complaint.feedback_type) == ("kijitora@example.com", "feedback", "n/a", "abuse")
+    assert (complaint.recipient, complaint.reason, complaint.kind, complaint.feedback_type) == (
+        "kijitora@example.com",
+        "feedback",
+        "n/a",
+        "abuse",
+    )
     [bounce] = classify((CORPUS / "lhost-postfix-03.eml").read_bytes())
     assert bounce.recipient == "kijitora@example.net" and bounce.reply_code == "550" and bounce.reason == "filtered"
     assert classify(b"not a message at all \x00\xff") == [] and classify(b"From: a@b.c\r\nSubject: hello\r\n\r\nhi") == []
 
 
 def dsn(recipient: str, status: str, text: str) -> bytes:
-    return (f"From: MAILER-DAEMON@mx.test\r\nTo: news@shop.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-            f"--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-            f"Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
-            f"Diagnostic-Code: smtp; {text}\r\n--B--\r\n").encode()
+    return (
+        f"From: MAILER-DAEMON@mx.test\r\nTo: news@shop.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        f"--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {text}\r\n--B--\r\n"
+    ).encode()
 
 
 def test_suppressions(engine: Engine, tmp_path: Path) -> None:
-    files = {"hard.eml": dsn("gone@example.net", "5.1.1", "550 5.1.1 user unknown"),
-             "complaint.eml": (CORPUS / "arf-16.eml").read_bytes()}
+    files = {"hard.eml": dsn("gone@example.net", "5.1.1", "550 5.1.1 user unknown"), "complaint.eml": (CORPUS / "arf-16.eml").read_bytes()}
     for n in range(SOFT_BOUNCES_TO_SUPPRESS):
         files[f"full{n}.eml"] = dsn("full@example.net", "4.2.2", "452 4.2.2 mailbox full")
     files["once.eml"] = dsn("busy@example.net", "4.2.2", "452 4.2.2 mailbox full")

@@ -1,5 +1,6 @@
 """Report ingestion on the public corpora and on hostile input, the summary, and the selectors that
 audits take from the reports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
-from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
 from maildoctor.inbox.store import connect, migrate
 from tests.conftest import CORPORA
@@ -34,14 +35,31 @@ RECORD = """<record><row><source_ip>{ip}</source_ip><count>{count}</count><polic
 
 def aggregate(report_id: str, records: list[dict[str, object]], org: str = "google.com") -> bytes:
     body = "".join(RECORD.format(**r) for r in records)
-    return (f"<?xml version='1.0'?><feedback><report_metadata><org_name>{org}</org_name><email>x@{org}</email>"
-            f"<report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
-            f"</report_metadata><policy_published><domain>shop.test</domain><p>none</p></policy_published>{body}</feedback>").encode()
+    return (
+        f"<?xml version='1.0'?><feedback><report_metadata><org_name>{org}</org_name><email>x@{org}</email>"
+        f"<report_id>{report_id}</report_id><date_range><begin>1763000000</begin><end>1763086399</end></date_range>"
+        f"</report_metadata><policy_published><domain>shop.test</domain><p>none</p></policy_published>{body}</feedback>"
+    ).encode()
 
 
-GOOD = {"ip": "192.0.2.10", "count": 900, "dkim": "pass", "spf": "pass", "envelope": "shop.test", "signer": "shop.test", "selector": "s2025"}
-NEWSLETTER = {"ip": "198.51.100.7", "count": 400, "dkim": "fail", "spf": "fail", "envelope": "bounces.mailer.test",
-              "signer": "sendgrid.net", "selector": "smtpapi"}
+GOOD = {
+    "ip": "192.0.2.10",
+    "count": 900,
+    "dkim": "pass",
+    "spf": "pass",
+    "envelope": "shop.test",
+    "signer": "shop.test",
+    "selector": "s2025",
+}
+NEWSLETTER = {
+    "ip": "198.51.100.7",
+    "count": 400,
+    "dkim": "fail",
+    "spf": "fail",
+    "envelope": "bounces.mailer.test",
+    "signer": "sendgrid.net",
+    "selector": "smtpapi",
+}
 
 
 def test_every_corpus_sample_parses_or_is_rejected_with_a_reason(engine: Engine) -> None:
@@ -84,8 +102,10 @@ def test_compressed_attachments_in_mail_and_mbox(engine: Engine, tmp_path: Path)
 
 
 def test_entity_expansion_is_refused(engine: Engine, tmp_path: Path) -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-            b"<feedback><report_metadata><org_name>&lol2;</org_name></report_metadata></feedback>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b"<feedback><report_metadata><org_name>&lol2;</org_name></report_metadata></feedback>"
+    )
     (tmp_path / "bomb.xml").write_bytes(bomb)
     external = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><feedback>&e;</feedback>'
     (tmp_path / "external.xml").write_bytes(external)
@@ -112,15 +132,18 @@ def test_summary_says_who_fails_and_remembers_selectors(engine: Engine, tmp_path
     ingest(engine, [tmp_path])
     [summary] = summarize(engine, "shop.test")
     assert summary.messages == 2200 and summary.reports == 2 and summary.sources[0].ip == "192.0.2.10"
-    reverse = ("$ORIGIN 100.51.198.in-addr.arpa.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns.shop.test.\n"
-               "7 IN PTR o1.ptr4242.sendgrid.net.\n")
+    reverse = (
+        "$ORIGIN 100.51.198.in-addr.arpa.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns.shop.test.\n7 IN PTR o1.ptr4242.sendgrid.net.\n"
+    )
     with TestDnsServer(ZoneSet([load_zone_text(reverse, None)])) as dns:
+
         async def name() -> None:
             resolver = LiveResolver([Nameserver.parse(dns.address)], timeout=0.3)
             try:
                 await name_sources([summary], resolver)
             finally:
                 resolver.close()
+
         asyncio.run(name())
     newsletter = next(s for s in summary.sources if s.ip == "198.51.100.7")
     assert newsletter.reverse_name == "o1.ptr4242.sendgrid.net" and newsletter.provider == "SendGrid"
@@ -158,14 +181,51 @@ def test_cli_ingest_summary_and_the_audit_uses_reported_selectors(tmp_path: Path
     zones = ZoneSet([load_zone_text("$ORIGIN shop.test.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n", None)])
     publish_txt(zones, "s2025._domainkey.shop.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
     with TestDnsServer(zones) as dns:
-        summary = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "json",
-                      "--nameserver", dns.address, "--timeout", "0.3")
+        summary = run(
+            "reports",
+            "summary",
+            "--data",
+            str(data),
+            "--since",
+            "2020-01-01",
+            "--format",
+            "json",
+            "--nameserver",
+            dns.address,
+            "--timeout",
+            "0.3",
+        )
         audit = run("check", "shop.test", "--data", str(data), "--nameserver", dns.address, "--format", "json", "--fail-on", "never")
         (tmp_path / "domains.txt").write_text("shop.test\nother.test\n")
-        many = run("check", "--domains-file", str(tmp_path / "domains.txt"), "--jobs", "2", "--data", str(data),
-                   "--nameserver", dns.address, "--format", "json", "--fail-on", "never")
-        csv_out = run("reports", "summary", "--data", str(data), "--since", "2020-01-01", "--format", "csv",
-                      "--nameserver", dns.address, "--timeout", "0.3")
+        many = run(
+            "check",
+            "--domains-file",
+            str(tmp_path / "domains.txt"),
+            "--jobs",
+            "2",
+            "--data",
+            str(data),
+            "--nameserver",
+            dns.address,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        )
+        csv_out = run(
+            "reports",
+            "summary",
+            "--data",
+            str(data),
+            "--since",
+            "2020-01-01",
+            "--format",
+            "csv",
+            "--nameserver",
+            dns.address,
+            "--timeout",
+            "0.3",
+        )
     body = json.loads(summary.stdout)
     assert summary.returncode == 0 and body["domains"][0]["messages"] == 1300  # warnings only
     assert "feedback.unaligned_source" in {f["id"] for f in body["findings"]}
@@ -187,23 +247,42 @@ def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
     report = EmailMessage()
     report["From"], report["To"], report["Subject"] = "noreply-dmarc-support@google.com", "dmarc@shop.test", "Report domain: shop.test"
     report.set_content("attached")
-    report.add_attachment(gz.compress(aggregate("imap-1", [GOOD, NEWSLETTER])), maintype="application", subtype="gzip",
-                          filename="google.com!shop.test!1763000000!1763086399.xml.gz")
+    report.add_attachment(
+        gz.compress(aggregate("imap-1", [GOOD, NEWSLETTER])),
+        maintype="application",
+        subtype="gzip",
+        filename="google.com!shop.test!1763000000!1763086399.xml.gz",
+    )
     import os
     import subprocess
     import sys
 
     from tests.conftest import ROOT
+
     with imap_server(ca) as server:
         server.deliver("report", report.as_bytes())
         server.deliver("bounce", (CORPORA / "bounces" / "lhost-postfix-03.eml").read_bytes())
-        command = [sys.executable, "-m", "maildoctor", "reports", "ingest", "--imap", f"imaps://{USER}@localhost:{server.port}/INBOX",
-                   "--imap-cafile", server.cafile, "--data", str(tmp_path / "data"), "--format", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "maildoctor",
+            "reports",
+            "ingest",
+            "--imap",
+            f"imaps://{USER}@localhost:{server.port}/INBOX",
+            "--imap-cafile",
+            server.cafile,
+            "--data",
+            str(tmp_path / "data"),
+            "--format",
+            "json",
+        ]
         env = dict(os.environ, MAILDOCTOR_IMAP_PASSWORD=PASSWORD)
         first = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
         again = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
-        wrong = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT,
-                               env=dict(os.environ, MAILDOCTOR_IMAP_PASSWORD="wrong"))
+        wrong = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=dict(os.environ, MAILDOCTOR_IMAP_PASSWORD="wrong")
+        )
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert result["dmarc_reports"] == 1 and result["records"] == 2 and result["bounces"] == 1
@@ -246,16 +325,23 @@ def _failure_report(encoding: str) -> bytes:
     import base64
     import quopri
 
-    fields = ("Feedback-Type: auth-failure\r\nUser-Agent: Receiver/1.0\r\nVersion: 1\r\nOriginal-Mail-From: <bounce@shop.test>\r\n"
-              "Arrival-Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nSource-IP: 192.0.2.77\r\nReported-Domain: shop.test\r\n"
-              "Auth-Failure: dmarc\r\nDelivery-Result: reject\r\n").encode()
+    fields = (
+        b"Feedback-Type: auth-failure\r\nUser-Agent: Receiver/1.0\r\nVersion: 1\r\nOriginal-Mail-From: <bounce@shop.test>\r\n"
+        b"Arrival-Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nSource-IP: 192.0.2.77\r\nReported-Domain: shop.test\r\n"
+        b"Auth-Failure: dmarc\r\nDelivery-Result: reject\r\n"
+    )
     body = base64.encodebytes(fields) if encoding == "base64" else quopri.encodestring(fields)
-    return (b"From: dmarc@receiver.test\r\nTo: dmarc-failures@shop.test\r\nSubject: Report\r\nMIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/report; report-type=feedback-report; boundary=B\r\n\r\n"
-            b"--B\r\nContent-Type: text/plain\r\n\r\nAn authentication failure report.\r\n"
-            b"--B\r\nContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: " + encoding.encode() + b"\r\n\r\n" + body +
-            b"\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: <user@shop.test>\r\nTo: <someone@receiver.test>\r\n"
-            b"Subject: Invoice\r\n\r\n--B--\r\n")
+    return (
+        b"From: dmarc@receiver.test\r\nTo: dmarc-failures@shop.test\r\nSubject: Report\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=feedback-report; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nAn authentication failure report.\r\n"
+        b"--B\r\nContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: "
+        + encoding.encode()
+        + b"\r\n\r\n"
+        + body
+        + b"\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: <user@shop.test>\r\nTo: <someone@receiver.test>\r\n"
+        b"Subject: Invoice\r\n\r\n--B--\r\n"
+    )
 
 
 @pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
@@ -278,15 +364,17 @@ def test_a_transfer_encoded_failure_report_is_no_complaint(engine: Engine, tmp_p
 def test_suppressions_hold_decoded_addresses_and_the_bounce_s_own_date(engine: Engine, tmp_path: Path) -> None:
     from maildoctor.feedback.ingest import suppressions
 
-    dsn = (b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
-           b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-           b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
-           b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.shop.test\r\n\r\n"
-           b"Final-Recipient: rfc822; =?utf-8?b?am9obi5kb2U=?=@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-           b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
-           b"Final-Recipient: rfc822; \"jane.roe\"@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-           b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n")
+    dsn = (
+        b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.shop.test\r\n\r\n"
+        b"Final-Recipient: rfc822; =?utf-8?b?am9obi5kb2U=?=@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+        b'Final-Recipient: rfc822; "jane.roe"@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n'
+        b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n"
+    )
     (tmp_path / "bounce.eml").write_bytes(dsn)
     assert ingest(engine, [tmp_path / "bounce.eml"]).bounces == 2
     listed = {row["address"]: row["last_seen"] for row in suppressions(engine)}
@@ -307,11 +395,13 @@ def test_the_summary_covers_the_data_there_is_and_names_it_when_a_period_exclude
 
 
 def test_suppressions_are_managed_from_the_command_line(tmp_path: Path) -> None:
-    dsn = (b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
-           b"Subject: Undelivered Mail\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-           b"--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-           b"Reporting-MTA: dns; mx.shop.test\r\n\r\nFinal-Recipient: rfc822; gone@example.org\r\nAction: failed\r\n"
-           b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n")
+    dsn = (
+        b"From: MAILER-DAEMON@mx.shop.test\r\nTo: bounce@shop.test\r\nDate: Tue, 03 Nov 2026 08:15:00 +0000\r\n"
+        b"Subject: Undelivered Mail\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.shop.test\r\n\r\nFinal-Recipient: rfc822; gone@example.org\r\nAction: failed\r\n"
+        b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n--B--\r\n"
+    )
     (tmp_path / "bounce.eml").write_bytes(dsn)
     data = str(tmp_path / "data")
     assert run("reports", "ingest", str(tmp_path / "bounce.eml"), "--data", data).returncode == 0
@@ -336,9 +426,22 @@ def test_soft_bounce_suppressions_expire(engine: Engine) -> None:
     from maildoctor.inbox.store import bounces
 
     with engine.begin() as conn:
-        conn.execute(sql_insert(bounces), [{"recipient": "full@example.org", "reason": "mailboxfull", "kind": "soft", "status": "4.2.2",
-                                            "diagnostic": "452 mailbox full", "feedback_type": "", "source": "t", "at": 1000.0 + i}
-                                           for i in range(5)])
+        conn.execute(
+            sql_insert(bounces),
+            [
+                {
+                    "recipient": "full@example.org",
+                    "reason": "mailboxfull",
+                    "kind": "soft",
+                    "status": "4.2.2",
+                    "diagnostic": "452 mailbox full",
+                    "feedback_type": "",
+                    "source": "t",
+                    "at": 1000.0 + i,
+                }
+                for i in range(5)
+            ],
+        )
     assert [r["why"] for r in suppressions(engine, now=2000.0)] == ["repeated soft bounces"]
     assert suppressions(engine, expire_soft_after=3600, now=1004.0 + 3599) != []
     assert suppressions(engine, expire_soft_after=3600, now=1004.0 + 3601) == []

@@ -1,5 +1,6 @@
 """Microsoft SNDS exports and Google Postmaster Tools traffic stats, written from their documented
 formats: parsed leniently, stored once per day, and the warnings the summary gives."""
+
 from __future__ import annotations
 
 import json
@@ -20,27 +21,49 @@ SNDS = """192.0.2.10,11/20/2025 12:00 AM,11/20/2025 11:59 PM,1200,1200,1180,GREE
 198.51.100.7,11/21/2025 12:00 AM,11/21/2025 11:59 PM,300,300,300,RED,2.5%,,,12,mta.mailer.test,bounce@mailer.test,
 not-an-ip,11/21/2025 12:00 AM,11/21/2025 11:59 PM,1,1,1,GREEN,< 0.1%,,,0,x,y,
 """
-SNDS_WEB = ("IP Address,Activity start,Activity end,RCPT commands,DATA commands,Message recipients,Filter result,Complaint rate,"
-            "Trap message start,Trap message end,Trap hits,Sample HELO,JMR P1 Sender,Comments\n"
-            "203.0.113.5,11/22/2025 12:00 AM,11/22/2025 11:59 PM,10,10,10,GREEN,< 0.1%,,,0,h,s,\n")
+SNDS_WEB = (
+    "IP Address,Activity start,Activity end,RCPT commands,DATA commands,Message recipients,Filter result,Complaint rate,"
+    "Trap message start,Trap message end,Trap hits,Sample HELO,JMR P1 Sender,Comments\n"
+    "203.0.113.5,11/22/2025 12:00 AM,11/22/2025 11:59 PM,10,10,10,GREEN,< 0.1%,,,0,h,s,\n"
+)
 
 
 def postmaster(days: dict[str, tuple[float, str]]) -> bytes:
     """The API's trafficStats.list answer: per day the spam rate and the domain's reputation."""
-    return json.dumps({"trafficStats": [
-        {"name": f"domains/shop.test/trafficStats/{day}", "userReportedSpamRatio": rate, "domainReputation": reputation,
-         "ipReputations": [{"reputation": "HIGH", "ipCount": "1", "sampleIps": ["192.0.2.10"]},
-                           {"reputation": "BAD", "ipCount": "1", "sampleIps": ["198.51.100.7"]}] if reputation == "BAD" else [],
-         "spfSuccessRatio": 1.0, "dkimSuccessRatio": 0.98, "dmarcSuccessRatio": 0.98, "outboundEncryptionRatio": 1.0,
-         "deliveryErrors": [{"errorClass": "TEMPORARY_ERROR", "errorType": "RATE_LIMIT_EXCEEDED", "errorRatio": 0.02}]}
-        for day, (rate, reputation) in days.items()] + [{"name": "not a traffic stat"}]}).encode()
+    return json.dumps(
+        {
+            "trafficStats": [
+                {
+                    "name": f"domains/shop.test/trafficStats/{day}",
+                    "userReportedSpamRatio": rate,
+                    "domainReputation": reputation,
+                    "ipReputations": [
+                        {"reputation": "HIGH", "ipCount": "1", "sampleIps": ["192.0.2.10"]},
+                        {"reputation": "BAD", "ipCount": "1", "sampleIps": ["198.51.100.7"]},
+                    ]
+                    if reputation == "BAD"
+                    else [],
+                    "spfSuccessRatio": 1.0,
+                    "dkimSuccessRatio": 0.98,
+                    "dmarcSuccessRatio": 0.98,
+                    "outboundEncryptionRatio": 1.0,
+                    "deliveryErrors": [{"errorClass": "TEMPORARY_ERROR", "errorType": "RATE_LIMIT_EXCEEDED", "errorRatio": 0.02}],
+                }
+                for day, (rate, reputation) in days.items()
+            ]
+            + [{"name": "not a traffic stat"}]
+        }
+    ).encode()
 
 
 def test_snds_rows_are_read_and_a_bad_row_is_a_warning() -> None:
     assert looks_like_snds(SNDS.encode()) and looks_like_snds(SNDS_WEB.encode()) and not looks_like_snds(b"<?xml version='1.0'?>")
     parsed = parse_snds(SNDS.encode(), "snds.csv")
     assert [(o.subject, o.data["filter_result"], o.data["trap_hits"]) for o in parsed.observations] == [
-        ("192.0.2.10", "GREEN", 0), ("192.0.2.10", "YELLOW", 3), ("198.51.100.7", "RED", 12)]
+        ("192.0.2.10", "GREEN", 0),
+        ("192.0.2.10", "YELLOW", 3),
+        ("198.51.100.7", "RED", 12),
+    ]
     assert parsed.observations[1].data["complaint_rate"] == 0.004 and parsed.observations[0].data["complaint_rate_text"] == "< 0.1%"
     assert len(parsed.warnings) == 1 and "line 4" in parsed.warnings[0]
     assert [o.subject for o in parse_snds(SNDS_WEB.encode(), "web.csv").observations] == ["203.0.113.5"]  # the header skipped

@@ -1,4 +1,5 @@
 """Report containers: gzip and zip read as streams, exactly, whatever the compression ratio."""
+
 from __future__ import annotations
 
 import gzip

@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL server for the tests (Debian's postgresql package): its own data
 directory and port on 127.0.0.1, started and removed by the test session."""
+
 from __future__ import annotations
 
 import glob
@@ -30,16 +31,28 @@ def postgres_server() -> Iterator[str]:
         as_postgres = ["runuser", "-u", "postgres", "--"]
     port = free_port()
     data = os.path.join(directory, "data")
-    subprocess.run(as_postgres + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "md", "--no-sync"],
-                   check=True, capture_output=True, timeout=120)
-    server = subprocess.Popen(as_postgres + [f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", directory,
-                                             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        as_postgres + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "md", "--no-sync"], check=True, capture_output=True, timeout=120
+    )
+    server = subprocess.Popen(
+        as_postgres
+        + [f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_until(lambda: subprocess.run([f"{bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)],
-                                          capture_output=True).returncode == 0, server, "PostgreSQL", 30)
-        subprocess.run([f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "md", "maildoctor"],
-                       check=True, capture_output=True, timeout=60)
+        wait_until(
+            lambda: subprocess.run([f"{bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True).returncode == 0,
+            server,
+            "PostgreSQL",
+            30,
+        )
+        subprocess.run(
+            [f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "md", "maildoctor"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         yield f"postgresql+psycopg://md@127.0.0.1:{port}/maildoctor"
     finally:
         stop(server, 20)

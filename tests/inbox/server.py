@@ -1,4 +1,5 @@
 """Starting `maildoctor serve` as users do (a subprocess) on free ports, against the test DNS server."""
+
 from __future__ import annotations
 
 import json
@@ -61,9 +62,29 @@ def start_inbox(data: Path, nameserver: str, *extra: str, smtp_port: int | None 
     smtp_port, http_port = smtp_port or free_port(), http_port or free_port()
     log = open(data.parent / f"serve-{smtp_port}.log", "ab")  # noqa: SIM115  (kept open for the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "maildoctor", "serve", "--data", str(data), "--domain", "inbox.test",
-         "--smtp-port", str(smtp_port), "--http-port", str(http_port), "--nameserver", nameserver, "--timeout", "0.5", *extra],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "maildoctor",
+            "serve",
+            "--data",
+            str(data),
+            "--domain",
+            "inbox.test",
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+            "--nameserver",
+            nameserver,
+            "--timeout",
+            "0.5",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     inbox = Inbox(process, smtp_port, http_port, data)
     for _ in range(200):
         if process.poll() is not None:

@@ -1,6 +1,7 @@
 """The admin's report pages in headless Chromium against `maildoctor serve`: logging in (the token
 never in a URL), every domain with data, the period selector, a source's page, the charts, the
 exports and the suppression list."""
+
 from __future__ import annotations
 
 import csv
@@ -37,29 +38,55 @@ RECORD = """<record><row><source_ip>{ip}</source_ip><count>{count}</count><polic
 
 def aggregate(domain: str, report_id: str, begin: int, records: list[dict[str, object]]) -> bytes:
     body = "".join(RECORD.format(domain=domain, **r) for r in records)
-    return (f"<?xml version='1.0'?><feedback><report_metadata><org_name>google.com</org_name><email>x@google.com</email>"
-            f"<report_id>{report_id}</report_id><date_range><begin>{begin}</begin><end>{begin + DAY - 1}</end></date_range>"
-            f"</report_metadata><policy_published><domain>{domain}</domain><p>none</p></policy_published>{body}</feedback>").encode()
+    return (
+        f"<?xml version='1.0'?><feedback><report_metadata><org_name>google.com</org_name><email>x@google.com</email>"
+        f"<report_id>{report_id}</report_id><date_range><begin>{begin}</begin><end>{begin + DAY - 1}</end></date_range>"
+        f"</report_metadata><policy_published><domain>{domain}</domain><p>none</p></policy_published>{body}</feedback>"
+    ).encode()
 
 
 def own(count: int) -> dict[str, object]:
-    return {"ip": "192.0.2.10", "count": count, "disposition": "none", "dkim": "pass", "spf": "pass", "signer": "shop.test",
-            "envelope": "shop.test"}
+    return {
+        "ip": "192.0.2.10",
+        "count": count,
+        "disposition": "none",
+        "dkim": "pass",
+        "spf": "pass",
+        "signer": "shop.test",
+        "envelope": "shop.test",
+    }
 
 
 def newsletter(count: int) -> dict[str, object]:
-    return {"ip": "198.51.100.7", "count": count, "disposition": "quarantine", "dkim": "fail", "spf": "fail",
-            "signer": "sendgrid.net", "envelope": "bounces.mailer.test"}
+    return {
+        "ip": "198.51.100.7",
+        "count": count,
+        "disposition": "quarantine",
+        "dkim": "fail",
+        "spf": "fail",
+        "signer": "sendgrid.net",
+        "envelope": "bounces.mailer.test",
+    }
 
 
 def tls_report(domain: str, begin: int) -> bytes:
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(begin))
     end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(begin + DAY - 1))
-    return json.dumps({"organization-name": "Google", "date-range": {"start-datetime": start, "end-datetime": end},
-                       "contact-info": "smtp-tls-reporting@google.com", "report-id": f"tls-{domain}",
-                       "policies": [{"policy": {"policy-type": "sts", "policy-domain": domain},
-                                     "summary": {"total-successful-session-count": 90, "total-failure-session-count": 10},
-                                     "failure-details": [{"result-type": "certificate-expired", "failed-session-count": 10}]}]}).encode()
+    return json.dumps(
+        {
+            "organization-name": "Google",
+            "date-range": {"start-datetime": start, "end-datetime": end},
+            "contact-info": "smtp-tls-reporting@google.com",
+            "report-id": f"tls-{domain}",
+            "policies": [
+                {
+                    "policy": {"policy-type": "sts", "policy-domain": domain},
+                    "summary": {"total-successful-session-count": 90, "total-failure-session-count": 10},
+                    "failure-details": [{"result-type": "certificate-expired", "failed-session-count": 10}],
+                }
+            ],
+        }
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -147,15 +174,20 @@ def test_the_dashboard_in_chromium(dashboard: Inbox) -> None:
         page.wait_for_url("**/reports?period=7")
         assert "2000 messages in 2 reports" in page.locator('[data-domain="shop.test"]').inner_text()
         last = LATEST + DAY - 1  # the end of the latest report
-        assert f"{time.strftime('%Y-%m-%d', time.gmtime(last - 7 * DAY))} to {time.strftime('%Y-%m-%d', time.gmtime(last))}" \
+        assert (
+            f"{time.strftime('%Y-%m-%d', time.gmtime(last - 7 * DAY))} to {time.strftime('%Y-%m-%d', time.gmtime(last))}"
             in page.inner_text("#covers")
+        )
 
         # the exports carry what is shown
         exported = context.request.get(dashboard.url + "/reports/export.csv?period=7")
         assert exported.ok and "attachment" in exported.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(exported.text())))
         assert {(r["domain"], r["source_ip"], r["messages"]) for r in rows} == {
-            ("shop.test", "192.0.2.10", "1700"), ("shop.test", "198.51.100.7", "300"), ("news.test", "198.51.100.7", "50")}
+            ("shop.test", "192.0.2.10", "1700"),
+            ("shop.test", "198.51.100.7", "300"),
+            ("news.test", "198.51.100.7", "50"),
+        }
 
         # a source's own page: what fails, for which domain
         page.click('a.source[href^="/reports/source/198.51.100.7"] >> nth=0')
@@ -186,8 +218,12 @@ def test_the_dashboard_in_chromium(dashboard: Inbox) -> None:
 
 
 def test_a_post_from_another_site_cannot_remove_a_suppression(dashboard: Inbox) -> None:
-    request = urllib.request.Request(dashboard.url + "/suppressions/remove", data=b"address=x%40example.net", method="POST",
-                                     headers={"Authorization": "Bearer sekrit", "Origin": "https://evil.example"})
+    request = urllib.request.Request(
+        dashboard.url + "/suppressions/remove",
+        data=b"address=x%40example.net",
+        method="POST",
+        headers={"Authorization": "Bearer sekrit", "Origin": "https://evil.example"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
@@ -202,4 +238,3 @@ def test_the_next_page_after_login_stays_on_this_site() -> None:
     assert session_valid("sekrit", value, now=1001.0) and not session_valid("other", value, now=1001.0)
     assert not session_valid("sekrit", value, now=1000.0 + 13 * 3600)  # expired
     assert not session_valid("sekrit", value.replace(value[:5], str(int(value[:5]) + 1)[:5]), now=1001.0)  # tampered
-

@@ -1,5 +1,6 @@
 """The test inbox end to end: `maildoctor serve` on free ports, the test DNS server, mail sent with
 smtplib and swaks, results read through the API and in headless Chromium."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,8 +43,7 @@ def dns() -> Iterator[TestDnsServer]:
 
 @pytest.fixture(scope="module")
 def inbox(dns: TestDnsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
-    server = start_inbox(tmp_path_factory.mktemp("inbox") / "data", dns.address, "--max-size", "50000",
-                         "--admin-token", "sekrit")
+    server = start_inbox(tmp_path_factory.mktemp("inbox") / "data", dns.address, "--max-size", "50000", "--admin-token", "sekrit")
     yield server
     server.stop()
 
@@ -100,8 +100,25 @@ def test_swaks_delivers_too(inbox: Inbox, tmp_path: Path) -> None:
     test = inbox.new_test()
     mail = tmp_path / "mail.eml"
     mail.write_bytes(signed(subject="Sent with swaks"))
-    done = subprocess.run([swaks, "--server", f"127.0.0.1:{inbox.smtp_port}", "--to", test["address"], "--from", "bounce@sender.test",
-                           "--helo", "mail.sender.test", "--data", str(mail), "--tls"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            swaks,
+            "--server",
+            f"127.0.0.1:{inbox.smtp_port}",
+            "--to",
+            test["address"],
+            "--from",
+            "bounce@sender.test",
+            "--helo",
+            "mail.sender.test",
+            "--data",
+            str(mail),
+            "--tls",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     facts = inbox.wait_graded(test["id"])["report"]["facts"]
     assert facts["subject"] == "Sent with swaks" and facts["dkim"][0]["result"] == "pass"
@@ -133,9 +150,11 @@ def test_it_is_never_a_relay(inbox: Inbox) -> None:
 
 def test_hostile_content_renders_inert(inbox: Inbox) -> None:
     payload = "<script>window.__pwned = 1; alert(1)</script>"
-    raw = (f"From: Mallory <m@sender.test>\r\nTo: x@inbox.test\r\nSubject: {payload}\r\nDate: Mon, 21 Oct 2013 15:10:29 +0200\r\n"
-           f"Message-ID: <x1@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
-           f"<p>hi</p>{payload}<img src=x onerror=\"window.__pwned=1;alert(2)\"><svg onload=\"alert(3)\"></svg>\r\n").encode()
+    raw = (
+        f"From: Mallory <m@sender.test>\r\nTo: x@inbox.test\r\nSubject: {payload}\r\nDate: Mon, 21 Oct 2013 15:10:29 +0200\r\n"
+        f"Message-ID: <x1@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
+        f'<p>hi</p>{payload}<img src=x onerror="window.__pwned=1;alert(2)"><svg onload="alert(3)"></svg>\r\n'
+    ).encode()
     test = inbox.new_test()
     send(inbox, test["address"], raw)
     inbox.wait_graded(test["id"])
@@ -255,11 +274,26 @@ def test_report_mail_sent_to_the_inbox_is_ingested(inbox: Inbox) -> None:
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "noreply-dmarc-support@google.com", "reports@inbox.test", "Report domain: shop.test"
     mail.set_content("A DMARC aggregate report is attached.")
-    mail.add_attachment(gzip.compress(aggregate("served-1", [GOOD])), maintype="application", subtype="gzip",
-                        filename="google.com!shop.test!1763000000!1763086399.xml.gz")
+    mail.add_attachment(
+        gzip.compress(aggregate("served-1", [GOOD])),
+        maintype="application",
+        subtype="gzip",
+        filename="google.com!shop.test!1763000000!1763086399.xml.gz",
+    )
     with smtplib.SMTP("127.0.0.1", inbox.smtp_port, timeout=10) as client:
         client.sendmail("noreply-dmarc-support@google.com", ["reports@inbox.test"], mail.as_bytes(policy=email.policy.SMTP))
-    summary = run("reports", "summary", "--data", str(inbox.data), "--since", "2020-01-01", "--format", "json", "--zone", str(ROOT / "tests" / "zones"))
+    summary = run(
+        "reports",
+        "summary",
+        "--data",
+        str(inbox.data),
+        "--since",
+        "2020-01-01",
+        "--format",
+        "json",
+        "--zone",
+        str(ROOT / "tests" / "zones"),
+    )
     assert [d["domain"] for d in json.loads(summary.stdout)["domains"]] == ["shop.test"]
 
 

@@ -1,4 +1,5 @@
 """Inbox storage on SQLite (the embedded default) and on a real PostgreSQL server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +28,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield opened
     with opened.engine.begin() as conn:  # the PostgreSQL database is shared by the module's tests
         from maildoctor.inbox.store import messages, tests
+
         conn.execute(messages.delete())
         conn.execute(tests.delete())
     opened.close()
@@ -42,6 +44,7 @@ def test_messages_are_committed_together_and_graded_once(store: Store) -> None:
 
     async def burst() -> list[int]:
         return list(await asyncio.gather(*(store.store_message(received(test_id, n)) for n in range(50))))
+
     ids = asyncio.run(burst())
     assert len(set(ids)) == 50 and sorted(store.ungraded()) == sorted(ids)
     store.save_grades([(ids[0], 7.5, {"score": 7.5, "findings": []})])
@@ -64,8 +67,8 @@ def test_migrations_are_idempotent(store: Store) -> None:
 
 
 def test_serve_on_postgresql(postgres: str, tmp_path: Path) -> None:
-    from tests.inbox.test_serve import SENDER, send, signed
     from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+    from tests.inbox.test_serve import SENDER, send, signed
     from tests.keys import publish_txt, rsa_p
 
     zones = ZoneSet([load_zone_text(SENDER, None)])
@@ -90,9 +93,18 @@ def test_reports_and_bounces_on_postgresql(postgres: str) -> None:
     engine = connect(postgres)
     migrate(engine)
     corpus = CORPORA
-    result = ingest(engine, [corpus / "dmarc" / "aggregate", corpus / "dmarc" / "smtp_tls",
-                             corpus / "bounces" / "lhost-postfix-03.eml", corpus / "bounces" / "arf-16.eml"])
-    assert result.reports == 7 and result.tls_reports == 1 and result.bounces == 1 and result.complaints == 7  # arf-16 names seven recipients
+    result = ingest(
+        engine,
+        [
+            corpus / "dmarc" / "aggregate",
+            corpus / "dmarc" / "smtp_tls",
+            corpus / "bounces" / "lhost-postfix-03.eml",
+            corpus / "bounces" / "arf-16.eml",
+        ],
+    )
+    assert (
+        result.reports == 7 and result.tls_reports == 1 and result.bounces == 1 and result.complaints == 7
+    )  # arf-16 names seven recipients
     assert ingest(engine, [corpus / "dmarc" / "aggregate"]).duplicates == 7
     assert summarize(engine, "example.com")[0].messages > 0
     assert "kijitora@example.com" in {r["address"] for r in suppressions(engine)}

@@ -1,4 +1,5 @@
 """Message analysis end to end: messages signed here, keys and policies on the loopback DNS server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,15 +23,25 @@ ZONES = {
     "attacker.test": ['@ IN TXT "v=spf1 ip4:198.51.100.66 -all"'],
     "forwarder.test": [],
 }
-KEYS = {"rsa._domainkey.signed.test": "rsa", "ed._domainkey.signed.test": "ed25519", "rsa._domainkey.mail.signed.test": "rsa",
-        "rsa._domainkey.mail.strict.test": "rsa", "rsa._domainkey.attacker.test": "rsa", "arc._domainkey.forwarder.test": "rsa"}
+KEYS = {
+    "rsa._domainkey.signed.test": "rsa",
+    "ed._domainkey.signed.test": "ed25519",
+    "rsa._domainkey.mail.signed.test": "rsa",
+    "rsa._domainkey.mail.strict.test": "rsa",
+    "rsa._domainkey.attacker.test": "rsa",
+    "arc._domainkey.forwarder.test": "rsa",
+}
 IP = "192.0.2.10"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TestDnsServer]:
-    zones = ZoneSet([load_zone_text(f"$ORIGIN {d}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n" + "\n".join(lines) + "\n", None)
-                     for d, lines in ZONES.items()])
+    zones = ZoneSet(
+        [
+            load_zone_text(f"$ORIGIN {d}.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n" + "\n".join(lines) + "\n", None)
+            for d, lines in ZONES.items()
+        ]
+    )
     for name, kind in KEYS.items():
         publish_txt(zones, name, f"v=DKIM1; k={kind}; p={rsa_p() if kind == 'rsa' else ed25519_p()}")
     with TestDnsServer(zones) as srv:
@@ -41,9 +52,12 @@ def analyse(server: TestDnsServer, raw: bytes, ip: str = IP, mail_from: str = "b
     async def run() -> Report:
         resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.5)
         try:
-            return await analyse_message(raw, resolver, MessageOptions(client_ip=ip, helo="mail.signed.test", mail_from=mail_from, **options))  # type: ignore[arg-type]
+            return await analyse_message(
+                raw, resolver, MessageOptions(client_ip=ip, helo="mail.signed.test", mail_from=mail_from, **options)
+            )  # type: ignore[arg-type]
         finally:
             resolver.close()
+
     return asyncio.run(run())
 
 
@@ -88,8 +102,9 @@ def test_relaxed_and_strict_alignment_with_a_subdomain_signer(server: TestDnsSer
     relaxed = analyse(server, sign(message(), domain="mail.signed.test"), ip="203.0.113.1")
     ident = next(i for i in relaxed.facts["dmarc"]["identifiers"] if i["mechanism"] == "dkim")
     assert ident["aligned_relaxed"] and not ident["aligned_strict"] and relaxed.facts["dmarc"]["result"] == "pass"
-    strict = analyse(server, sign(message("alice@strict.test"), domain="mail.strict.test"), ip="203.0.113.1",
-                     mail_from="bounce@strict.test")
+    strict = analyse(
+        server, sign(message("alice@strict.test"), domain="mail.strict.test"), ip="203.0.113.1", mail_from="bounce@strict.test"
+    )
     assert strict.facts["dmarc"]["result"] == "fail" and strict.facts["dmarc"]["disposition"] == "quarantine"
     assert {"auth.dmarc_fail", "auth.dmarc_unaligned"} <= auth(strict)
 

@@ -1,12 +1,17 @@
 """Authentication-Results and Received-SPF as big receivers write them, and their plain-word reading."""
+
 from maildoctor.message.authresults import explain, ip_in_comment, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import parse_received
 
-GMAIL = ("mx.google.com; dkim=pass header.i=@example.com header.s=s1 header.b=abc; spf=pass (google.com: domain of"
-         " bounce@example.com designates 192.0.2.1 as permitted sender) smtp.mailfrom=bounce@example.com;"
-         " dmarc=fail (p=REJECT sp=REJECT dis=QUARANTINE) header.from=example.com")
-OUTLOOK = ("spf=softfail (sender IP is 198.51.100.7) smtp.mailfrom=example.org; dkim=none (message not signed)"
-           " header.d=none;dmarc=fail action=quarantine header.from=example.org;compauth=fail reason=001")
+GMAIL = (
+    "mx.google.com; dkim=pass header.i=@example.com header.s=s1 header.b=abc; spf=pass (google.com: domain of"
+    " bounce@example.com designates 192.0.2.1 as permitted sender) smtp.mailfrom=bounce@example.com;"
+    " dmarc=fail (p=REJECT sp=REJECT dis=QUARANTINE) header.from=example.com"
+)
+OUTLOOK = (
+    "spf=softfail (sender IP is 198.51.100.7) smtp.mailfrom=example.org; dkim=none (message not signed)"
+    " header.d=none;dmarc=fail action=quarantine header.from=example.org;compauth=fail reason=001"
+)
 YAHOO = "atlas-production.v2.mail.yahoo.com; dkim=perm_fail header.i=@example.net header.s=k1; spf=pass smtp.mailfrom=example.net; dmarc=pass(p=NONE) header.from=example.net;"
 
 
@@ -33,8 +38,10 @@ def test_yahoo_and_unusual_results() -> None:
 
 
 def test_received_spf() -> None:
-    parsed = parse_received_spf("pass (mail.example.net: domain of a@example.com designates 2001:db8::5 as permitted"
-                                " sender) client-ip=2001:db8::5; envelope-from=\"a@example.com\"; helo=mx.example.com;")
+    parsed = parse_received_spf(
+        "pass (mail.example.net: domain of a@example.com designates 2001:db8::5 as permitted"
+        ' sender) client-ip=2001:db8::5; envelope-from="a@example.com"; helo=mx.example.com;'
+    )
     spf = parsed.results[0]
     assert spf.result == "pass" and spf.properties["client-ip"] == "2001:db8::5" and spf.properties["helo"] == "mx.example.com"
     assert parsed.authserv_id == "mail.example.net"
@@ -42,7 +49,12 @@ def test_received_spf() -> None:
 
 def test_received_headers_of_several_mtas() -> None:
     postfix = parse_received("from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net (Postfix) with ESMTPS id X")
-    assert (postfix.helo, postfix.reverse_name, postfix.ip, postfix.by) == ("mail.example.com", "mail.example.com", "192.0.2.1", "mx.example.net")
+    assert (postfix.helo, postfix.reverse_name, postfix.ip, postfix.by) == (
+        "mail.example.com",
+        "mail.example.com",
+        "192.0.2.1",
+        "mx.example.net",
+    )
     gmail = parse_received("from out.example.org (out.example.org. [2001:db8::25]) by mx.google.com with ESMTPS id y")
     assert gmail.ip == "2001:db8::25" and gmail.reverse_name == "out.example.org"
     exim = parse_received("from host.isp.example ([198.51.100.9] helo=laptop) by smtp.example.com with esmtpsa")

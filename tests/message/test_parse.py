@@ -1,4 +1,5 @@
 """The message parser and the whole analysis on hostile input: any bytes give a report, never a crash."""
+
 import asyncio
 
 from hypothesis import given, settings
@@ -9,10 +10,12 @@ from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.message.analyse import MessageOptions, analyse_message
 from maildoctor.message.parse import address_domain, parse_message
 
-MIME = (b"From: a@example.com\nTo: b@example.net\nSubject: hi\nMIME-Version: 1.0\n"
-        b"Content-Type: multipart/alternative; boundary=XX\n\n--XX\nContent-Type: text/plain\n\nplain words\n"
-        b"--XX\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
-        b"<p>Hello <a href=3D\"https://bit.ly/x\">https://bank.example</a><img src=3D\"cid:1\"></p>\n--XX--\n")
+MIME = (
+    b"From: a@example.com\nTo: b@example.net\nSubject: hi\nMIME-Version: 1.0\n"
+    b"Content-Type: multipart/alternative; boundary=XX\n\n--XX\nContent-Type: text/plain\n\nplain words\n"
+    b"--XX\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+    b'<p>Hello <a href=3D"https://bit.ly/x">https://bank.example</a><img src=3D"cid:1"></p>\n--XX--\n'
+)
 
 
 def test_pasted_headers_with_stray_lines_and_lf() -> None:
@@ -40,15 +43,32 @@ def test_any_bytes_parse(data: bytes) -> None:
     assert isinstance(parsed.headers, list) and isinstance(parsed.problems, list)
 
 
-header_names = st.sampled_from(["From", "To", "Date", "Message-ID", "DKIM-Signature", "Authentication-Results",
-                                "Received-SPF", "Received", "ARC-Seal", "List-Unsubscribe", "Content-Type", "Subject"])
+header_names = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Date",
+        "Message-ID",
+        "DKIM-Signature",
+        "Authentication-Results",
+        "Received-SPF",
+        "Received",
+        "ARC-Seal",
+        "List-Unsubscribe",
+        "Content-Type",
+        "Subject",
+    ]
+)
 header_values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
 
 
 @given(st.lists(st.tuples(header_names, header_values), max_size=12), st.binary(max_size=400))
 @settings(max_examples=120, deadline=None)
 def test_any_headers_and_body_give_a_report(headers: list[tuple[str, str]], body: bytes) -> None:
-    raw = b"".join(f"{n}: {v}".encode("utf-8", "surrogateescape").replace(b"\n", b" ").replace(b"\r", b" ") + b"\r\n"
-                   for n, v in headers) + b"\r\n" + body
+    raw = (
+        b"".join(f"{n}: {v}".encode("utf-8", "surrogateescape").replace(b"\n", b" ").replace(b"\r", b" ") + b"\r\n" for n, v in headers)
+        + b"\r\n"
+        + body
+    )
     report = asyncio.run(analyse_message(raw, ZoneResolver(ZoneSet([])), MessageOptions(audit_domain=False)))
     assert report.kind == "message" and all(f.id for f in report.findings)

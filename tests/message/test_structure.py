@@ -1,4 +1,5 @@
 """Header and structure checks of a message, one case per finding."""
+
 from maildoctor.message.parse import parse_message
 from maildoctor.message.structure import structure_findings
 
@@ -7,8 +8,10 @@ def ids(raw: bytes) -> set[str]:
     return {f.id for f in structure_findings(parse_message(raw))}
 
 
-GOOD_HEAD = (b"Received: from a (a [192.0.2.1]) by b\r\nFrom: A <a@example.com>\r\nTo: b@example.net\r\n"
-             b"Date: Mon, 21 Oct 2013 15:10:29 +0200\r\nMessage-ID: <1@example.com>\r\nSubject: Meeting notes\r\n")
+GOOD_HEAD = (
+    b"Received: from a (a [192.0.2.1]) by b\r\nFrom: A <a@example.com>\r\nTo: b@example.net\r\n"
+    b"Date: Mon, 21 Oct 2013 15:10:29 +0200\r\nMessage-ID: <1@example.com>\r\nSubject: Meeting notes\r\n"
+)
 
 
 def test_a_plain_personal_message_is_clean() -> None:
@@ -32,17 +35,23 @@ def test_bulk_mail_and_one_click_unsubscribe() -> None:
     assert "msg.no_unsubscribe" in ids(bulk)
     mailto_only = GOOD_HEAD + b"List-Unsubscribe: <mailto:u@example.com>\r\n\r\nNews\r\n"
     assert "msg.no_one_click" in ids(mailto_only)
-    one_click = GOOD_HEAD + (b"List-Unsubscribe: <https://example.com/u?t=1>, <mailto:u@example.com>\r\n"
-                             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\nNews\r\n")
+    one_click = GOOD_HEAD + (
+        b"List-Unsubscribe: <https://example.com/u?t=1>, <mailto:u@example.com>\r\n"
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\nNews\r\n"
+    )
     assert not ids(one_click) & {"msg.no_unsubscribe", "msg.no_one_click"}
 
 
 def test_body_structure() -> None:
-    html_only = GOOD_HEAD + (b"Content-Type: text/html\r\n\r\n<p>Hi <a href='https://bit.ly/z'>https://mybank.example/login</a>"
-                             b"<img src='a.png'><img src='b.png'></p>\r\n")
+    html_only = GOOD_HEAD + (
+        b"Content-Type: text/html\r\n\r\n<p>Hi <a href='https://bit.ly/z'>https://mybank.example/login</a>"
+        b"<img src='a.png'><img src='b.png'></p>\r\n"
+    )
     assert ids(html_only) >= {"msg.html_only", "msg.image_only", "msg.link_mismatch", "msg.url_shortener"}
-    attachment = GOOD_HEAD + (b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-                              b"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\r\n\r\nMZ\r\n--B--\r\n")
+    attachment = GOOD_HEAD + (
+        b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b'--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="invoice.pdf.exe"\r\n\r\nMZ\r\n--B--\r\n'
+    )
     assert "msg.risky_attachment" in ids(attachment)
     big = GOOD_HEAD + b"\r\n" + b"x" * (11 * 1024 * 1024)
     assert "msg.too_large" in ids(big)

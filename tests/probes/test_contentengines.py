@@ -1,5 +1,6 @@
 """SpamAssassin's spamd, installed from Debian and started here on loopback (network tests off),
 scoring one ham and one spammy message end to end; rspamd's reply format."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,13 +18,18 @@ from maildoctor.probes.contentengines import ask_spamd, parse_rspamd_reply
 from tests.processes import free_port, listening, stop, wait_until
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-HAM = (b"Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net with ESMTPS\r\n"
-       b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: Minutes of Tuesday\r\n"
-       b"Date: Tue, 10 Nov 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
-       b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello Bob,\r\n\r\nthe minutes of Tuesday's meeting are below."
-       b" We agreed to move the review to Thursday.\r\n\r\nAlice\r\n")
-SPAM = (b"From: WINNER <prize@example.org>\r\nTo: bob@example.net\r\nSubject: YOU WON!!! CLAIM NOW $$$\r\n\r\n"
-        + GTUBE.encode() + b"\r\nCongratulations you are a winner, claim your prize\r\n")
+HAM = (
+    b"Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.net with ESMTPS\r\n"
+    b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: Minutes of Tuesday\r\n"
+    b"Date: Tue, 10 Nov 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello Bob,\r\n\r\nthe minutes of Tuesday's meeting are below."
+    b" We agreed to move the review to Thursday.\r\n\r\nAlice\r\n"
+)
+SPAM = (
+    b"From: WINNER <prize@example.org>\r\nTo: bob@example.net\r\nSubject: YOU WON!!! CLAIM NOW $$$\r\n\r\n"
+    + GTUBE.encode()
+    + b"\r\nCongratulations you are a winner, claim your prize\r\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +39,11 @@ def spamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("spamd") / "spamd.log"
     with log.open("w") as out:
-        process = subprocess.Popen([binary, f"--listen=127.0.0.1:{port}", "--max-children=1", "--local", "--nouser-config",
-                                    "--syslog=stderr", "-u", "nobody"], stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [binary, f"--listen=127.0.0.1:{port}", "--max-children=1", "--local", "--nouser-config", "--syslog=stderr", "-u", "nobody"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until(lambda: listening(port), process, "spamd", 60, log.read_text)  # loading the rules takes a while
         yield f"127.0.0.1:{port}"
@@ -65,9 +74,15 @@ def test_an_engine_that_does_not_answer_is_information() -> None:
 
 
 def test_rspamd_reply() -> None:
-    reply = {"action": "add header", "score": 9.5, "required_score": 15, "symbols": {
-        "BAYES_SPAM": {"name": "BAYES_SPAM", "score": 5.1, "description": "Message probably spam"},
-        "R_SPF_ALLOW": {"name": "R_SPF_ALLOW", "score": -0.2}}}
+    reply = {
+        "action": "add header",
+        "score": 9.5,
+        "required_score": 15,
+        "symbols": {
+            "BAYES_SPAM": {"name": "BAYES_SPAM", "score": 5.1, "description": "Message probably spam"},
+            "R_SPF_ALLOW": {"name": "R_SPF_ALLOW", "score": -0.2},
+        },
+    }
     result = parse_rspamd_reply(reply)
     assert (result.score, result.threshold, result.action) == (9.5, 15.0, "add header")
     assert [r.name for r in result.rules] == ["BAYES_SPAM", "R_SPF_ALLOW"]

@@ -1,4 +1,5 @@
 """The SMTP probe against real SMTP servers (aiosmtpd) on loopback, with certificates made here."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,7 @@ def dns_server() -> Iterator[TestDnsServer]:
 
 
 def smtp_server(banner_name: str = "mx.smtptest.test", tls: ssl.SSLContext | None = None) -> Controller:
-    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(), server_hostname=banner_name,
-                            tls_context=tls, ready_timeout=10)
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(), server_hostname=banner_name, tls_context=tls, ready_timeout=10)
     controller.start()
     return controller
 
@@ -64,10 +64,14 @@ def audit(dns_server: TestDnsServer, port: int, ca: TestCA, **target: object) ->
     async def run() -> Report:
         resolver = LiveResolver([Nameserver.parse(dns_server.address)], timeout=0.5)
         try:
-            return await run_audit(Target(domain="smtptest.test", smtp=f"mx.smtptest.test:{port}", cafile=ca.cafile, **target),  # type: ignore[arg-type]
-                                   resolver, areas=("smtp",))
+            return await run_audit(
+                Target(domain="smtptest.test", smtp=f"mx.smtptest.test:{port}", cafile=ca.cafile, **target),  # type: ignore[arg-type]
+                resolver,
+                areas=("smtp",),
+            )
         finally:
             resolver.close()
+
     return asyncio.run(run())
 
 
@@ -88,15 +92,18 @@ def test_good_server(dns_server: TestDnsServer, ca: TestCA) -> None:
     assert any(line.startswith("C: STARTTLS") for line in server["transcript"])
 
 
-@pytest.mark.parametrize("banner,tls,expected", [
-    ("mx.smtptest.test", None, ["smtp.no_starttls"]),
-    ("localhost", "good", ["smtp.banner_not_fqdn"]),
-    ("other.smtptest.test", "good", ["smtp.banner_mismatch"]),
-    ("mx.smtptest.test", "self-signed", ["smtp.cert_invalid"]),
-    ("mx.smtptest.test", "expired", ["smtp.cert_invalid"]),
-    ("mx.smtptest.test", "wrong-name", ["smtp.cert_invalid"]),
-    ("mx.smtptest.test", "tls1.1", ["smtp.tls_old_version"]),
-])
+@pytest.mark.parametrize(
+    "banner,tls,expected",
+    [
+        ("mx.smtptest.test", None, ["smtp.no_starttls"]),
+        ("localhost", "good", ["smtp.banner_not_fqdn"]),
+        ("other.smtptest.test", "good", ["smtp.banner_mismatch"]),
+        ("mx.smtptest.test", "self-signed", ["smtp.cert_invalid"]),
+        ("mx.smtptest.test", "expired", ["smtp.cert_invalid"]),
+        ("mx.smtptest.test", "wrong-name", ["smtp.cert_invalid"]),
+        ("mx.smtptest.test", "tls1.1", ["smtp.tls_old_version"]),
+    ],
+)
 def test_each_problem(dns_server: TestDnsServer, ca: TestCA, banner: str, tls: str | None, expected: list[str]) -> None:
     context = {
         None: None,
@@ -130,6 +137,7 @@ def test_no_connection_without_being_asked(dns_server: TestDnsServer) -> None:
             return await run_audit(Target(domain="smtptest.test"), resolver, areas=("smtp",))
         finally:
             resolver.close()
+
     report = asyncio.run(run())
     assert report.findings == [] and "smtp" not in report.facts
 
@@ -146,15 +154,21 @@ def test_server_that_hangs_up_gives_a_finding_not_a_crash() -> None:
         conn.sendall(b"garbage that is not SMTP\r\n")
         conn.close()
         return await task
+
     probe = asyncio.run(run())
     listener.close()
     assert probe.connected and "not an SMTP reply" in probe.error
 
 
-@pytest.mark.parametrize("pattern,host,match", [
-    ("mx.example.com", "MX.example.com.", True), ("*.example.com", "mx.example.com", True),
-    ("*.example.com", "a.mx.example.com", False), ("*.example.com", "example.com", False),
-])
+@pytest.mark.parametrize(
+    "pattern,host,match",
+    [
+        ("mx.example.com", "MX.example.com.", True),
+        ("*.example.com", "mx.example.com", True),
+        ("*.example.com", "a.mx.example.com", False),
+        ("*.example.com", "example.com", False),
+    ],
+)
 def test_name_matching(pattern: str, host: str, match: bool) -> None:
     assert name_matches(pattern, host) is match
 
@@ -167,5 +181,6 @@ def test_probe_finds_the_mx_hosts(dns_server: TestDnsServer, tmp_path: Path) -> 
             return await run_audit(Target(domain="smtptest.test", probe=True), resolver, areas=("smtp",))
         finally:
             resolver.close()
+
     report = asyncio.run(run())
     assert report.facts["smtp"][0]["host"] == "mx.smtptest.test" and report.facts["smtp"][0]["port"] == 25

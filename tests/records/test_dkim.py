@@ -25,6 +25,7 @@ def test_whitespace_inside_p_is_folding_whitespace() -> None:
 
 def test_pkcs1_rsa_keys_are_read() -> None:
     import base64
+
     der = base64.b64decode(rsa_p())
     # the PKCS#1 RSAPublicKey is the BIT STRING inside the SubjectPublicKeyInfo (after 24 bytes for 2048-bit keys)
     info, error = inspect_key("rsa", base64.b64encode(der[24:]).decode())
@@ -59,7 +60,27 @@ def test_any_text_parses_without_exceptions(text: str) -> None:
     record.cleaned()
 
 
-@given(st.lists(st.sampled_from(["v=DKIM1", "k=rsa", "k=ed25519", "p=", "p=AAAA", "p=!!", "h=sha1", "t=y", "=", "x",
-                                 "\\", '"', "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]), max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "v=DKIM1",
+                "k=rsa",
+                "k=ed25519",
+                "p=",
+                "p=AAAA",
+                "p=!!",
+                "h=sha1",
+                "t=y",
+                "=",
+                "x",
+                "\\",
+                '"',
+                "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA",
+            ]
+        ),
+        max_size=8,
+    )
+)
 def test_tag_soup_never_raises(parts: list[str]) -> None:
     parse_dkim_key(";".join(parts))

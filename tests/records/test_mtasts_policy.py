@@ -1,13 +1,16 @@
 """The MTA-STS policy parser and MX pattern matching (RFC 8461 §3.2, §4.1)."""
-from hypothesis import given, strategies as st
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from maildoctor.records.mtasts_policy import mx_pattern_matches, parse_mtasts_policy
 
 
 def test_a_good_policy_with_crlf_or_lf() -> None:
     for newline in ("\r\n", "\n"):
-        policy = parse_mtasts_policy(newline.join(["version: STSv1", "mode: enforce", "mx: mail.example.com",
-                                                   "mx: *.example.net", "max_age: 604800", ""]))
+        policy = parse_mtasts_policy(
+            newline.join(["version: STSv1", "mode: enforce", "mx: mail.example.com", "mx: *.example.net", "max_age: 604800", ""])
+        )
         assert policy.problems == [] and policy.mode == "enforce" and policy.max_age == 604800
         assert policy.mx == ["mail.example.com", "*.example.net"]
 

@@ -6,7 +6,7 @@ ORIGIN = dns.name.from_text("example.com.")
 
 
 def test_entries_keep_line_owner_text_and_ttl() -> None:
-    text = "$TTL 300\n@ IN SOA ns h (\n 1 2 3 4 5 )\nwww 60 IN A 192.0.2.1\n   IN AAAA 2001:db8::1\nexample.com IN TXT \"a;b\"\n"
+    text = '$TTL 300\n@ IN SOA ns h (\n 1 2 3 4 5 )\nwww 60 IN A 192.0.2.1\n   IN AAAA 2001:db8::1\nexample.com IN TXT "a;b"\n'
     entries = scan_zone(text, ORIGIN)
     assert [(e.line, e.owner.to_text(), e.owner_text, e.ttl, e.effective_ttl, e.rdtype) for e in entries] == [
         (2, "example.com.", "@", None, 300, "SOA"),

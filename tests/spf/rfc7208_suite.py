@@ -1,4 +1,5 @@
 """Loading the official RFC 7208 test suite (YAML scenarios with their own DNS data) into zones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,10 +46,17 @@ def load_scenarios() -> list[Scenario]:
             cases = []
             for name, test in doc["tests"].items():
                 result = test["result"]
-                cases.append(SuiteCase(
-                    doc["description"], name, str(test.get("helo", "")), str(test["host"]), str(test.get("mailfrom", "")),
-                    tuple(result) if isinstance(result, list) else (result,), test.get("explanation"),
-                ))
+                cases.append(
+                    SuiteCase(
+                        doc["description"],
+                        name,
+                        str(test.get("helo", "")),
+                        str(test["host"]),
+                        str(test.get("mailfrom", "")),
+                        tuple(result) if isinstance(result, list) else (result,),
+                        test.get("explanation"),
+                    )
+                )
             scenarios.append(Scenario(doc["description"], cases, doc.get("zonedata") or {}))
     return scenarios
 

@@ -1,4 +1,5 @@
 """check_host() against the loopback DNS server: limits, macros, IPv6, redirect, explanations."""
+
 import asyncio
 
 import pytest
@@ -48,18 +49,22 @@ def evaluate(server: TestDnsServer, ip: str, domain: str = "ev.test", sender: st
             return await check_host(resolver, ip, domain, sender)
         finally:
             resolver.close()
+
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize("ip,result,mechanism", [
-    ("2001:db8:1::5", "pass", "ip6:2001:db8:1::/48"),
-    ("192.0.2.200", "pass", "a/24"),
-    ("198.51.100.20", "pass", "mx"),
-    ("203.0.113.9", "pass", "include:inc.ev.test"),
-    ("::ffff:203.0.113.9", "pass", "include:inc.ev.test"),  # IPv4-mapped: evaluated as IPv4
-    ("198.51.100.21", "fail", "-all"),
-    ("2001:db8:2::1", "fail", "-all"),
-])
+@pytest.mark.parametrize(
+    "ip,result,mechanism",
+    [
+        ("2001:db8:1::5", "pass", "ip6:2001:db8:1::/48"),
+        ("192.0.2.200", "pass", "a/24"),
+        ("198.51.100.20", "pass", "mx"),
+        ("203.0.113.9", "pass", "include:inc.ev.test"),
+        ("::ffff:203.0.113.9", "pass", "include:inc.ev.test"),  # IPv4-mapped: evaluated as IPv4
+        ("198.51.100.21", "fail", "-all"),
+        ("2001:db8:2::1", "fail", "-all"),
+    ],
+)
 def test_mechanisms(server: TestDnsServer, ip: str, result: str, mechanism: str) -> None:
     evaluation = evaluate(server, ip)
     assert (evaluation.result.value, evaluation.mechanism) == (result, mechanism)
@@ -80,7 +85,10 @@ def test_ipv6_macros_and_explanation(server: TestDnsServer) -> None:
     assert evaluate(server, "2001:db8::1", "macro.ev.test", "user@macro.ev.test").result.value == "pass"
     failed = evaluate(server, "2001:db8::2", "macro.ev.test", "user@macro.ev.test")
     assert failed.result.value == "fail"
-    assert failed.explanation == "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2 may not send for macro.ev.test as user@macro.ev.test"
+    assert (
+        failed.explanation
+        == "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2 may not send for macro.ev.test as user@macro.ev.test"
+    )
 
 
 def test_redirect(server: TestDnsServer) -> None:
@@ -111,5 +119,6 @@ def test_empty_mail_from_checks_the_helo(server: TestDnsServer) -> None:
             return await check_identity(resolver, "203.0.113.9", "", "ev.test")
         finally:
             resolver.close()
+
     evaluation = asyncio.run(run())
     assert evaluation.domain == "ev.test" and evaluation.result.value == "pass"

@@ -1,4 +1,5 @@
 """The official RFC 7208 test suite, every scenario, through the real DNS test server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ def test_rfc7208(servers: dict[str, TestDnsServer], scenario: Scenario, case: Su
             resolver.close()
 
     evaluation = asyncio.run(run())
-    assert evaluation.result.value in case.results, f"{case.name}: got {evaluation.result.value} ({evaluation.reason}); steps: {evaluation.steps}"
+    assert evaluation.result.value in case.results, (
+        f"{case.name}: got {evaluation.result.value} ({evaluation.reason}); steps: {evaluation.steps}"
+    )
     if case.explanation is not None and evaluation.result.value == "fail":
         expected = DEFAULT_EXPLANATION if case.explanation == "DEFAULT" else case.explanation
         assert evaluation.explanation == expected

@@ -1,4 +1,5 @@
 """Helpers shared by the checks of every area."""
+
 from __future__ import annotations
 
 from maildoctor.dns.answer import Answer
@@ -26,5 +27,5 @@ def zone_line(name: str, ttl: int, rdtype: str, value: str) -> str:
 
 def quote_txt(text: str) -> str:
     """TXT data as zone-file strings: split into 255-byte strings, quotes and backslashes escaped."""
-    escaped = [text[i:i + 255] for i in range(0, len(text), 255)] or [""]
+    escaped = [text[i : i + 255] for i in range(0, len(text), 255)] or [""]
     return " ".join('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"' for part in escaped)

@@ -1,4 +1,5 @@
 """DKIM keys in DNS: is there a key for each selector in use, and would a receiver accept it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -85,14 +86,27 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
             SelectorResult(s, a, s in given, a.texts() if a.ok and any(looks_like_key(t) for t in a.texts()) else [])
             for s, a in zip(selectors, answers)
         ]
+
     return await ctx.shared("dkim_selectors", compute)
 
 
-@check("dkim", emits=(
-    "dkim.no_keys_found", "dkim.key_missing", "dkim.record_malformed", "dkim.record_escaped", "dkim.bad_key",
-    "dkim.unknown_key_type", "dkim.key_too_short", "dkim.key_1024", "dkim.testing_mode", "dkim.sha1_only",
-    "dkim.key_revoked", "dkim.lookup_failed",
-))
+@check(
+    "dkim",
+    emits=(
+        "dkim.no_keys_found",
+        "dkim.key_missing",
+        "dkim.record_malformed",
+        "dkim.record_escaped",
+        "dkim.bad_key",
+        "dkim.unknown_key_type",
+        "dkim.key_too_short",
+        "dkim.key_1024",
+        "dkim.testing_mode",
+        "dkim.sha1_only",
+        "dkim.key_revoked",
+        "dkim.lookup_failed",
+    ),
+)
 async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
     results = await selector_results(ctx)
@@ -112,16 +126,19 @@ async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
     ctx.facts["dkim"] = keys
     if not published and not any(r.given for r in results) and not any(r.answer.outcome.is_temporary for r in results):
         tried = ", ".join(r.selector for r in results)
-        findings.append(make_finding(
-            "dkim.no_keys_found", f"No DKIM key found for {domain}",
-            f"No key was found under the selectors tried ({tried}). Either the domain does not sign"
-            " its mail (then Gmail and Yahoo treat it as unauthenticated beyond SPF, and DMARC can"
-            " only pass through SPF), or it uses a selector not on the list.",
-            evidence=[f"{r.name} TXT: {r.answer.outcome.value}" for r in results[:6]] + (["…"] if len(results) > 6 else []),
-            fix="Find the selector in the s= tag of a DKIM-Signature header of a message you sent, and run"
-            " again with --dkim-selector SELECTOR. If the domain does not sign, enable DKIM signing and"
-            f" publish its key:\n  {zone_line(f'<selector>._domainkey.{domain}', 3600, 'TXT', quote_txt(SIGNATURE))}",
-        ))
+        findings.append(
+            make_finding(
+                "dkim.no_keys_found",
+                f"No DKIM key found for {domain}",
+                f"No key was found under the selectors tried ({tried}). Either the domain does not sign"
+                " its mail (then Gmail and Yahoo treat it as unauthenticated beyond SPF, and DMARC can"
+                " only pass through SPF), or it uses a selector not on the list.",
+                evidence=[f"{r.name} TXT: {r.answer.outcome.value}" for r in results[:6]] + (["…"] if len(results) > 6 else []),
+                fix="Find the selector in the s= tag of a DKIM-Signature header of a message you sent, and run"
+                " again with --dkim-selector SELECTOR. If the domain does not sign, enable DKIM signing and"
+                f" publish its key:\n  {zone_line(f'<selector>._domainkey.{domain}', 3600, 'TXT', quote_txt(SIGNATURE))}",
+            )
+        )
     return findings
 
 
@@ -129,20 +146,27 @@ def _missing(domain: str, result: SelectorResult, published: list[SelectorResult
     answer = result.answer
     chain = ""
     if answer.cnames:
-        chain = (f" The name is an alias (CNAME) to {answer.cnames[-1]}, which does not exist: the chain ends"
-                 " nowhere (often a sending service's key that was removed or never set up).")
+        chain = (
+            f" The name is an alias (CNAME) to {answer.cnames[-1]}, which does not exist: the chain ends"
+            " nowhere (often a sending service's key that was removed or never set up)."
+        )
     others = [r.selector for r in published]
-    detail = (f"There is no key at {result.name} ({answer.outcome.value}).{chain} Receivers cannot verify"
-              f" signatures with s={result.selector}: DKIM fails (Gmail shows 'neutral' or 'fail'), and DMARC can"
-              " pass only through SPF.")
+    detail = (
+        f"There is no key at {result.name} ({answer.outcome.value}).{chain} Receivers cannot verify"
+        f" signatures with s={result.selector}: DKIM fails (Gmail shows 'neutral' or 'fail'), and DMARC can"
+        " pass only through SPF."
+    )
     if others:
         detail += f" Keys are published under: {', '.join(others)}."
-        fix = (f"Sign with a published selector (s={others[0]}), or publish the signing key under"
-               f" {result.selector}:\n  {zone_line(result.name, 3600, 'TXT', quote_txt(SIGNATURE))}")
+        fix = (
+            f"Sign with a published selector (s={others[0]}), or publish the signing key under"
+            f" {result.selector}:\n  {zone_line(result.name, 3600, 'TXT', quote_txt(SIGNATURE))}"
+        )
     else:
         fix = f"Publish the signing key:\n  {zone_line(result.name, 3600, 'TXT', quote_txt(SIGNATURE))}"
-    return make_finding("dkim.key_missing", f"No DKIM key for the selector '{result.selector}'", detail,
-                        evidence=[answer.describe()], fix=fix)
+    return make_finding(
+        "dkim.key_missing", f"No DKIM key for the selector '{result.selector}'", detail, evidence=[answer.describe()], fix=fix
+    )
 
 
 def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str, object]]) -> list[Finding]:
@@ -150,53 +174,79 @@ def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str,
     evidence = [result.answer.describe()]
     if len(result.records) > 1:
         starts = [r for r in result.records if r.lstrip().lower().startswith(("v=dkim1", "k="))]
-        why = ("the key was split into several TXT records instead of several strings of one record;"
-               " receivers read one record at a time, so none holds a whole key"
-               if len(starts) < len(result.records) else
-               "several key records: receivers take one of them at random and fail when it is the wrong one")
+        why = (
+            "the key was split into several TXT records instead of several strings of one record;"
+            " receivers read one record at a time, so none holds a whole key"
+            if len(starts) < len(result.records)
+            else "several key records: receivers take one of them at random and fail when it is the wrong one"
+        )
         joined = reassemble(result.records) if len(starts) < len(result.records) else starts[0]
-        return [make_finding(
-            "dkim.record_malformed", f"{name} has {len(result.records)} TXT records", f"At {name}: {why}.",
-            evidence=evidence,
-            fix="Publish exactly one TXT record (long keys as several quoted strings of that one record):\n  "
-            + zone_line(name, 3600, "TXT", quote_txt(parse_dkim_key(joined).cleaned())),
-        )]
+        return [
+            make_finding(
+                "dkim.record_malformed",
+                f"{name} has {len(result.records)} TXT records",
+                f"At {name}: {why}.",
+                evidence=evidence,
+                fix="Publish exactly one TXT record (long keys as several quoted strings of that one record):\n  "
+                + zone_line(name, 3600, "TXT", quote_txt(parse_dkim_key(joined).cleaned())),
+            )
+        ]
     record = parse_dkim_key(result.records[0])
     keys[result.selector] = _describe(record)
     findings = _problem_findings(name, record, evidence)
     if record.revoked:
-        findings.append(make_finding(
-            "dkim.key_revoked", f"The key at {name} is revoked (empty p=)",
-            "An empty p= means the key was withdrawn: every signature with this selector fails.",
-            evidence=evidence, fix="Stop signing with this selector, or publish the current public key in p=.",
-        ))
+        findings.append(
+            make_finding(
+                "dkim.key_revoked",
+                f"The key at {name} is revoked (empty p=)",
+                "An empty p= means the key was withdrawn: every signature with this selector fails.",
+                evidence=evidence,
+                fix="Stop signing with this selector, or publish the current public key in p=.",
+            )
+        )
     if record.key and record.key.kind == "rsa":
         if record.key.bits < 1024:
-            findings.append(make_finding(
-                "dkim.key_too_short", f"The RSA key at {name} has only {record.key.bits} bits",
-                "RFC 8301 §3.2: verifiers must not accept RSA keys under 1024 bits; signatures with it count as absent.",
-                evidence=evidence, fix="Generate a 2048-bit key, publish it (under a new selector), then sign with it.",
-            ))
+            findings.append(
+                make_finding(
+                    "dkim.key_too_short",
+                    f"The RSA key at {name} has only {record.key.bits} bits",
+                    "RFC 8301 §3.2: verifiers must not accept RSA keys under 1024 bits; signatures with it count as absent.",
+                    evidence=evidence,
+                    fix="Generate a 2048-bit key, publish it (under a new selector), then sign with it.",
+                )
+            )
         elif record.key.bits < 2048:
-            findings.append(make_finding(
-                "dkim.key_1024", f"The RSA key at {name} has {record.key.bits} bits",
-                "1024-bit RSA keys are still accepted but are considered weak; RFC 8301 recommends 2048.",
-                evidence=evidence, fix="Move to a 2048-bit key under a new selector, then retire this one.",
-            ))
+            findings.append(
+                make_finding(
+                    "dkim.key_1024",
+                    f"The RSA key at {name} has {record.key.bits} bits",
+                    "1024-bit RSA keys are still accepted but are considered weak; RFC 8301 recommends 2048.",
+                    evidence=evidence,
+                    fix="Move to a 2048-bit key under a new selector, then retire this one.",
+                )
+            )
     if "y" in record.flags:
-        findings.append(make_finding(
-            "dkim.testing_mode", f"The key at {name} is in testing mode (t=y)",
-            "Receivers may treat failing signatures made with this key as if the mail were unsigned,"
-            " so a broken set-up goes unnoticed.",
-            evidence=evidence, fix="Remove t=y once signing works:\n  " + zone_line(
-                name, 3600, "TXT", quote_txt(record.cleaned().replace("t=y", "").replace("; ;", ";").strip("; "))),
-        ))
+        findings.append(
+            make_finding(
+                "dkim.testing_mode",
+                f"The key at {name} is in testing mode (t=y)",
+                "Receivers may treat failing signatures made with this key as if the mail were unsigned,"
+                " so a broken set-up goes unnoticed.",
+                evidence=evidence,
+                fix="Remove t=y once signing works:\n  "
+                + zone_line(name, 3600, "TXT", quote_txt(record.cleaned().replace("t=y", "").replace("; ;", ";").strip("; "))),
+            )
+        )
     if record.hashes and all(h == "sha1" for h in record.hashes):
-        findings.append(make_finding(
-            "dkim.sha1_only", f"The key at {name} allows only SHA-1 (h=sha1)",
-            "RFC 8301: rsa-sha1 signatures must not be accepted any more, and this key allows nothing else.",
-            evidence=evidence, fix="Allow sha256 (h=sha256, or remove h=) and sign with rsa-sha256.",
-        ))
+        findings.append(
+            make_finding(
+                "dkim.sha1_only",
+                f"The key at {name} allows only SHA-1 (h=sha1)",
+                "RFC 8301: rsa-sha1 signatures must not be accepted any more, and this key allows nothing else.",
+                evidence=evidence,
+                fix="Allow sha256 (h=sha256, or remove h=) and sign with rsa-sha256.",
+            )
+        )
     return findings
 
 
@@ -233,22 +283,35 @@ def _problem_findings(name: str, record: DkimKeyRecord, evidence: list[str]) -> 
     fix = "Publish the record as meant:\n  " + zone_line(name, 3600, "TXT", quote_txt(record.cleaned()))
     if record.escaped:
         fix = "In the zone file write ';' (not '\\\\;') between the tags. The record then reads:\n  " + zone_line(
-            name, 3600, "TXT", quote_txt(record.cleaned()))
+            name, 3600, "TXT", quote_txt(record.cleaned())
+        )
     findings = []
     for check_id, messages in by_id.items():
         if record.escaped and check_id == "dkim.record_malformed":
             continue  # the escaping is the cause: one finding, not two
-        findings.append(make_finding(
-            check_id, titles[check_id], explain[check_id] + " In detail: " + "; ".join(messages) + ".",
-            evidence=evidence + [f"record as published: {record.text}"],
-            fix=fix if check_id != "dkim.bad_key" else "Regenerate the key pair and publish the public key (base64 of the DER SubjectPublicKeyInfo):\n  " + zone_line(name, 3600, "TXT", quote_txt(SIGNATURE)),
-        ))
+        findings.append(
+            make_finding(
+                check_id,
+                titles[check_id],
+                explain[check_id] + " In detail: " + "; ".join(messages) + ".",
+                evidence=evidence + [f"record as published: {record.text}"],
+                fix=fix
+                if check_id != "dkim.bad_key"
+                else "Regenerate the key pair and publish the public key (base64 of the DER SubjectPublicKeyInfo):\n  "
+                + zone_line(name, 3600, "TXT", quote_txt(SIGNATURE)),
+            )
+        )
     return findings
 
 
 def _describe(record: DkimKeyRecord) -> dict[str, object]:
     return {
-        "record": record.text, "key_type": record.key_type, "bits": record.key.bits if record.key else None,
-        "encoding": record.key.encoding if record.key else None, "hashes": record.hashes, "flags": record.flags,
-        "revoked": record.revoked, "valid": not record.problems,
+        "record": record.text,
+        "key_type": record.key_type,
+        "bits": record.key.bits if record.key else None,
+        "encoding": record.key.encoding if record.key else None,
+        "hashes": record.hashes,
+        "flags": record.flags,
+        "revoked": record.revoked,
+        "valid": not record.problems,
     }

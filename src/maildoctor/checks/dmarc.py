@@ -1,4 +1,5 @@
 """DMARC: the policy that tells receivers what to do with mail that fails SPF and DKIM."""
+
 from __future__ import annotations
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
@@ -19,12 +20,25 @@ def suggested_record(org: str, policy: str = "none") -> str:
     return zone_line(f"_dmarc.{org}", 3600, "TXT", quote_txt(f"v=DMARC1; p={policy}; rua=mailto:dmarc-reports@{org}"))
 
 
-@check("dmarc", emits=(
-    "dmarc.missing", "dmarc.inherited", "dmarc.multiple_records", "dmarc.syntax_error",
-    "dmarc.invalid_tag_value", "dmarc.invalid_pct", "dmarc.invalid_uri", "dmarc.unknown_tag",
-    "dmarc.external_rua_unauthorized", "dmarc.policy_none", "dmarc.pct_partial", "dmarc.no_rua",
-    "dmarc.subdomain_none", "dmarc.lookup_failed",
-))
+@check(
+    "dmarc",
+    emits=(
+        "dmarc.missing",
+        "dmarc.inherited",
+        "dmarc.multiple_records",
+        "dmarc.syntax_error",
+        "dmarc.invalid_tag_value",
+        "dmarc.invalid_pct",
+        "dmarc.invalid_uri",
+        "dmarc.unknown_tag",
+        "dmarc.external_rua_unauthorized",
+        "dmarc.policy_none",
+        "dmarc.pct_partial",
+        "dmarc.no_rua",
+        "dmarc.subdomain_none",
+        "dmarc.lookup_failed",
+    ),
+)
 async def check_dmarc(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
     found = await dmarc_policy(ctx)
@@ -34,36 +48,48 @@ async def check_dmarc(ctx: AuditContext) -> list[Finding]:
     org = organizational_domain(domain)
     if not found.records:
         where = f"_dmarc.{domain}" + (f" nor at _dmarc.{org}" if org != domain else "")
-        return [make_finding(
-            "dmarc.missing", f"{domain} has no DMARC record",
-            f"There is no DMARC record at {where}. Receivers cannot tell what to do with mail that"
-            " fails SPF and DKIM, anyone can send mail as your domain, and Gmail and Yahoo require"
-            " DMARC from bulk senders (Gmail spams or rejects mail without it). You also get no"
-            " reports on who sends mail as your domain.",
-            evidence=evidence,
-            fix="Publish a DMARC record (start with p=none and read the reports, then move to"
-            " p=quarantine and p=reject):\n  " + suggested_record(org),
-        )]
+        return [
+            make_finding(
+                "dmarc.missing",
+                f"{domain} has no DMARC record",
+                f"There is no DMARC record at {where}. Receivers cannot tell what to do with mail that"
+                " fails SPF and DKIM, anyone can send mail as your domain, and Gmail and Yahoo require"
+                " DMARC from bulk senders (Gmail spams or rejects mail without it). You also get no"
+                " reports on who sends mail as your domain.",
+                evidence=evidence,
+                fix="Publish a DMARC record (start with p=none and read the reports, then move to"
+                " p=quarantine and p=reject):\n  " + suggested_record(org),
+            )
+        ]
 
     record_domain = found.record_domain or domain
     findings: list[Finding] = []
     if found.inherited:
-        findings.append(make_finding(
-            "dmarc.inherited", f"The DMARC policy of {domain} comes from {record_domain}",
-            f"{domain} has no record of its own; receivers apply the organizational domain's record"
-            f" at _dmarc.{record_domain} (its sp= or p= tag).",
-            evidence=evidence, fix="",
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.inherited",
+                f"The DMARC policy of {domain} comes from {record_domain}",
+                f"{domain} has no record of its own; receivers apply the organizational domain's record"
+                f" at _dmarc.{record_domain} (its sp= or p= tag).",
+                evidence=evidence,
+                fix="",
+            )
+        )
     valid = [r for r in found.records if is_dmarc_record(r)]
     if len(found.records) > 1:
-        findings.append(make_finding(
-            "dmarc.multiple_records", f"_dmarc.{record_domain} has {len(found.records)} DMARC records",
-            "RFC 7489 §6.6.3: when more than one DMARC record is found, receivers apply none of them."
-            " The domain is treated as if it had no DMARC at all.",
-            evidence=evidence,
-            fix="Keep exactly one TXT record at _dmarc." + record_domain + "; delete the others:\n"
-            + "\n".join("  " + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(r)) for r in found.records[1:]),
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.multiple_records",
+                f"_dmarc.{record_domain} has {len(found.records)} DMARC records",
+                "RFC 7489 §6.6.3: when more than one DMARC record is found, receivers apply none of them."
+                " The domain is treated as if it had no DMARC at all.",
+                evidence=evidence,
+                fix="Keep exactly one TXT record at _dmarc."
+                + record_domain
+                + "; delete the others:\n"
+                + "\n".join("  " + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(r)) for r in found.records[1:]),
+            )
+        )
         return findings
     text = found.records[0]
     record = parse_dmarc(text)
@@ -87,24 +113,36 @@ def _syntax_findings(record: DmarcRecord, record_domain: str, evidence: list[str
     }
     findings = []
     for check_id, problems in by_id.items():
-        findings.append(make_finding(
-            check_id, titles[check_id],
-            f"In `{record.text}`: " + "; ".join(p.describe() for p in problems) + ". "
-            + ("Receivers ignore a record that does not start with exactly v=DMARC1, or apply a"
-               " weaker policy than intended when a tag is invalid." if check_id != "dmarc.invalid_uri"
-               else "Receivers send no reports to an address they cannot use."),
-            evidence=evidence,
-            fix="Publish the corrected record:\n  "
-            + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
-        ))
+        findings.append(
+            make_finding(
+                check_id,
+                titles[check_id],
+                f"In `{record.text}`: "
+                + "; ".join(p.describe() for p in problems)
+                + ". "
+                + (
+                    "Receivers ignore a record that does not start with exactly v=DMARC1, or apply a"
+                    " weaker policy than intended when a tag is invalid."
+                    if check_id != "dmarc.invalid_uri"
+                    else "Receivers send no reports to an address they cannot use."
+                ),
+                evidence=evidence,
+                fix="Publish the corrected record:\n  "
+                + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
+            )
+        )
     if record.unknown_tags:
-        findings.append(make_finding(
-            "dmarc.unknown_tag", "The DMARC record has tags receivers do not know",
-            f"Receivers ignore the tags {', '.join(t + '=' for t in record.unknown_tags)} in `{record.text}`."
-            " A typo (rue= for rua=) silently disables what it was meant to set.",
-            evidence=evidence,
-            fix="Remove or correct them:\n  " + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.unknown_tag",
+                "The DMARC record has tags receivers do not know",
+                f"Receivers ignore the tags {', '.join(t + '=' for t in record.unknown_tags)} in `{record.text}`."
+                " A typo (rue= for rua=) silently disables what it was meant to set.",
+                evidence=evidence,
+                fix="Remove or correct them:\n  "
+                + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
+            )
+        )
     return findings
 
 
@@ -132,40 +170,58 @@ def _policy_findings(record: DmarcRecord, record_domain: str, evidence: list[str
     stronger = "quarantine" if record.pct < 100 or not record.rua else "reject"
     if record.policy == "none":
         improved = record.text.replace("p=none", f"p={stronger}", 1) if "p=none" in record.text else f"v=DMARC1; p={stronger}"
-        findings.append(make_finding(
-            "dmarc.policy_none", f"DMARC at {record_domain} is p=none (monitoring only)",
-            "With p=none, receivers deliver mail that fails DMARC as if there were no policy: spoofed"
-            " mail in your name reaches inboxes, and your own mail gets no benefit from the policy."
-            " It is the right first step, not a place to stay.",
-            evidence=evidence,
-            fix="Once the aggregate reports show all your real mail passing, enforce the policy:\n  "
-            + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(improved)),
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.policy_none",
+                f"DMARC at {record_domain} is p=none (monitoring only)",
+                "With p=none, receivers deliver mail that fails DMARC as if there were no policy: spoofed"
+                " mail in your name reaches inboxes, and your own mail gets no benefit from the policy."
+                " It is the right first step, not a place to stay.",
+                evidence=evidence,
+                fix="Once the aggregate reports show all your real mail passing, enforce the policy:\n  "
+                + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(improved)),
+            )
+        )
     if "pct" in record.tags and record.pct < 100 and record.policy in ("quarantine", "reject"):
-        findings.append(make_finding(
-            "dmarc.pct_partial", f"The policy applies to only {record.pct}% of failing mail",
-            f"pct={record.pct} tells receivers to apply p={record.policy} to {record.pct}% of the mail"
-            " that fails DMARC; the rest is treated as p=none (or one level weaker).",
-            evidence=evidence, fix="Raise pct to 100 (or remove it) once you are confident.",
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.pct_partial",
+                f"The policy applies to only {record.pct}% of failing mail",
+                f"pct={record.pct} tells receivers to apply p={record.policy} to {record.pct}% of the mail"
+                " that fails DMARC; the rest is treated as p=none (or one level weaker).",
+                evidence=evidence,
+                fix="Raise pct to 100 (or remove it) once you are confident.",
+            )
+        )
     if not record.rua and "rua" not in record.tags:
-        findings.append(make_finding(
-            "dmarc.no_rua", "No DMARC aggregate reports are requested",
-            "Without rua=, receivers send you no aggregate reports: you cannot see who sends mail as"
-            " your domain, nor which of your own services fail SPF or DKIM.",
-            evidence=evidence,
-            fix="Add a report address:\n  " + zone_line(
-                f"_dmarc.{record_domain}", 3600, "TXT",
-                quote_txt(record.text.rstrip("; ") + f"; rua=mailto:dmarc-reports@{record_domain}")),
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.no_rua",
+                "No DMARC aggregate reports are requested",
+                "Without rua=, receivers send you no aggregate reports: you cannot see who sends mail as"
+                " your domain, nor which of your own services fail SPF or DKIM.",
+                evidence=evidence,
+                fix="Add a report address:\n  "
+                + zone_line(
+                    f"_dmarc.{record_domain}",
+                    3600,
+                    "TXT",
+                    quote_txt(record.text.rstrip("; ") + f"; rua=mailto:dmarc-reports@{record_domain}"),
+                ),
+            )
+        )
     sp = record.tags.get("sp", "").lower()
     if sp == "none" and record.policy in ("quarantine", "reject"):
-        findings.append(make_finding(
-            "dmarc.subdomain_none", f"Subdomains are exempt (sp=none under p={record.policy})",
-            f"sp=none lets anyone send as any subdomain of {record_domain} (e.g. billing.{record_domain})"
-            " while the domain itself is protected. Spoofers use exactly such names.",
-            evidence=evidence, fix=f"Set sp={record.policy}, or remove sp= so subdomains inherit p=.",
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.subdomain_none",
+                f"Subdomains are exempt (sp=none under p={record.policy})",
+                f"sp=none lets anyone send as any subdomain of {record_domain} (e.g. billing.{record_domain})"
+                " while the domain itself is protected. Spoofers use exactly such names.",
+                evidence=evidence,
+                fix=f"Set sp={record.policy}, or remove sp= so subdomains inherit p=.",
+            )
+        )
     return findings
 
 
@@ -186,14 +242,16 @@ async def _report_authorization(ctx: AuditContext, record: DmarcRecord, record_d
             continue
         if any(is_dmarc_record(t) for t in answer.texts()):
             continue
-        findings.append(make_finding(
-            "dmarc.external_rua_unauthorized",
-            f"{dest} has not authorized reports for {record_domain}",
-            f"The record sends reports to {', '.join(u.address for u in uris)}, in another domain."
-            f" Receivers first check {names[dest]} for a v=DMARC1 record; there is none, so they"
-            " send no reports there.",
-            evidence=[answer.describe()],
-            fix=f"Ask the owner of {dest} to publish (report services document this step):\n  "
-            + zone_line(names[dest], 3600, "TXT", '"v=DMARC1"'),
-        ))
+        findings.append(
+            make_finding(
+                "dmarc.external_rua_unauthorized",
+                f"{dest} has not authorized reports for {record_domain}",
+                f"The record sends reports to {', '.join(u.address for u in uris)}, in another domain."
+                f" Receivers first check {names[dest]} for a v=DMARC1 record; there is none, so they"
+                " send no reports there.",
+                evidence=[answer.describe()],
+                fix=f"Ask the owner of {dest} to publish (report services document this step):\n  "
+                + zone_line(names[dest], 3600, "TXT", '"v=DMARC1"'),
+            )
+        )
     return findings

@@ -1,11 +1,12 @@
 """DNS blocklists: the sending IPs (--ip) and the domain, against every list of the catalog."""
+
 from __future__ import annotations
 
 from functools import cache
 
+from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.dnsbl.catalog import Blocklist, load_catalog
 from maildoctor.dnsbl.lookup import LISTED, REFUSED, UNAVAILABLE, Result, Subject, check_all
-from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, Severity, make_finding
 
@@ -48,7 +49,9 @@ def _listing(result: Result) -> Finding:
         + (f" Its reason: {result.reason.rstrip('.')}." if result.reason else "")
         + " Receivers that use this list reject or junk mail "
         + ("that links to or comes from this domain." if domain else "from this address."),
-        evidence=evidence, fix=f"{advice} at {bl.delist}.", severity=Severity.parse(reading.severity),
+        evidence=evidence,
+        fix=f"{advice} at {bl.delist}.",
+        severity=Severity.parse(reading.severity),
     )
 
 
@@ -57,25 +60,31 @@ def blocklist_findings(results: list[Result]) -> list[Finding]:
     refused = [r for r in results if r.status == REFUSED]
     if refused:
         zones = sorted({r.blocklist.name for r in refused})
-        findings.append(make_finding(
-            "dnsbl.query_refused", f"{len(zones)} blocklist{'s' if len(zones) > 1 else ''} refused to answer: {', '.join(zones)}",
-            "These lists answered with a code that means 'query refused' (for instance Spamhaus' 127.255.255.254"
-            " for queries through public resolvers such as 8.8.8.8, or an over-quota code). The answer says"
-            " nothing about a listing: the addresses may be listed there or not.",
-            evidence=[f"{r.query} A: {' '.join(r.reading.codes)} ({r.detail})" for r in refused],
-            fix="Query from your own recursive resolver (e.g. unbound on the server, then --nameserver 127.0.0.1),"
-            " not through a public or forwarding one; some lists also need a free registration of that resolver.",
-        ))
+        findings.append(
+            make_finding(
+                "dnsbl.query_refused",
+                f"{len(zones)} blocklist{'s' if len(zones) > 1 else ''} refused to answer: {', '.join(zones)}",
+                "These lists answered with a code that means 'query refused' (for instance Spamhaus' 127.255.255.254"
+                " for queries through public resolvers such as 8.8.8.8, or an over-quota code). The answer says"
+                " nothing about a listing: the addresses may be listed there or not.",
+                evidence=[f"{r.query} A: {' '.join(r.reading.codes)} ({r.detail})" for r in refused],
+                fix="Query from your own recursive resolver (e.g. unbound on the server, then --nameserver 127.0.0.1),"
+                " not through a public or forwarding one; some lists also need a free registration of that resolver.",
+            )
+        )
     unavailable = [r for r in results if r.status == UNAVAILABLE]
     if unavailable:
         zones = sorted({r.blocklist.zone for r in unavailable})
-        findings.append(make_finding(
-            "dnsbl.unavailable", f"{len(zones)} blocklist{'s' if len(zones) > 1 else ''} could not be queried",
-            "No usable answer came back (timeout, SERVFAIL or REFUSED), so nothing is known about a listing"
-            f" there: {', '.join(zones[:12])}{' …' if len(zones) > 12 else ''}.",
-            evidence=[f"{r.query} A: {r.detail}" for r in unavailable],
-            fix="Run again later, or with --nameserver pointing at a resolver that reaches these lists.",
-        ))
+        findings.append(
+            make_finding(
+                "dnsbl.unavailable",
+                f"{len(zones)} blocklist{'s' if len(zones) > 1 else ''} could not be queried",
+                "No usable answer came back (timeout, SERVFAIL or REFUSED), so nothing is known about a listing"
+                f" there: {', '.join(zones[:12])}{' …' if len(zones) > 12 else ''}.",
+                evidence=[f"{r.query} A: {r.detail}" for r in unavailable],
+                fix="Run again later, or with --nameserver pointing at a resolver that reaches these lists.",
+            )
+        )
     return findings
 
 

@@ -1,4 +1,5 @@
 """MTA-STS and TLS-RPT records, DANE TLSA on the MX hosts, and BIMI (the DNS side of each)."""
+
 from __future__ import annotations
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
@@ -21,32 +22,52 @@ async def _records(ctx: AuditContext, area: str, name: str, version: str) -> tup
     return answer, own, []
 
 
-@check("mtasts", emits=(
-    "mtasts.missing", "mtasts.txt_invalid", "mtasts.lookup_failed", "mtasts.policy_unreachable",
-    "mtasts.policy_invalid", "mtasts.mx_not_covered", "mtasts.testing_mode",
-))
+@check(
+    "mtasts",
+    emits=(
+        "mtasts.missing",
+        "mtasts.txt_invalid",
+        "mtasts.lookup_failed",
+        "mtasts.policy_unreachable",
+        "mtasts.policy_invalid",
+        "mtasts.mx_not_covered",
+        "mtasts.testing_mode",
+    ),
+)
 async def check_mtasts(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
     answer, records, failed = await _records(ctx, "mtasts", f"_mta-sts.{domain}", "v=STSv1")
     if failed:
         return failed
     if not records:
-        return [make_finding(
-            "mtasts.missing", f"{domain} publishes no MTA-STS policy",
-            "Without MTA-STS, senders deliver to your MX over TLS only opportunistically: an attacker on"
-            " the path can strip STARTTLS and read or redirect the mail.",
-            evidence=[answer.describe()],
-            fix="Serve a policy at https://mta-sts.<domain>/.well-known/mta-sts.txt (version: STSv1, mode: testing,"
-            " mx: <your MX hosts>, max_age: 604800), then publish:\n  "
-            + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
-        )]
+        return [
+            make_finding(
+                "mtasts.missing",
+                f"{domain} publishes no MTA-STS policy",
+                "Without MTA-STS, senders deliver to your MX over TLS only opportunistically: an attacker on"
+                " the path can strip STARTTLS and read or redirect the mail.",
+                evidence=[answer.describe()],
+                fix="Serve a policy at https://mta-sts.<domain>/.well-known/mta-sts.txt (version: STSv1, mode: testing,"
+                " mx: <your MX hosts>, max_age: 604800), then publish:\n  "
+                + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+            )
+        ]
     problems = [f"{len(records)} records: senders ignore MTA-STS when there is more than one"] if len(records) > 1 else []
     problems += parse_mtasts_txt(records[0]).problems
-    findings = [] if not problems else [make_finding(
-        "mtasts.txt_invalid", f"The MTA-STS record of {domain} is not valid",
-        "; ".join(problems) + ". Senders then ignore the policy.", evidence=[answer.describe()],
-        fix="Publish exactly one record:\n  " + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
-    )]
+    findings = (
+        []
+        if not problems
+        else [
+            make_finding(
+                "mtasts.txt_invalid",
+                f"The MTA-STS record of {domain} is not valid",
+                "; ".join(problems) + ". Senders then ignore the policy.",
+                evidence=[answer.describe()],
+                fix="Publish exactly one record:\n  "
+                + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+            )
+        ]
+    )
     if ctx.target.probe:
         findings += await mtasts_policy_findings(ctx)
     return findings
@@ -60,18 +81,28 @@ async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
         return failed
     fix_record = zone_line(f"_smtp._tls.{domain}", 3600, "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:tls-reports@{domain}"))
     if not records:
-        return [make_finding(
-            "tlsrpt.missing", f"{domain} asks for no TLS reports (TLS-RPT)",
-            "Senders that fail to reach your MX over TLS could tell you, but only if you publish where.",
-            evidence=[answer.describe()], fix="Publish:\n  " + fix_record,
-        )]
+        return [
+            make_finding(
+                "tlsrpt.missing",
+                f"{domain} asks for no TLS reports (TLS-RPT)",
+                "Senders that fail to reach your MX over TLS could tell you, but only if you publish where.",
+                evidence=[answer.describe()],
+                fix="Publish:\n  " + fix_record,
+            )
+        ]
     problems = [f"{len(records)} records: there must be one"] if len(records) > 1 else []
     problems += parse_tlsrpt(records[0]).problems
     if not problems:
         return []
-    return [make_finding("tlsrpt.invalid", f"The TLS-RPT record of {domain} is not valid",
-                         "; ".join(problems) + ". Senders send no reports.", evidence=[answer.describe()],
-                         fix="Publish one record:\n  " + fix_record)]
+    return [
+        make_finding(
+            "tlsrpt.invalid",
+            f"The TLS-RPT record of {domain} is not valid",
+            "; ".join(problems) + ". Senders send no reports.",
+            evidence=[answer.describe()],
+            fix="Publish one record:\n  " + fix_record,
+        )
+    ]
 
 
 @check("dane", emits=("dane.present", "dane.tlsa_invalid", "mx.lookup_failed"))
@@ -97,19 +128,26 @@ async def check_dane(ctx: AuditContext) -> list[Finding]:
             elif rd.mtype == 1 and len(rd.cert) != 32 or rd.mtype == 2 and len(rd.cert) != 64:
                 bad.append(f"the digest is {len(rd.cert)} bytes, not what matching type {rd.mtype} needs")
         if bad:
-            findings.append(make_finding(
-                "dane.tlsa_invalid", f"The TLSA records of {host} are not usable",
-                "; ".join(bad) + ". DANE senders cannot authenticate the server and may refuse to deliver.",
-                evidence=[answer.describe()],
-                fix=f"Publish '3 1 1 <SHA-256 of the server key>' (and a 2 1 1 for the issuing CA) at _25._tcp.{host}.",
-            ))
+            findings.append(
+                make_finding(
+                    "dane.tlsa_invalid",
+                    f"The TLSA records of {host} are not usable",
+                    "; ".join(bad) + ". DANE senders cannot authenticate the server and may refuse to deliver.",
+                    evidence=[answer.describe()],
+                    fix=f"Publish '3 1 1 <SHA-256 of the server key>' (and a 2 1 1 for the issuing CA) at _25._tcp.{host}.",
+                )
+            )
     if published:
-        findings.append(make_finding(
-            "dane.present", f"DANE TLSA records are published for {', '.join(published)}",
-            "Senders that validate DNSSEC (Postfix, Exim, several large providers) require TLS with a matching"
-            " certificate. Remember to publish the new TLSA before every key change.",
-            evidence=[a.describe() for a in answers if a.ok], fix="",
-        ))
+        findings.append(
+            make_finding(
+                "dane.present",
+                f"DANE TLSA records are published for {', '.join(published)}",
+                "Senders that validate DNSSEC (Postfix, Exim, several large providers) require TLS with a matching"
+                " certificate. Remember to publish the new TLSA before every key change.",
+                evidence=[a.describe() for a in answers if a.ok],
+                fix="",
+            )
+        )
     return findings
 
 
@@ -124,22 +162,31 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
     findings = []
     record = parse_bimi(records[0])
     if record.problems:
-        findings.append(make_finding(
-            "bimi.invalid", f"The BIMI record of {domain} is not valid", "; ".join(record.problems) + ".",
-            evidence=[answer.describe()],
-            fix="Publish:\n  " + zone_line(f"default._bimi.{domain}", 3600, "TXT",
-                                            quote_txt("v=BIMI1; l=https://<host>/logo.svg; a=https://<host>/vmc.pem")),
-        ))
+        findings.append(
+            make_finding(
+                "bimi.invalid",
+                f"The BIMI record of {domain} is not valid",
+                "; ".join(record.problems) + ".",
+                evidence=[answer.describe()],
+                fix="Publish:\n  "
+                + zone_line(
+                    f"default._bimi.{domain}", 3600, "TXT", quote_txt("v=BIMI1; l=https://<host>/logo.svg; a=https://<host>/vmc.pem")
+                ),
+            )
+        )
     dmarc = await dmarc_policy(ctx)
     policy = parse_dmarc(dmarc.records[0]).policy if len(dmarc.records) == 1 else None
     if policy not in ("quarantine", "reject"):
-        findings.append(make_finding(
-            "bimi.policy_too_weak", "BIMI is published but DMARC is not enforced",
-            f"The DMARC policy is {policy or 'missing'}; Gmail, Yahoo and Apple show a BIMI logo only for"
-            " mail under p=quarantine or p=reject (with pct=100).",
-            evidence=[answer.describe()] + [a.describe() for a in dmarc.answers],
-            fix="Move DMARC to p=quarantine or p=reject once your reports show your mail passing.",
-        ))
+        findings.append(
+            make_finding(
+                "bimi.policy_too_weak",
+                "BIMI is published but DMARC is not enforced",
+                f"The DMARC policy is {policy or 'missing'}; Gmail, Yahoo and Apple show a BIMI logo only for"
+                " mail under p=quarantine or p=reject (with pct=100).",
+                evidence=[answer.describe()] + [a.describe() for a in dmarc.answers],
+                fix="Move DMARC to p=quarantine or p=reject once your reports show your mail passing.",
+            )
+        )
     return findings
 
 
@@ -149,7 +196,9 @@ async def check_dnssec(ctx: AuditContext) -> list[Finding]:
     domain = ctx.target.domain
     ds, dnskey = await ask_all(ctx.dns, [(domain, "DS"), (domain, "DNSKEY")])
     ctx.facts["dnssec"] = {
-        "ds": ds.ok, "dnskey": dnskey.ok, "validated": dnskey.authenticated or ds.authenticated,
+        "ds": ds.ok,
+        "dnskey": dnskey.ok,
+        "validated": dnskey.authenticated or ds.authenticated,
         "unknown": ds.outcome.is_temporary or dnskey.outcome.is_temporary,
     }
     if ds.ok or ds.outcome.is_temporary or dnskey.outcome.is_temporary:
@@ -157,13 +206,24 @@ async def check_dnssec(ctx: AuditContext) -> list[Finding]:
     if dnskey.ok and ctx.zone is not None:
         return []  # a zone file holds the keys; the DS lives in the parent, which it cannot show
     if dnskey.ok:
-        explanation = (f"{domain} publishes DNSKEY records, but its parent zone has no DS record for it, so the chain"
-                       " of trust is broken and validating resolvers treat the domain as unsigned.")
+        explanation = (
+            f"{domain} publishes DNSKEY records, but its parent zone has no DS record for it, so the chain"
+            " of trust is broken and validating resolvers treat the domain as unsigned."
+        )
         fix = "Give your registrar the DS record of the key-signing key (e.g. from dnssec-dsfromkey), or remove the keys."
     else:
-        explanation = (f"{domain} is not DNSSEC-signed. This does not affect spam filtering, but without it"
-                       " DANE cannot protect mail to your MX hosts and MTA-STS is the only defence against"
-                       " a downgrade of TLS.")
+        explanation = (
+            f"{domain} is not DNSSEC-signed. This does not affect spam filtering, but without it"
+            " DANE cannot protect mail to your MX hosts and MTA-STS is the only defence against"
+            " a downgrade of TLS."
+        )
         fix = "Sign the zone (most DNS hosts offer it as one switch) and publish the DS record at your registrar."
-    return [make_finding("dnssec.unsigned", f"{domain} is not DNSSEC-signed" if not dnskey.ok else f"{domain} is signed, but not delegated securely",
-                         explanation, evidence=[ds.describe(), dnskey.describe()], fix=fix)]
+    return [
+        make_finding(
+            "dnssec.unsigned",
+            f"{domain} is not DNSSEC-signed" if not dnskey.ok else f"{domain} is signed, but not delegated securely",
+            explanation,
+            evidence=[ds.describe(), dnskey.describe()],
+            fix=fix,
+        )
+    ]

@@ -1,5 +1,6 @@
 """Reverse DNS of the sending IPs (and of the MX hosts, which usually send too): a PTR that
 names a host, and that host resolving back to the IP (forward-confirmed reverse DNS)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,10 +50,17 @@ async def addresses_to_check(ctx: AuditContext) -> list[tuple[str, str]]:
     return out
 
 
-@check("rdns", emits=(
-    "rdns.ptr_missing", "rdns.fcrdns_mismatch", "rdns.generic_ptr", "rdns.multiple_ptr",
-    "rdns.unrelated_domain", "rdns.lookup_failed",
-))
+@check(
+    "rdns",
+    emits=(
+        "rdns.ptr_missing",
+        "rdns.fcrdns_mismatch",
+        "rdns.generic_ptr",
+        "rdns.multiple_ptr",
+        "rdns.unrelated_domain",
+        "rdns.lookup_failed",
+    ),
+)
 async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     targets = await addresses_to_check(ctx)
     if not targets:
@@ -61,8 +69,7 @@ async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     # the audit's resolver, which asks each question only once.
     ips = [ipaddress.ip_address(ip) for ip, _ in targets]
     ptrs = await ask_all(ctx.dns, [(ip.reverse_pointer, "PTR") for ip in ips])
-    await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A")
-                            for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
+    await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A") for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
     results = await asyncio.gather(*(_check_ip(ctx, ip, source) for ip, source in targets))
     if len(ctx.facts.get("rdns_not_checked", ())) == len(targets):
         raise NotChecked("offline: the reverse zones of these addresses are not among the zone files")
@@ -80,24 +87,34 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         return [lookup_failed("rdns", ptr, f"the PTR record of {ip}")]
     suggested = f"mail.{domain}"
     if not ptr.ok:
-        ipv6_note = (" Gmail rejects or spams mail from IPv6 addresses without a PTR." if ip.version == 6 else
-                     " Many receivers reject or spam mail from addresses without a PTR.")
-        return [make_finding(
-            "rdns.ptr_missing", f"{ip} ({source}) has no reverse DNS (PTR)",
-            f"{ip.reverse_pointer} has no PTR record ({ptr.outcome.value}).{ipv6_note}",
-            evidence=[ptr.describe()],
-            fix=f"Ask the owner of {ip} (your hosting provider or ISP; often a setting in their panel) for a"
-            f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(ip.reverse_pointer, 3600, 'PTR', suggested + '.')}\n"
-            f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', str(ip))}",
-        )]
+        ipv6_note = (
+            " Gmail rejects or spams mail from IPv6 addresses without a PTR."
+            if ip.version == 6
+            else " Many receivers reject or spam mail from addresses without a PTR."
+        )
+        return [
+            make_finding(
+                "rdns.ptr_missing",
+                f"{ip} ({source}) has no reverse DNS (PTR)",
+                f"{ip.reverse_pointer} has no PTR record ({ptr.outcome.value}).{ipv6_note}",
+                evidence=[ptr.describe()],
+                fix=f"Ask the owner of {ip} (your hosting provider or ISP; often a setting in their panel) for a"
+                f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(ip.reverse_pointer, 3600, 'PTR', suggested + '.')}\n"
+                f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', str(ip))}",
+            )
+        ]
     names = _ptr_names(ptr)
     findings: list[Finding] = []
     if len(names) > 1:
-        findings.append(make_finding(
-            "rdns.multiple_ptr", f"{ip} has {len(names)} PTR records",
-            f"Receivers pick one of {', '.join(names)} and may compare the wrong one with your HELO name.",
-            evidence=[ptr.describe()], fix=f"Keep one PTR, the name your server uses in HELO (e.g. {names[0]}).",
-        ))
+        findings.append(
+            make_finding(
+                "rdns.multiple_ptr",
+                f"{ip} has {len(names)} PTR records",
+                f"Receivers pick one of {', '.join(names)} and may compare the wrong one with your HELO name.",
+                evidence=[ptr.describe()],
+                fix=f"Keep one PTR, the name your server uses in HELO (e.g. {names[0]}).",
+            )
+        )
     rdtype = "AAAA" if ip.version == 6 else "A"
     forwards = await ask_all(ctx.dns, [(n, rdtype) for n in names])
     confirmed = [n for n, f in zip(names, forwards) if ip in f.ip_objects]
@@ -105,33 +122,43 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     if not confirmed and failed:
         findings.append(lookup_failed("rdns", failed[0], f"the address of {names[0]}"))
     elif not confirmed:
-        findings.append(make_finding(
-            "rdns.fcrdns_mismatch", f"The PTR of {ip} ({names[0]}) does not resolve back to it",
-            f"{ip} points to {names[0]}, but {names[0]} resolves to "
-            f"{', '.join(forwards[0].addresses()) or 'nothing (' + forwards[0].outcome.value + ')'}."
-            " Receivers check that both directions agree (forward-confirmed reverse DNS, 'iprev');"
-            " when they do not, the PTR counts as missing.",
-            evidence=[ptr.describe()] + [f.describe() for f in forwards],
-            fix=f"Add the address to the name, or change the PTR to a name that has it:\n  {zone_line(names[0], 3600, rdtype, str(ip))}",
-        ))
+        findings.append(
+            make_finding(
+                "rdns.fcrdns_mismatch",
+                f"The PTR of {ip} ({names[0]}) does not resolve back to it",
+                f"{ip} points to {names[0]}, but {names[0]} resolves to "
+                f"{', '.join(forwards[0].addresses()) or 'nothing (' + forwards[0].outcome.value + ')'}."
+                " Receivers check that both directions agree (forward-confirmed reverse DNS, 'iprev');"
+                " when they do not, the PTR counts as missing.",
+                evidence=[ptr.describe()] + [f.describe() for f in forwards],
+                fix=f"Add the address to the name, or change the PTR to a name that has it:\n  {zone_line(names[0], 3600, rdtype, str(ip))}",
+            )
+        )
     name = (confirmed or names)[0]
     if looks_generic(name, ip):
-        findings.append(make_finding(
-            "rdns.generic_ptr", f"The PTR of {ip} looks generic: {name}",
-            "Names built from the address or with words like dyn, dsl, pool or client are what ISPs give"
-            " to end-user ranges. Spam filters score them as 'dynamic IP' and some receivers refuse them.",
-            evidence=[ptr.describe()],
-            fix=f"Ask the owner of {ip} to set the PTR to your mail host's name (e.g. {suggested}), with a matching A/AAAA.",
-        ))
+        findings.append(
+            make_finding(
+                "rdns.generic_ptr",
+                f"The PTR of {ip} looks generic: {name}",
+                "Names built from the address or with words like dyn, dsl, pool or client are what ISPs give"
+                " to end-user ranges. Spam filters score them as 'dynamic IP' and some receivers refuse them.",
+                evidence=[ptr.describe()],
+                fix=f"Ask the owner of {ip} to set the PTR to your mail host's name (e.g. {suggested}), with a matching A/AAAA.",
+            )
+        )
     mx = await mx_records(ctx)
     related = {organizational_domain(domain)} | {organizational_domain(h) for _, h in mx.mx_hosts if h != "."}
     if organizational_domain(name) not in related:
-        findings.append(make_finding(
-            "rdns.unrelated_domain", f"The PTR of {ip} is in another domain: {name}",
-            f"{name} is not in {domain} nor in the MX hosts' domains. That is normal on shared hosting,"
-            " but a name in your own domain is a stronger signal to receivers.",
-            evidence=[ptr.describe()], fix=f"If you control the address, consider a PTR such as {suggested}.",
-        ))
+        findings.append(
+            make_finding(
+                "rdns.unrelated_domain",
+                f"The PTR of {ip} is in another domain: {name}",
+                f"{name} is not in {domain} nor in the MX hosts' domains. That is normal on shared hosting,"
+                " but a name in your own domain is a stronger signal to receivers.",
+                evidence=[ptr.describe()],
+                fix=f"If you control the address, consider a PTR such as {suggested}.",
+            )
+        )
     return findings
 
 

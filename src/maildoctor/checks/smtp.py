@@ -1,6 +1,7 @@
 """The SMTP server as the outside sees it: greeting, EHLO, STARTTLS and the certificate.
 
 Runs only with --smtp HOST[:PORT] (one server) or --probe (every MX host on port 25)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,10 +38,18 @@ async def address_of(ctx: AuditContext, host: str) -> str | None:
     return found[0] if found else None
 
 
-@check("smtp", emits=(
-    "smtp.unreachable", "smtp.banner_not_fqdn", "smtp.banner_mismatch", "smtp.no_starttls",
-    "smtp.tls_failed", "smtp.tls_old_version", "smtp.cert_invalid",
-))
+@check(
+    "smtp",
+    emits=(
+        "smtp.unreachable",
+        "smtp.banner_not_fqdn",
+        "smtp.banner_mismatch",
+        "smtp.no_starttls",
+        "smtp.tls_failed",
+        "smtp.tls_old_version",
+        "smtp.cert_invalid",
+    ),
+)
 async def check_smtp(ctx: AuditContext) -> list[Finding]:
     if not ctx.target.smtp and not ctx.target.probe:
         raise NotChecked("not asked: no connection to a mail server was requested")
@@ -48,19 +57,21 @@ async def check_smtp(ctx: AuditContext) -> list[Finding]:
     if not servers:
         raise NotChecked("not applicable: the domain has no MX host to connect to")
     addresses = await asyncio.gather(*(address_of(ctx, host) for host, _ in servers))
-    probes = await asyncio.gather(*(
-        probe_smtp(host, address, port, cafile=ctx.target.cafile)
-        for (host, port), address in zip(servers, addresses) if address
-    ))
+    probes = await asyncio.gather(
+        *(probe_smtp(host, address, port, cafile=ctx.target.cafile) for (host, port), address in zip(servers, addresses) if address)
+    )
     ctx.facts["smtp"] = [_summary(p) for p in probes]
     findings: list[Finding] = []
-    for (host, port), address in zip(servers, addresses):
+    for (host, _port), address in zip(servers, addresses):
         if not address:
-            findings.append(make_finding(
-                "smtp.unreachable", f"{host} has no address to connect to",
-                f"{host} has neither an A nor an AAAA record, so nobody can deliver mail to it.",
-                fix=f"Publish the address of {host}.",
-            ))
+            findings.append(
+                make_finding(
+                    "smtp.unreachable",
+                    f"{host} has no address to connect to",
+                    f"{host} has neither an A nor an AAAA record, so nobody can deliver mail to it.",
+                    fix=f"Publish the address of {host}.",
+                )
+            )
     for probe in probes:
         findings += await _findings(ctx, probe)
     return findings
@@ -69,13 +80,26 @@ async def check_smtp(ctx: AuditContext) -> list[Finding]:
 def _summary(probe: SmtpProbe) -> dict[str, object]:
     cert = probe.certificate
     return {
-        "host": probe.host, "address": probe.address, "port": probe.port, "connected": probe.connected,
-        "error": probe.error, "banner": f"{probe.banner_code} {probe.banner}".strip() if probe.banner_code else "",
-        "extensions": probe.extensions, "starttls": probe.starttls_offered, "tls_version": probe.tls_version,
-        "tls_cipher": probe.tls_cipher, "tls_error": probe.tls_error, "certificate_error": probe.verify_error,
-        "certificate": None if cert is None else {
-            "subject": cert.subject, "issuer": cert.issuer, "names": cert.names,
-            "not_after": cert.not_after.isoformat(), "self_signed": cert.self_signed,
+        "host": probe.host,
+        "address": probe.address,
+        "port": probe.port,
+        "connected": probe.connected,
+        "error": probe.error,
+        "banner": f"{probe.banner_code} {probe.banner}".strip() if probe.banner_code else "",
+        "extensions": probe.extensions,
+        "starttls": probe.starttls_offered,
+        "tls_version": probe.tls_version,
+        "tls_cipher": probe.tls_cipher,
+        "tls_error": probe.tls_error,
+        "certificate_error": probe.verify_error,
+        "certificate": None
+        if cert is None
+        else {
+            "subject": cert.subject,
+            "issuer": cert.issuer,
+            "names": cert.names,
+            "not_after": cert.not_after.isoformat(),
+            "self_signed": cert.self_signed,
         },
         "transcript": probe.transcript,
     }
@@ -85,62 +109,88 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
     where = f"{probe.host} ({probe.address}) port {probe.port}"
     evidence = probe.transcript or [f"connect to {probe.address}:{probe.port}: {probe.error}"]
     if not probe.connected:
-        return [make_finding(
-            "smtp.unreachable", f"{where} does not answer",
-            f"The connection failed: {probe.error}. Senders retry for a few days, then bounce. This can"
-            " also be a firewall on the way from here, not at the server (many networks block port 25"
-            " outbound).",
-            evidence=evidence, fix=f"Check that the mail server runs and that port {probe.port} is open to the internet.",
-        )]
+        return [
+            make_finding(
+                "smtp.unreachable",
+                f"{where} does not answer",
+                f"The connection failed: {probe.error}. Senders retry for a few days, then bounce. This can"
+                " also be a firewall on the way from here, not at the server (many networks block port 25"
+                " outbound).",
+                evidence=evidence,
+                fix=f"Check that the mail server runs and that port {probe.port} is open to the internet.",
+            )
+        ]
     if probe.banner_code != 220:
-        return [make_finding(
-            "smtp.unreachable", f"{where} refuses connections ({probe.banner_code})",
-            f"The server greeted with '{probe.banner_code} {probe.banner}' instead of 220: it refuses mail"
-            " (from here at least).", evidence=evidence, fix="Check the server's connection policy.",
-        )]
+        return [
+            make_finding(
+                "smtp.unreachable",
+                f"{where} refuses connections ({probe.banner_code})",
+                f"The server greeted with '{probe.banner_code} {probe.banner}' instead of 220: it refuses mail (from here at least).",
+                evidence=evidence,
+                fix="Check the server's connection policy.",
+            )
+        ]
     findings = []
     name = probe.banner_name
     if not _FQDN.match(name):
-        findings.append(make_finding(
-            "smtp.banner_not_fqdn", f"The greeting of {where} does not name the host",
-            f"The 220 greeting is '{probe.banner}'; RFC 5321 §4.3.1 wants the server's fully qualified"
-            f" name first ('{name or 'nothing'}' is not one). Spam filters read a bare or local name"
-            " as a misconfigured server.",
-            evidence=evidence,
-            fix=f"Set the server's host name (Postfix: myhostname = {probe.host if not _is_ip(probe.host) else 'mail.' + ctx.target.domain}).",
-        ))
+        findings.append(
+            make_finding(
+                "smtp.banner_not_fqdn",
+                f"The greeting of {where} does not name the host",
+                f"The 220 greeting is '{probe.banner}'; RFC 5321 §4.3.1 wants the server's fully qualified"
+                f" name first ('{name or 'nothing'}' is not one). Spam filters read a bare or local name"
+                " as a misconfigured server.",
+                evidence=evidence,
+                fix=f"Set the server's host name (Postfix: myhostname = {probe.host if not _is_ip(probe.host) else 'mail.' + ctx.target.domain}).",
+            )
+        )
     else:
         a, aaaa = await ask_all(ctx.dns, [(name, "A"), (name, "AAAA")])
         if probe.address not in a.addresses() + aaaa.addresses():
-            findings.append(make_finding(
-                "smtp.banner_mismatch", f"The greeting name {name} does not resolve to {probe.address}",
-                f"{where} calls itself {name}, which resolves to {', '.join(a.addresses() + aaaa.addresses()) or 'nothing'}."
-                " Receivers and blocklist heuristics compare the two.",
-                evidence=evidence + [a.describe(), aaaa.describe()],
-                fix=f"Make the greeting name resolve to the server (an A/AAAA {probe.address}), or set the name that does.",
-            ))
+            findings.append(
+                make_finding(
+                    "smtp.banner_mismatch",
+                    f"The greeting name {name} does not resolve to {probe.address}",
+                    f"{where} calls itself {name}, which resolves to {', '.join(a.addresses() + aaaa.addresses()) or 'nothing'}."
+                    " Receivers and blocklist heuristics compare the two.",
+                    evidence=evidence + [a.describe(), aaaa.describe()],
+                    fix=f"Make the greeting name resolve to the server (an A/AAAA {probe.address}), or set the name that does.",
+                )
+            )
     if not probe.starttls_offered:
-        findings.append(make_finding(
-            "smtp.no_starttls", f"{where} does not offer STARTTLS",
-            f"EHLO lists {', '.join(probe.extensions) or 'no extensions'}, but not STARTTLS: mail to this"
-            " server travels in clear text, and Gmail marks such mail with a red padlock.",
-            evidence=evidence, fix="Enable TLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may, smtpd_tls_cert_file, smtpd_tls_key_file).",
-        ))
+        findings.append(
+            make_finding(
+                "smtp.no_starttls",
+                f"{where} does not offer STARTTLS",
+                f"EHLO lists {', '.join(probe.extensions) or 'no extensions'}, but not STARTTLS: mail to this"
+                " server travels in clear text, and Gmail marks such mail with a red padlock.",
+                evidence=evidence,
+                fix="Enable TLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may, smtpd_tls_cert_file, smtpd_tls_key_file).",
+            )
+        )
         return findings
     if probe.tls_error and not probe.tls_version:
-        findings.append(make_finding(
-            "smtp.tls_failed", f"The TLS handshake with {where} fails",
-            f"STARTTLS is offered, but the handshake fails: {probe.tls_error}. Senders that insist on TLS"
-            " cannot deliver; others fall back to clear text or give up.",
-            evidence=evidence, fix="Check the certificate and key files and the TLS settings of the server.",
-        ))
+        findings.append(
+            make_finding(
+                "smtp.tls_failed",
+                f"The TLS handshake with {where} fails",
+                f"STARTTLS is offered, but the handshake fails: {probe.tls_error}. Senders that insist on TLS"
+                " cannot deliver; others fall back to clear text or give up.",
+                evidence=evidence,
+                fix="Check the certificate and key files and the TLS settings of the server.",
+            )
+        )
         return findings
     if probe.tls_version in OLD_TLS:
-        findings.append(make_finding(
-            "smtp.tls_old_version", f"{where} speaks only {probe.tls_version}",
-            "TLS 1.0 and 1.1 are deprecated (RFC 8996); modern senders refuse them and fall back to clear text.",
-            evidence=evidence, fix="Enable TLS 1.2 and 1.3 (Postfix: smtpd_tls_protocols = >=TLSv1.2).",
-        ))
+        findings.append(
+            make_finding(
+                "smtp.tls_old_version",
+                f"{where} speaks only {probe.tls_version}",
+                "TLS 1.0 and 1.1 are deprecated (RFC 8996); modern senders refuse them and fall back to clear text.",
+                evidence=evidence,
+                fix="Enable TLS 1.2 and 1.3 (Postfix: smtpd_tls_protocols = >=TLSv1.2).",
+            )
+        )
     cert = probe.certificate
     problems = []
     if probe.verify_error:
@@ -153,13 +203,21 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
         if not _is_ip(probe.host) and not cert.matches(probe.host):
             problems.append(f"it is for {', '.join(cert.names) or cert.subject}, not {probe.host}")
     if problems:
-        findings.append(make_finding(
-            "smtp.cert_invalid", f"The certificate of {where} is not valid for it",
-            "The TLS certificate: " + "; ".join(problems) + ". Opportunistic TLS still works, but with"
-            " MTA-STS or DANE senders refuse to deliver, and it shows a careless set-up.",
-            evidence=evidence + ([f"certificate: {cert.subject}, issued by {cert.issuer}, names {cert.names}, valid until {cert.not_after:%Y-%m-%d}"] if cert else []),
-            fix=f"Use a certificate from a public CA (e.g. Let's Encrypt) for {probe.host}, and renew it automatically.",
-        ))
+        findings.append(
+            make_finding(
+                "smtp.cert_invalid",
+                f"The certificate of {where} is not valid for it",
+                "The TLS certificate: " + "; ".join(problems) + ". Opportunistic TLS still works, but with"
+                " MTA-STS or DANE senders refuse to deliver, and it shows a careless set-up.",
+                evidence=evidence
+                + (
+                    [f"certificate: {cert.subject}, issued by {cert.issuer}, names {cert.names}, valid until {cert.not_after:%Y-%m-%d}"]
+                    if cert
+                    else []
+                ),
+                fix=f"Use a certificate from a public CA (e.g. Let's Encrypt) for {probe.host}, and renew it automatically.",
+            )
+        )
     return findings
 
 

@@ -1,4 +1,5 @@
 """Zone-file lint: mistakes in how a zone file is written, found before it is published."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,30 +43,39 @@ def _missing_dots(source: ZoneSource) -> list[Finding]:
         origin = entries[0].origin.to_text()
         rewritten = [e.source_line.replace(written, meant if meant.lower() != origin.lower() else "@", 1) for e in entries]
         types = ", ".join(sorted({e.rdtype for e in entries}))
-        findings.append(make_finding(
-            "zone.owner_missing_dot",
-            f"{len(entries)} record(s) written as {written} land at {owner.to_text()}",
-            f"The owner {written!r} has no trailing dot, so under $ORIGIN {origin} it is relative and"
-            f" becomes {owner.to_text()} The {types} record(s) meant for {meant} are published at the"
-            f" wrong name; {meant} itself does not have them.",
-            evidence=[_show(e) for e in entries],
-            fix="Write the owner with a trailing dot, or as @:\n" + "\n".join(f"  {line}" for line in rewritten),
-        ))
+        findings.append(
+            make_finding(
+                "zone.owner_missing_dot",
+                f"{len(entries)} record(s) written as {written} land at {owner.to_text()}",
+                f"The owner {written!r} has no trailing dot, so under $ORIGIN {origin} it is relative and"
+                f" becomes {owner.to_text()} The {types} record(s) meant for {meant} are published at the"
+                f" wrong name; {meant} itself does not have them.",
+                evidence=[_show(e) for e in entries],
+                fix="Write the owner with a trailing dot, or as @:\n" + "\n".join(f"  {line}" for line in rewritten),
+            )
+        )
     return findings
 
 
 def _localhost(source: ZoneSource) -> list[Finding]:
-    entries = [e for e in source.entries if e.owner.labels and e.owner.labels[0].lower() == b"localhost" and e.owner != dns.name.from_text("localhost.")]
+    entries = [
+        e
+        for e in source.entries
+        if e.owner.labels and e.owner.labels[0].lower() == b"localhost" and e.owner != dns.name.from_text("localhost.")
+    ]
     if not entries:
         return []
-    return [make_finding(
-        "zone.localhost_record", f"A localhost name is published in {source.domain}",
-        f"{entries[0].owner.to_text()} points to a loopback address in a public zone. It serves no"
-        " purpose outside the server, and names in your domain that resolve to 127.0.0.1 enable"
-        " same-site tricks against browsers (RFC 1912 advises against it).",
-        evidence=[_show(e) for e in entries],
-        fix="Remove the line(s):\n" + "\n".join(f"  {e.source_line}" for e in entries),
-    )]
+    return [
+        make_finding(
+            "zone.localhost_record",
+            f"A localhost name is published in {source.domain}",
+            f"{entries[0].owner.to_text()} points to a loopback address in a public zone. It serves no"
+            " purpose outside the server, and names in your domain that resolve to 127.0.0.1 enable"
+            " same-site tricks against browsers (RFC 1912 advises against it).",
+            evidence=[_show(e) for e in entries],
+            fix="Remove the line(s):\n" + "\n".join(f"  {e.source_line}" for e in entries),
+        )
+    ]
 
 
 def _ttl_mismatches(source: ZoneSource) -> list[Finding]:
@@ -78,14 +88,17 @@ def _ttl_mismatches(source: ZoneSource) -> list[Finding]:
         if len(ttls) < 2:
             continue
         lowest = min(t for t in ttls if t is not None)
-        findings.append(make_finding(
-            "zone.ttl_mismatch", f"The {rdtype} records of {owner.to_text()} have different TTLs",
-            f"One RRset is given TTLs {', '.join(str(t) for t in sorted(t for t in ttls if t is not None))}."
-            f" RFC 2181 §5.2 makes this an error; servers and resolvers use one of them (usually"
-            f" {lowest}), so the TTL written is not the TTL served.",
-            evidence=[_show(e) for e in entries],
-            fix=f"Give every {rdtype} record of {_relative(owner, source.origin)} the same TTL.",
-        ))
+        findings.append(
+            make_finding(
+                "zone.ttl_mismatch",
+                f"The {rdtype} records of {owner.to_text()} have different TTLs",
+                f"One RRset is given TTLs {', '.join(str(t) for t in sorted(t for t in ttls if t is not None))}."
+                f" RFC 2181 §5.2 makes this an error; servers and resolvers use one of them (usually"
+                f" {lowest}), so the TTL written is not the TTL served.",
+                evidence=[_show(e) for e in entries],
+                fix=f"Give every {rdtype} record of {_relative(owner, source.origin)} the same TTL.",
+            )
+        )
     return findings
 
 
@@ -102,12 +115,15 @@ def _escaped_txt(source: ZoneSource) -> list[Finding]:
         for rd in rdataset:
             text = b"".join(rd.strings).decode("utf-8", "backslashreplace")
             if "\\" in text and not text.lower().startswith("v=spf1"):
-                findings.append(make_finding(
-                    "zone.txt_escaped", f"The TXT record of {name.to_text()} contains literal backslashes",
-                    f"The published text is {text!r}: the backslashes were escaped twice in the zone"
-                    " file (\\\\), so they are part of the data and whatever reads it sees them.",
-                    evidence=[f"{name.to_text()} TXT {rd.to_text()}"],
-                    fix="Write the character itself (or a single backslash escape) in the zone file:\n  "
-                    + f'{_relative(name, source.origin)} {rdataset.ttl} IN TXT "{text.replace(chr(92), "")}"',
-                ))
+                findings.append(
+                    make_finding(
+                        "zone.txt_escaped",
+                        f"The TXT record of {name.to_text()} contains literal backslashes",
+                        f"The published text is {text!r}: the backslashes were escaped twice in the zone"
+                        " file (\\\\), so they are part of the data and whatever reads it sees them.",
+                        evidence=[f"{name.to_text()} TXT {rd.to_text()}"],
+                        fix="Write the character itself (or a single backslash escape) in the zone file:\n  "
+                        + f'{_relative(name, source.origin)} {rdataset.ttl} IN TXT "{text.replace(chr(92), "")}"',
+                    )
+                )
     return findings

@@ -1,5 +1,6 @@
 """DMARC evaluation of one message (RFC 7489 §3.1, §6.6): identifier alignment in relaxed and
 strict mode, the verdict, and the disposition the policy asks for. Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,8 +28,14 @@ class Identifier:
     counts: bool  # aligned in the mode the policy asks for, and passing
 
     def to_json(self) -> dict[str, object]:
-        return {"mechanism": self.mechanism, "domain": self.domain, "result": self.result,
-                "aligned_relaxed": self.relaxed, "aligned_strict": self.strict, "counts": self.counts}
+        return {
+            "mechanism": self.mechanism,
+            "domain": self.domain,
+            "result": self.result,
+            "aligned_relaxed": self.relaxed,
+            "aligned_strict": self.strict,
+            "counts": self.counts,
+        }
 
 
 @dataclass
@@ -61,24 +68,38 @@ class DmarcVerdict:
         return [i for i in self.identifiers if i.result == "pass" and not i.counts]
 
     def to_json(self) -> dict[str, object]:
-        return {"from_domain": self.from_domain, "record_domain": self.record_domain,
-                "record": self.record.text if self.record else None, "policy": self.applicable_policy,
-                "pct": self.record.pct if self.record else None, "result": "pass" if self.passed else "fail",
-                "disposition": self.disposition, "identifiers": [i.to_json() for i in self.identifiers]}
+        return {
+            "from_domain": self.from_domain,
+            "record_domain": self.record_domain,
+            "record": self.record.text if self.record else None,
+            "policy": self.applicable_policy,
+            "pct": self.record.pct if self.record else None,
+            "result": "pass" if self.passed else "fail",
+            "disposition": self.disposition,
+            "identifiers": [i.to_json() for i in self.identifiers],
+        }
 
 
-def evaluate(from_domain: str, record_domain: str | None, record: DmarcRecord | None,
-             spf_domain: str, spf_result: str, dkim_results: list[tuple[str, str]]) -> DmarcVerdict:
+def evaluate(
+    from_domain: str,
+    record_domain: str | None,
+    record: DmarcRecord | None,
+    spf_domain: str,
+    spf_result: str,
+    dkim_results: list[tuple[str, str]],
+) -> DmarcVerdict:
     """dkim_results: (d=, result) of each signature."""
     strict_spf = record is not None and record.tags.get("aspf", "r").lower() == "s"
     strict_dkim = record is not None and record.tags.get("adkim", "r").lower() == "s"
     verdict = DmarcVerdict(from_domain, record_domain, record)
     if spf_domain:
         relaxed, strict = aligned(spf_domain, from_domain, False), aligned(spf_domain, from_domain, True)
-        verdict.identifiers.append(Identifier("spf", spf_domain, spf_result, relaxed, strict,
-                                              spf_result == "pass" and (strict if strict_spf else relaxed)))
+        verdict.identifiers.append(
+            Identifier("spf", spf_domain, spf_result, relaxed, strict, spf_result == "pass" and (strict if strict_spf else relaxed))
+        )
     for domain, result in dkim_results:
         relaxed, strict = aligned(domain, from_domain, False), aligned(domain, from_domain, True)
-        verdict.identifiers.append(Identifier("dkim", domain, result, relaxed, strict,
-                                              result == "pass" and (strict if strict_dkim else relaxed)))
+        verdict.identifiers.append(
+            Identifier("dkim", domain, result, relaxed, strict, result == "pass" and (strict if strict_dkim else relaxed))
+        )
     return verdict

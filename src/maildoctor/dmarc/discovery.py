@@ -1,4 +1,5 @@
 """Finding the DMARC policy that applies to a domain: its own record, else its organizational domain's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Organizational domains from the Public Suffix List (shipped with publicsuffixlist, no network)."""
+
 from __future__ import annotations
 
 from functools import cache, lru_cache

@@ -1,4 +1,5 @@
 """What a DNS question got back: records, or a clearly distinguished kind of non-answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -86,7 +87,8 @@ class Answer:
     def _texts(self) -> tuple[str, ...]:
         return tuple(
             b"".join(rd.strings).decode("utf-8", errors="backslashreplace")
-            for rd in self.records if getattr(rd, "strings", None) is not None
+            for rd in self.records
+            if getattr(rd, "strings", None) is not None
         )
 
     @computed_once
@@ -94,7 +96,8 @@ class Answer:
         """TXT strings with bytes outside UTF-8 kept as surrogates, for parsers that must reject them."""
         return tuple(
             b"".join(rd.strings).decode("utf-8", errors="surrogateescape")
-            for rd in self.records if getattr(rd, "strings", None) is not None
+            for rd in self.records
+            if getattr(rd, "strings", None) is not None
         )
 
     @computed_once

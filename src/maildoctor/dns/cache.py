@@ -4,6 +4,7 @@ Answers live for their TTL (capped), negative answers for a short while, tempora
 not kept; identical questions in flight are asked once. The size is bounded (least recently used
 entries go first), so a long-running service does not grow without end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,7 @@ MAX_TTL = 3600.0
 
 
 class CachingResolver:
-    def __init__(self, inner: Resolver, max_entries: int = 100_000, max_ttl: float = MAX_TTL,
-                 negative_ttl: float = NEGATIVE_TTL) -> None:
+    def __init__(self, inner: Resolver, max_entries: int = 100_000, max_ttl: float = MAX_TTL, negative_ttl: float = NEGATIVE_TTL) -> None:
         self.inner = inner
         self.max_entries = max_entries
         self.max_ttl = max_ttl

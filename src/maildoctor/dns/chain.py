@@ -1,4 +1,5 @@
 """Zone files first, live DNS for names outside them (--zone together with --nameserver)."""
+
 from __future__ import annotations
 
 from maildoctor.dns.answer import Answer, Outcome, Resolver

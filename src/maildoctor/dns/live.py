@@ -12,6 +12,7 @@ waiting until its deadline, which nothing can remove. Truncated replies are aske
 (dnspython's TCP client, which checks id and question too); FORMERR, NOTIMP or BADVERS to a
 question with EDNS is asked again without it, and that server is asked without it from then on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -79,15 +80,13 @@ def encode_question(qid: int, question: Question, edns: bool = True) -> bytes:
     return qid.to_bytes(2, "big") + b"\x01\x20\x00\x01\x00\x00\x00\x00\x00\x00" + question.section
 
 
-
-
 @dataclass(frozen=True)
 class Nameserver:
     host: str
     port: int = 53
 
     @classmethod
-    def parse(cls, text: str) -> "Nameserver":
+    def parse(cls, text: str) -> Nameserver:
         """IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address."""
         text = text.strip()
         if text.startswith("["):
@@ -140,7 +139,7 @@ class _Entropy:
             self._bytes, self._next = os.urandom(max(_ENTROPY_CHUNK, count)), 0
         start = self._next
         self._next = start + count
-        return self._bytes[start:self._next]
+        return self._bytes[start : self._next]
 
 
 _entropy = _Entropy()
@@ -180,8 +179,7 @@ class _InFlight:
 
     __slots__ = ("future", "question", "qid", "channel", "deadline", "note")
 
-    def __init__(self, future: asyncio.Future[Reply], question: Question, qid: int, channel: "_Channel",
-                 deadline: float) -> None:
+    def __init__(self, future: asyncio.Future[Reply], question: Question, qid: int, channel: _Channel, deadline: float) -> None:
         self.future = future
         self.question = question
         self.qid = qid
@@ -194,7 +192,7 @@ class _Channel(asyncio.DatagramProtocol):
     """One UDP socket bound to a random port and connected to one name server (the loop's own
     datagram transport: uvloop sends and receives in C)."""
 
-    def __init__(self, owner: "LiveResolver", server: _Server, born: float) -> None:
+    def __init__(self, owner: LiveResolver, server: _Server, born: float) -> None:
         self.owner = owner
         self.server = server
         self.host, self.port = server.address.host, server.address.port
@@ -504,8 +502,11 @@ class LiveResolver:
                     without_edns.append(len(answers))
                     answers.append(Answer(item.asked, item.rdtype, Outcome.ERROR, detail=_rcode_text(reply.rcode)))
                     continue
-                answers.append(interpret(reply, item.question, item.asked, item.rdtype) if not reply.truncated
-                               else await self._over_tcp(server, item, edns))
+                answers.append(
+                    interpret(reply, item.question, item.asked, item.rdtype)
+                    if not reply.truncated
+                    else await self._over_tcp(server, item, edns)
+                )
         finally:  # also when cancelled half-way: nothing may be left waiting
             for waiting in sent:
                 future = waiting.future
@@ -573,7 +574,7 @@ class LiveResolver:
         while deadlines and deadlines[0].deadline <= now:
             waiting = deadlines.popleft()
             if waiting.future is not None and not waiting.future.done():
-                waiting.future.set_exception(asyncio.TimeoutError())
+                waiting.future.set_exception(TimeoutError())
                 waiting.channel.forget(waiting)
         self._sweeper = self._loop.call_later(SWEEP, self._sweep) if deadlines else None
 
@@ -582,7 +583,7 @@ class LiveResolver:
         host = server.address.host
         try:
             return await waiting.future, None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if waiting.note:
                 return None, Answer(item.asked, item.rdtype, Outcome.MALFORMED, detail=waiting.note)
             return None, Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{host} did not answer in {self.timeout:g}s")
@@ -597,7 +598,7 @@ class LiveResolver:
         try:
             response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
             reply = parse_reply(response.to_wire(), question)
-        except (dns.exception.Timeout, asyncio.TimeoutError):
+        except (TimeoutError, dns.exception.Timeout):
             return Answer(asked, rdtype, Outcome.TIMEOUT, detail=f"{host} did not answer over TCP")
         except dns.exception.FormError as exc:
             return Answer(asked, rdtype, Outcome.MALFORMED, detail=f"malformed reply from {host} over TCP: {exc}")

@@ -1,4 +1,5 @@
 """Answers as if some TXT records were already published: to test a suggested record before offering it."""
+
 from __future__ import annotations
 
 import dns.rdata
@@ -26,5 +27,5 @@ class OverlayResolver:
 
 def _txt_wire(text: str) -> bytes:
     data = text.encode("utf-8")
-    chunks = [data[i:i + 255] for i in range(0, len(data), 255)] or [b""]
+    chunks = [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
     return b"".join(len(c).to_bytes(1, "big") + c for c in chunks)

@@ -1,5 +1,6 @@
 """How to reach DNS, as data: the --nameserver / --zone / --timeout choice, which can be handed to
 another process (the inbox's graders) and built there into a resolver."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ real one, garbage with the question's id, no EDNS, BADVERS, records of another c
 It runs its own event loop in a thread, so synchronous tests, asyncio tests and subprocesses
 (the CLI) can all talk to it as to any real server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,12 +28,17 @@ from maildoctor.dns.answer import Outcome, normalize_name, rdtype_of, to_dns_nam
 from maildoctor.dns.zonedata import ZoneSet
 
 FAULTS = (
-    "timeout", "servfail", "refused", "truncate",
+    "timeout",
+    "servfail",
+    "refused",
+    "truncate",
     "stray",  # first a reply with the question's id to another question, then the real reply
     "garbage",  # first a cut-short reply with the question's id, then the real reply
     "garbage_only",  # only the cut-short reply
     "no_question",  # a NOERROR reply without a question section
-    "formerr_edns", "notimp_edns", "badvers",  # as servers that do not know EDNS answer a question with OPT
+    "formerr_edns",
+    "notimp_edns",
+    "badvers",  # as servers that do not know EDNS answer a question with OPT
     "chaos_class",  # the records come back as class CH
     "none",  # answer normally (overrides a name-wide fault for one type)
 )
@@ -167,7 +173,7 @@ class TestDnsServer:
         return []
 
     # -- serving -------------------------------------------------------------------------------
-    def start(self) -> "TestDnsServer":
+    def start(self) -> TestDnsServer:
         self._thread = threading.Thread(target=self._run, name="test-dns", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -182,7 +188,7 @@ class TestDnsServer:
         if self._thread:
             self._thread.join(10)
 
-    def __enter__(self) -> "TestDnsServer":
+    def __enter__(self) -> TestDnsServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,4 +1,5 @@
 """The per-audit wrapper: each (name, type) is asked once, and every question is kept as evidence."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ to_text()); other types go to dnspython's rdata parsers. dnspython's Message lay
 generic parsers cost half of an SPF evaluation's time. The question is checked against the one
 we asked, so a reply to another question is never taken for ours.
 """
+
 from __future__ import annotations
 
 import re
@@ -148,7 +149,7 @@ def _name(wire: bytes, offset: int) -> tuple[Labels, int]:
             continue
         if length > 63:
             raise dns.exception.FormError("an unknown label type")
-        label = wire[offset + 1:offset + 1 + length]
+        label = wire[offset + 1 : offset + 1 + length]
         size += length + 1
         if len(label) != length or size > 255:
             raise dns.exception.FormError("a name cut short or longer than 255 bytes")
@@ -166,7 +167,7 @@ def _data(wire: bytes, kind: int, start: int, end: int) -> Data:
         strings = []
         while start < end:
             length = wire[start]
-            strings.append(wire[start + 1:start + 1 + length])
+            strings.append(wire[start + 1 : start + 1 + length])
             start += 1 + length
         if start != end or not strings:
             raise dns.exception.FormError("TXT data that does not end where its length says")
@@ -180,7 +181,7 @@ def _data(wire: bytes, kind: int, start: int, end: int) -> Data:
         labels, after = _name(wire, start + 2)
         if after != end:
             raise dns.exception.FormError("MX data that does not end where its length says")
-        return MxData(int.from_bytes(wire[start:start + 2], "big"), labels)
+        return MxData(int.from_bytes(wire[start : start + 2], "big"), labels)
     parser = dns.wire.Parser(wire, start)
     with parser.restrict_to(end - start):
         return dns.rdata.from_wire_parser(dns.rdataclass.IN, kind, parser)
@@ -205,7 +206,7 @@ class Question:
         return hash((self.labels, self.rdtype))
 
     @classmethod
-    def of(cls, name: str, rdtype: int) -> "Question":
+    def of(cls, name: str, rdtype: int) -> Question:
         """Raises ValueError (or a dns.exception) when name is not a valid domain name."""
         text = name.rstrip(".") if name != "." else ""
         if text.isascii() and "\\" not in text:
@@ -240,7 +241,7 @@ def _extended_rcode(wire: bytes, offset: int, nscount: int, arcount: int) -> tup
     section is skipped, the additional section read for type 41 (RFC 6891 §6.1.3)."""
     for _ in range(nscount):
         offset = _skip_name(wire, offset)
-        offset += 10 + int.from_bytes(wire[offset + 8:offset + 10], "big")
+        offset += 10 + int.from_bytes(wire[offset + 8 : offset + 10], "big")
     if offset > len(wire):
         raise dns.exception.FormError("an authority record longer than the reply")
     extended, edns = 0, False
@@ -291,7 +292,7 @@ def parse_reply(wire: bytes, question: Question) -> Reply | None:
             return None
         records = []
         for _ in range(ancount):
-            if wire[offset:offset + 2] == _POINTER_TO_QUESTION:  # the usual owner: the name asked, compressed
+            if wire[offset : offset + 2] == _POINTER_TO_QUESTION:  # the usual owner: the name asked, compressed
                 owner, offset = question.labels, offset + 2
             else:
                 owner, offset = _name(wire, offset)

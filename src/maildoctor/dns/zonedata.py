@@ -1,4 +1,5 @@
 """Authoritative answers from zone files: the zone-file backend and the test DNS server share this."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class ZoneSet:
             self.add(z)
 
     @classmethod
-    def from_paths(cls, paths: list[Path], origin: str | None = None) -> "ZoneSet":
+    def from_paths(cls, paths: list[Path], origin: str | None = None) -> ZoneSet:
         zones: list[LoadedZone] = []
         for path in paths:
             files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".zone", ".db")) if path.is_dir() else [path]
@@ -154,8 +155,12 @@ class ZoneSet:
             rdataset = node.get_rdataset(dns.rdataclass.IN, wanted)
             if rdataset is not None:
                 return Answer(
-                    normalize_name(qname), rdtype.upper(), Outcome.ANSWER,
-                    records=tuple(rdataset), cnames=tuple(cnames), ttl=rdataset.ttl,
+                    normalize_name(qname),
+                    rdtype.upper(),
+                    Outcome.ANSWER,
+                    records=tuple(rdataset),
+                    cnames=tuple(cnames),
+                    ttl=rdataset.ttl,
                 )
             cname = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
             if cname is None or wanted == dns.rdatatype.CNAME:

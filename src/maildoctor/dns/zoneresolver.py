@@ -1,4 +1,5 @@
 """The zone-file backend: answers from local zone files, no network."""
+
 from __future__ import annotations
 
 from maildoctor.dns.answer import Answer

@@ -2,6 +2,7 @@
 
 Pure: loading validates the TOML and reports every problem with the list it belongs to; reading
 an answer (interpret) never raises."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -68,8 +69,7 @@ def interpret(blocklist: Blocklist, answers: list[str]) -> Reading:
             reading.refused = f"the answer {answer!r} is not an IPv4 address"
             continue
         if address.version != 4 or not address.is_loopback:
-            reading.refused = (f"the answer {answer} is outside 127.0.0.0/8: the list is broken, gone, or your"
-                               " resolver rewrites answers")
+            reading.refused = f"the answer {answer} is outside 127.0.0.0/8: the list is broken, gone, or your resolver rewrites answers"
             continue
         if answer in refused_codes:
             reading.refused = refused_codes[answer]
@@ -99,6 +99,7 @@ def _meanings(blocklist: Blocklist, answer: str) -> list[tuple[str, str]]:
 
 
 # -- loading -----------------------------------------------------------------------------------
+
 
 def load_catalog(path: str | Path | None = None) -> list[Blocklist]:
     """The shipped catalog, or the user's own file (same format). CatalogError says what is wrong."""
@@ -181,7 +182,15 @@ def _blocklist(entry: object) -> Blocklist:
             raise CatalogError(f"answer '{answer}' is not an IPv4 address") from None
     codes = tuple(Code(a, m, severities.get(a, severity)) for a, m in codes_table.items())
     return Blocklist(
-        zone=zone, name=_text(entry, "name"), lists=_text(entry, "lists"), kinds=tuple(kinds), severity=severity,
-        delist=_text(entry, "delist"), public_resolvers=public, test=_text(entry, "test", required=False),
-        bitmask=bitmask, codes=codes, refused=tuple(refused.items()),
+        zone=zone,
+        name=_text(entry, "name"),
+        lists=_text(entry, "lists"),
+        kinds=tuple(kinds),
+        severity=severity,
+        delist=_text(entry, "delist"),
+        public_resolvers=public,
+        test=_text(entry, "test", required=False),
+        bitmask=bitmask,
+        codes=codes,
+        refused=tuple(refused.items()),
     )

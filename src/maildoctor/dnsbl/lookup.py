@@ -2,6 +2,7 @@
 
 DNS goes through the project's resolver. A list that times out, fails or refuses is
 'unavailable' or 'refused', never 'listed'."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,7 @@ class Subject:
     kind: str  # "ipv4", "ipv6" or "domain"
 
     @classmethod
-    def parse(cls, text: str) -> "Subject":
+    def parse(cls, text: str) -> Subject:
         from maildoctor.target import parse_domain
 
         try:
@@ -56,10 +57,18 @@ class Result:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "target": self.subject.text, "kind": self.subject.kind, "list": self.blocklist.zone,
-            "name": self.blocklist.name, "status": self.status, "codes": self.reading.codes,
-            "meanings": self.reading.meanings, "severity": self.reading.severity if self.status == LISTED else None,
-            "reason": self.reason, "detail": self.detail, "delist": self.blocklist.delist, "query": self.query,
+            "target": self.subject.text,
+            "kind": self.subject.kind,
+            "list": self.blocklist.zone,
+            "name": self.blocklist.name,
+            "status": self.status,
+            "codes": self.reading.codes,
+            "meanings": self.reading.meanings,
+            "severity": self.reading.severity if self.status == LISTED else None,
+            "reason": self.reason,
+            "detail": self.detail,
+            "delist": self.blocklist.delist,
+            "query": self.query,
             "ms": round(self.ms, 1),
         }
 
@@ -110,8 +119,7 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
     try:
         answers = await asyncio.wait_for(ask_all(resolver, [(name, "A") for name in names]), deadline)
     except Exception as exc:  # noqa: BLE001  (a resolver's failure makes the lists unavailable, not the audit fail)
-        detail = (f"no answer within the {deadline:g} s deadline" if isinstance(exc, asyncio.TimeoutError)
-                  else f"failed: {exc}")
+        detail = f"no answer within the {deadline:g} s deadline" if isinstance(exc, asyncio.TimeoutError) else f"failed: {exc}"
         return [Result(s, b, UNAVAILABLE, name, detail=detail) for (s, b), name in zip(pairs, names)]
     results = [_read(s, b, name, answer) for (s, b), name, answer in zip(pairs, names, answers)]
     listed = [r for r in results if r.status == LISTED]
@@ -129,9 +137,14 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
     return results
 
 
-async def check_all(resolver: Resolver, subjects: list[Subject], lists: list[Blocklist],
-                    deadline: float = DEFAULT_DEADLINE, in_flight: int = DEFAULT_IN_FLIGHT,
-                    eager_reasons: bool = True) -> list[Result]:
+async def check_all(
+    resolver: Resolver,
+    subjects: list[Subject],
+    lists: list[Blocklist],
+    deadline: float = DEFAULT_DEADLINE,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+    eager_reasons: bool = True,
+) -> list[Result]:
     """Every list that serves a subject's kind, for every subject; results in (subject, list) order.
     Whatever has not answered when the deadline passes is 'unavailable'. eager_reasons asks for
     the listing reasons (TXT) together with the A records, up to EAGER_REASONS_UP_TO pairs."""

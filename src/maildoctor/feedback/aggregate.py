@@ -2,6 +2,7 @@
 each <record> is handed on and dropped as soon as it is read, so memory does not grow with the
 report. A report whose prolog declares a DTD (the only way to entities and external
 references) is refused before parsing."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -79,8 +80,9 @@ def _fields(parent: Element | None) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _names(ns: str) -> tuple[str, ...]:
-    return tuple(ns + name for name in ("disposition", "dkim", "spf", "header_from", "envelope_from", "domain", "selector",
-                                        "result", "scope"))
+    return tuple(
+        ns + name for name in ("disposition", "dkim", "spf", "header_from", "envelope_from", "domain", "selector", "result", "scope")
+    )
 
 
 def _record(element: Element, ns: str) -> AggregateRecord:
@@ -101,9 +103,15 @@ def _record(element: Element, ns: str) -> AggregateRecord:
     evaluated, identifiers = _fields(evaluated_element), _fields(element.find(ns + "identifiers"))
     # the names in the report's namespace, and each value read inline: this runs a million times for a big report
     disposition, dkim, spf, header_from, envelope_from, domain, selector, result, scope = _names(ns)
-    record = AggregateRecord(ip, int(count), evaluated.get(disposition, "").strip().lower(), evaluated.get(dkim, "").strip().lower(),
-                             evaluated.get(spf, "").strip().lower(), identifiers.get(header_from, "").strip().lower(),
-                             identifiers.get(envelope_from, "").strip().lower())
+    record = AggregateRecord(
+        ip,
+        int(count),
+        evaluated.get(disposition, "").strip().lower(),
+        evaluated.get(dkim, "").strip().lower(),
+        evaluated.get(spf, "").strip().lower(),
+        identifiers.get(header_from, "").strip().lower(),
+        identifiers.get(envelope_from, "").strip().lower(),
+    )
     if evaluated_element is not None and ns + "reason" in evaluated:
         record.reasons = [(r.findtext(ns + "type") or "").strip().lower() for r in evaluated_element.findall(ns + "reason")]
     results = element.find(ns + "auth_results")
@@ -111,17 +119,30 @@ def _record(element: Element, ns: str) -> AggregateRecord:
         for method in results:
             group = _fields(method)
             if method.tag == dkim:
-                record.dkim_results.append((group.get(domain, "").strip().lower(), group.get(selector, "").strip().lower(),
-                                            group.get(result, "").strip().lower()))
+                record.dkim_results.append(
+                    (group.get(domain, "").strip().lower(), group.get(selector, "").strip().lower(), group.get(result, "").strip().lower())
+                )
             elif method.tag == spf:
-                record.spf_results.append((group.get(domain, "").strip().lower(), group.get(scope, "").strip().lower() or "mfrom",
-                                           group.get(result, "").strip().lower()))
+                record.spf_results.append(
+                    (
+                        group.get(domain, "").strip().lower(),
+                        group.get(scope, "").strip().lower() or "mfrom",
+                        group.get(result, "").strip().lower(),
+                    )
+                )
     return record
 
 
 _PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
-         (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8"), (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
 MAX_PROLOG = 1 << 20
 
 
@@ -169,8 +190,9 @@ def _run_after_markup(chunk: bytes, run: int, name: str) -> int:
     last = max(chunk.rfind(b"<"), chunk.rfind(b">"))
     run = len(chunk) - last - 1 if last >= 0 else run + len(chunk)
     if run > MAX_TEXT_RUN:
-        raise ReportError(f"{name}: refused: more than {MAX_TEXT_RUN >> 20} MB of text without markup (no report field is"
-                          " that long: a whitespace bomb?)")
+        raise ReportError(
+            f"{name}: refused: more than {MAX_TEXT_RUN >> 20} MB of text without markup (no report field is that long: a whitespace bomb?)"
+        )
     return run
 
 
@@ -181,7 +203,8 @@ def _valid_utf8(chunks: Iterator[bytes], repairs: list[str]) -> Iterator[bytes]:
     first = next(chunks, b"")
     declared = _DECLARED_ENCODING.match(first)
     if any(first.startswith(bom) for bom, codec in _BOMS if codec != "utf-8") or (
-            declared is not None and declared.group(1).lower().replace(b"_", b"-") not in _UTF8_NAMES):
+        declared is not None and declared.group(1).lower().replace(b"_", b"-") not in _UTF8_NAMES
+    ):
         yield first
         yield from chunks
         return
@@ -193,7 +216,7 @@ def _valid_utf8(chunks: Iterator[bytes], repairs: list[str]) -> Iterator[bytes]:
             continue
         data = carry + chunk
         cut = _cut_character(data)
-        body, carry = data[:len(data) - cut], data[len(data) - cut:]
+        body, carry = data[: len(data) - cut], data[len(data) - cut :]
         try:
             body.decode("utf-8")
             yield body
@@ -282,7 +305,7 @@ def parse_aggregate(stream: IO[bytes], name: str = "report") -> Iterator[Aggrega
                 started.clear()
             if body is None and root is not None:
                 body = root if _local(root.tag) == "feedback" else next((c for c in root if _local(c.tag) == "feedback"), None)
-                ns = body.tag[:body.tag.find("}") + 1] if body is not None else ""
+                ns = body.tag[: body.tag.find("}") + 1] if body is not None else ""
             if report_closed:
                 break
             if body is not None:
@@ -317,6 +340,13 @@ def _meta(parts: dict[str, Element], name: str, repairs: list[str]) -> Aggregate
         raise ReportError(f"{name}: missing {', '.join(missing)}")
     if not (begin.isdigit() and end.isdigit()):
         raise ReportError(f"{name}: date_range {begin!r}..{end!r} is not two UNIX times")
-    return AggregateMeta(org, report_id, _text(meta, "email"), int(begin), int(end), domain,
-                         {_local(c.tag): (c.text or "").strip() for c in policy if _local(c.tag) != "domain"}, repairs)
-
+    return AggregateMeta(
+        org,
+        report_id,
+        _text(meta, "email"),
+        int(begin),
+        int(end),
+        domain,
+        {_local(c.tag): (c.text or "").strip() for c in policy if _local(c.tag) != "domain"},
+        repairs,
+    )

@@ -6,6 +6,7 @@ labelled corpus use, so that our answers can be compared with it: the status cod
 command weigh as much as the words. "User unknown" said in answer to RCPT is an unknown user; the
 same words after DATA come from a content filter ("filtered"); at MAIL FROM it is the sender
 that was refused ("rejected")."""
+
 from __future__ import annotations
 
 import json
@@ -16,19 +17,63 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-REASONS = frozenset({"blocked", "contenterror", "delivered", "exceedlimit", "expired", "feedback", "filtered", "hasmoved",
-                     "hostunknown", "mailboxfull", "mailererror", "mesgtoobig", "networkerror", "norelaying", "notaccept",
-                     "onhold", "policyviolation", "rejected", "securityerror", "spamdetected", "suspend", "syntaxerror",
-                     "systemerror", "systemfull", "toomanyconn", "undefined", "userunknown", "vacation", "virusdetected"})
+REASONS = frozenset(
+    {
+        "blocked",
+        "contenterror",
+        "delivered",
+        "exceedlimit",
+        "expired",
+        "feedback",
+        "filtered",
+        "hasmoved",
+        "hostunknown",
+        "mailboxfull",
+        "mailererror",
+        "mesgtoobig",
+        "networkerror",
+        "norelaying",
+        "notaccept",
+        "onhold",
+        "policyviolation",
+        "rejected",
+        "securityerror",
+        "spamdetected",
+        "suspend",
+        "syntaxerror",
+        "systemerror",
+        "systemfull",
+        "toomanyconn",
+        "undefined",
+        "userunknown",
+        "vacation",
+        "virusdetected",
+    }
+)
 _ADDRESSES = re.compile(r"\S+@\S+")  # a "diagnostic" that only repeats the recipient says nothing
 BEFORE_MAIL = ("CONN", "EHLO", "HELO")
 BEFORE_DATA = (*BEFORE_MAIL, "MAIL", "RCPT")
 # What the status code or a first look may say, but the words can still overrule.
 WEAK = {"undefined", "onhold", "systemerror", "securityerror", "networkerror", "hostunknown", "userunknown"}
 # Reasons tried on the words alone, in order, when the first pass found nothing.
-BY_WORDS = ("mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying", "securityerror", "systemerror",
-            "networkerror", "suspend", "expired", "contenterror", "systemfull", "notaccept", "mailererror", "hostunknown",
-            "userunknown")
+BY_WORDS = (
+    "mailboxfull",
+    "spamdetected",
+    "policyviolation",
+    "virusdetected",
+    "norelaying",
+    "securityerror",
+    "systemerror",
+    "networkerror",
+    "suspend",
+    "expired",
+    "contenterror",
+    "systemfull",
+    "notaccept",
+    "mailererror",
+    "hostunknown",
+    "userunknown",
+)
 
 
 @dataclass(frozen=True)
@@ -85,10 +130,17 @@ class Provider:
 @cache
 def _providers() -> tuple[Provider, ...]:
     data = _file()["providers"]["list"]
-    return tuple(Provider(entry["name"], re.compile(entry["host"]),
-                          tuple((status, re.compile(words), reason) for status, words, reason in entry.get("said", [])),
-                          re.compile(entry["codes"]["pattern"]) if "codes" in entry else None,
-                          entry.get("codes", {}).get("meaning", {}), entry.get("stage", {})) for entry in data)
+    return tuple(
+        Provider(
+            entry["name"],
+            re.compile(entry["host"]),
+            tuple((status, re.compile(words), reason) for status, words, reason in entry.get("said", [])),
+            re.compile(entry["codes"]["pattern"]) if "codes" in entry else None,
+            entry.get("codes", {}).get("meaning", {}),
+            entry.get("stage", {}),
+        )
+        for entry in data
+    )
 
 
 def provider_reason(answer: Answer) -> str:
@@ -135,8 +187,9 @@ def unwrapped(text: str) -> str:
 
 
 def reason_of(answer: Answer) -> str:
-    answer = Answer(unwrapped(answer.diagnostic).lower(), answer.status, answer.command, answer.reply, answer.action, answer.smtp,
-                    answer.host)
+    answer = Answer(
+        unwrapped(answer.diagnostic).lower(), answer.status, answer.command, answer.reply, answer.action, answer.smtp, answer.host
+    )
     if answer.status.startswith("2."):
         return "delivered"
     if answer.host and (known := provider_reason(answer)):
@@ -163,7 +216,10 @@ def _first_pass(answer: Answer) -> str:
         return "rejected"  # an address refused at MAIL FROM is the sender's
     checks: tuple[tuple[str, Callable[[], bool]], ...] = (  # tried in this order; each only when those before it failed
         ("mailboxfull", lambda: bool(status) and (by_status == "mailboxfull" or says("mailboxfull", text))),
-        ("mesgtoobig", lambda: by_status == "mesgtoobig" or (by_status != "exceedlimit" and status != "5.2.3" and says("mesgtoobig", text))),
+        (
+            "mesgtoobig",
+            lambda: by_status == "mesgtoobig" or (by_status != "exceedlimit" and status != "5.2.3" and says("mesgtoobig", text)),
+        ),
         ("exceedlimit", lambda: bool(status) and (by_status == "exceedlimit" or says("exceedlimit", text))),
         ("suspend", lambda: bool(status) and says("suspend", text)),
         ("hasmoved", lambda: says("hasmoved", text)),
@@ -171,10 +227,20 @@ def _first_pass(answer: Answer) -> str:
         ("userunknown", lambda: by_status != "suspend" and _unknown_user(answer, by_status)),
         ("filtered", lambda: by_status != "suspend" and _filtered(answer, by_status)),
         ("rejected", lambda: _rejected(answer, by_status)),
-        ("hostunknown", lambda: (by_status == "hostunknown" and not says("networkerror", text))
-         or (by_status != "hostunknown" and says("hostunknown", text))),
-        ("spamdetected", lambda: (bool(status) or command == "DATA")
-         and (by_status == "spamdetected" or (command not in BEFORE_DATA and says("spamdetected", text)))),
+        (
+            "hostunknown",
+            lambda: (
+                (by_status == "hostunknown" and not says("networkerror", text))
+                or (by_status != "hostunknown" and says("hostunknown", text))
+            ),
+        ),
+        (
+            "spamdetected",
+            lambda: (
+                (bool(status) or command == "DATA")
+                and (by_status == "spamdetected" or (command not in BEFORE_DATA and says("spamdetected", text)))
+            ),
+        ),
         ("toomanyconn", lambda: by_status == "toomanyconn" or says("toomanyconn", text)),
         ("blocked", lambda: by_status == "blocked" or says("blocked", text)),
     )
@@ -183,8 +249,9 @@ def _first_pass(answer: Answer) -> str:
 
 def _unknown_user(answer: Answer, by_status: str) -> bool:
     if by_status == "userunknown":  # the code says so, unless the words say something more precise
-        return not any(says(other, answer.diagnostic)
-                       for other in ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept"))
+        return not any(
+            says(other, answer.diagnostic) for other in ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
+        )
     return answer.command == "RCPT" and says("userunknown", answer.diagnostic)
 
 
@@ -197,8 +264,11 @@ def _filtered(answer: Answer, by_status: str) -> bool:
 def _rejected(answer: Answer, by_status: str) -> bool:
     if by_status == "rejected":
         return True
-    if answer.command == "MAIL" or (answer.command == "DATA" and by_status != "userunknown") \
-            or (by_status or "undefined") in ("onhold", "undefined", "securityerror", "systemerror"):
+    if (
+        answer.command == "MAIL"
+        or (answer.command == "DATA" and by_status != "userunknown")
+        or (by_status or "undefined") in ("onhold", "undefined", "securityerror", "systemerror")
+    ):
         return says("rejected", answer.diagnostic)
     return False
 

@@ -1,6 +1,7 @@
 """Bounces and complaints: delivery status notifications (RFC 3464), what real MTAs send instead,
 and ARF complaint reports (RFC 5965), each turned into recipient, status, reason and hard/soft.
 Pure; never raises on a message."""
+
 from __future__ import annotations
 
 import email
@@ -13,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 
-from maildoctor.feedback.mimefields import transfer_decoded
 from maildoctor.feedback.bounce_reason import Answer, answers_rcpt, category_reason, kind_of, reason_of
+from maildoctor.feedback.mimefields import transfer_decoded
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
@@ -27,8 +28,10 @@ _QUOTED_LOCAL = re.compile(r'^"([^"\\\s()<>,;:@\[\]]+)"@')
 
 def _decode_word(match: re.Match[str]) -> str:
     try:
-        return "".join(part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
-                       for part, charset in email.header.decode_header(match.group(0)))
+        return "".join(
+            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
+            for part, charset in email.header.decode_header(match.group(0))
+        )
     except (email.errors.HeaderParseError, LookupError, ValueError):
         return match.group(0)
 
@@ -45,7 +48,7 @@ def normal_address(text: str) -> str:
     address = address.strip().strip("<>").strip()
     match = _QUOTED_LOCAL.match(address)
     if match and not match.group(1).startswith(".") and ".." not in match.group(1) and not match.group(1).endswith("."):
-        address = match.group(1) + address[match.end() - 1:]
+        address = match.group(1) + address[match.end() - 1 :]
     return address.lower()
 
 
@@ -63,24 +66,45 @@ class Bounce:
         self.recipient = normal_address(self.recipient)
 
     def to_json(self) -> dict[str, str]:
-        return {"recipient": self.recipient, "reason": self.reason, "kind": self.kind, "status": self.status,
-                "reply_code": self.reply_code, "diagnostic": self.diagnostic, "feedback_type": self.feedback_type}
+        return {
+            "recipient": self.recipient,
+            "reason": self.reason,
+            "kind": self.kind,
+            "status": self.status,
+            "reply_code": self.reply_code,
+            "diagnostic": self.diagnostic,
+            "feedback_type": self.feedback_type,
+        }
 
 
-_COMMANDS = {"RCPT TO": "RCPT", "RCPT": "RCPT", "MAIL FROM": "MAIL", "MAIL": "MAIL", "DATA": "DATA", "END OF DATA": "DATA",
-             "HELO": "HELO", "EHLO": "EHLO"}
-_COMMAND_SAID = [(re.compile(p, re.IGNORECASE | re.MULTILINE), command) for p, command in (
-    (r"in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo)\b", ""),
-    (r"after (?:pipelined )?(rcpt to|mail from|end of data|data|ehlo|helo|rcpt|mail)\b", ""),
-    (r"\bsmtp:(rcpt|mail|data)\b", ""),
-    (r"in reply to (?:the )?initial greeting|after initial connection|(?:while|when) connecting|on connect\b", "CONN"),
-    (r"does not like recipient|recipient (?:was )?rejected after rcpt", "RCPT"),
-    (r"sender was rejected|didn'?t like (?:the )?sender", "MAIL"),
-    (r"failed on data command|failed after i sent the message|(?:after|in response to) (?:the )?message (?:body|content)|"
-     r"body of message generated response", "DATA"),
-    (r"smtp command[\s:-]*(rcpt to|rcpt|mail from|mail|data|ehlo|helo)\b", ""),
-    (r"in response to (?:the )?(rcpt to|mail from|data)\b", ""),
-)]
+_COMMANDS = {
+    "RCPT TO": "RCPT",
+    "RCPT": "RCPT",
+    "MAIL FROM": "MAIL",
+    "MAIL": "MAIL",
+    "DATA": "DATA",
+    "END OF DATA": "DATA",
+    "HELO": "HELO",
+    "EHLO": "EHLO",
+}
+_COMMAND_SAID = [
+    (re.compile(p, re.IGNORECASE | re.MULTILINE), command)
+    for p, command in (
+        (r"in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo)\b", ""),
+        (r"after (?:pipelined )?(rcpt to|mail from|end of data|data|ehlo|helo|rcpt|mail)\b", ""),
+        (r"\bsmtp:(rcpt|mail|data)\b", ""),
+        (r"in reply to (?:the )?initial greeting|after initial connection|(?:while|when) connecting|on connect\b", "CONN"),
+        (r"does not like recipient|recipient (?:was )?rejected after rcpt", "RCPT"),
+        (r"sender was rejected|didn'?t like (?:the )?sender", "MAIL"),
+        (
+            r"failed on data command|failed after i sent the message|(?:after|in response to) (?:the )?message (?:body|content)|"
+            r"body of message generated response",
+            "DATA",
+        ),
+        (r"smtp command[\s:-]*(rcpt to|rcpt|mail from|mail|data|ehlo|helo)\b", ""),
+        (r"in response to (?:the )?(rcpt to|mail from|data)\b", ""),
+    )
+]
 _TRANSCRIPT = re.compile(r"^\s*>>> ?(rcpt to|mail from|data|ehlo|helo)\b|^\s*<<< ?[45]\d\d\b", re.IGNORECASE | re.MULTILINE)
 
 
@@ -190,12 +214,17 @@ def classify(data: bytes) -> list[Bounce]:
     inline = _INLINE_DSN.search(text) if status_part is None else None
     if inline is not None:  # the delivery status written into the text of a message whose MIME parts are broken
         status_part = Message()
-        status_part.set_payload(text[inline.start():])
+        status_part.set_payload(text[inline.start() :])
     headers = {name.lower(): str(value) for name, value in message.items()}
     rcpt = "RCPT" if answers_rcpt(headers) else ""
     if status_part is not None:
-        found = _from_dsn(status_part, text, rcpt, category_reason(headers.get("x-powermta-bouncecategory", "")),
-                          lambda: _failed_addresses(message, text, text))
+        found = _from_dsn(
+            status_part,
+            text,
+            rcpt,
+            category_reason(headers.get("x-powermta-bouncecategory", "")),
+            lambda: _failed_addresses(message, text, text),
+        )
         if found:
             return found
     if text.lstrip().startswith("{"):
@@ -205,25 +234,35 @@ def classify(data: bytes) -> list[Bounce]:
 
 _SERVER_SAID = re.compile(r"(?<![\d.])[45]\d\d[- ][^\n]{8}")  # a remote server's answer, quoted in a bounce
 _INLINE_DSN = re.compile(r"^(?:Reporting-MTA|Final-Recipient):", re.IGNORECASE | re.MULTILINE)
-_AUTO_SUBJECT = re.compile(r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
-                           r"vacation|on leave)", re.IGNORECASE)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|respons|antwort)|out of (?:the )?office|away\b|abwesen|absence|"
+    r"vacation|on leave)",
+    re.IGNORECASE,
+)
 
 
 def _is_auto_reply(message: Message, parts: list[Message]) -> bool:
     """An automatic answer (RFC 3834) from a person's mailbox: out of office, away, vacation."""
     submitted = _value(message, "Auto-Submitted").lower()
     sender, subject_text = _value(message, "From").lower(), _value(message, "Subject").lower()
-    if submitted.startswith("auto-generated") or any(p.get_content_type().endswith("delivery-status") for p in parts) \
-            or any(w in sender for w in ("mailer-daemon", "postmaster")) \
-            or any(w in subject_text for w in ("undeliver", "delivery", "failure", "returned mail", "not delivered")):
+    if (
+        submitted.startswith("auto-generated")
+        or any(p.get_content_type().endswith("delivery-status") for p in parts)
+        or any(w in sender for w in ("mailer-daemon", "postmaster"))
+        or any(w in subject_text for w in ("undeliver", "delivery", "failure", "returned mail", "not delivered"))
+    ):
         return False  # bounces are automatic answers too
     try:
         subject = str(email.header.make_header(email.header.decode_header(_value(message, "Subject"))))
     except (LookupError, ValueError, UnicodeError, email.errors.MessageError):  # an encoded word in a charset nobody knows
         subject = _value(message, "Subject")
-    return (submitted.startswith("auto-replied") or message.get("X-Autoreply") is not None
-            or message.get("X-Autorespond") is not None or _value(message, "Precedence").lower() == "auto_reply"
-            or bool(_AUTO_SUBJECT.match(subject)))
+    return (
+        submitted.startswith("auto-replied")
+        or message.get("X-Autoreply") is not None
+        or message.get("X-Autorespond") is not None
+        or _value(message, "Precedence").lower() == "auto_reply"
+        or bool(_AUTO_SUBJECT.match(subject))
+    )
 
 
 def from_ses_notification(text: str) -> list[Bounce]:
@@ -246,14 +285,35 @@ def from_ses_notification(text: str) -> list[Bounce]:
             _, _, diagnostic = diagnostic.partition(";") if ";" in diagnostic[:20] else ("", "", diagnostic)
             status = _status_of(diagnostic, str(entry.get("status") or ""))
             reply = _REPLY.search(diagnostic)
-            reason = reason_of(Answer(diagnostic.strip(), status, smtp_command(diagnostic), reply.group(1) if reply else "",
-                                      str(entry.get("action") or "failed")))
-            found.append(Bounce(str(entry.get("emailAddress", "")).lower(), reason, kind_of(reason, status), status,
-                                reply.group(1) if reply else "", diagnostic.strip()[:500]))
+            reason = reason_of(
+                Answer(
+                    diagnostic.strip(),
+                    status,
+                    smtp_command(diagnostic),
+                    reply.group(1) if reply else "",
+                    str(entry.get("action") or "failed"),
+                )
+            )
+            found.append(
+                Bounce(
+                    str(entry.get("emailAddress", "")).lower(),
+                    reason,
+                    kind_of(reason, status),
+                    status,
+                    reply.group(1) if reply else "",
+                    diagnostic.strip()[:500],
+                )
+            )
     elif kind == "complaint":
         for entry in details.get("complainedRecipients") or []:
-            found.append(Bounce(str(entry.get("emailAddress", "")).lower(), "feedback", "n/a",
-                                feedback_type=str(details.get("complaintFeedbackType") or "abuse")))
+            found.append(
+                Bounce(
+                    str(entry.get("emailAddress", "")).lower(),
+                    "feedback",
+                    "n/a",
+                    feedback_type=str(details.get("complaintFeedbackType") or "abuse"),
+                )
+            )
     elif kind == "delivery":
         for address in details.get("recipients") or []:
             found.append(Bounce(str(address).lower(), "delivered", "n/a", "2.0.0", diagnostic=str(details.get("smtpResponse", ""))[:500]))
@@ -275,8 +335,9 @@ def _complaint(message: Message, feedback: Message, parts: list[Message]) -> lis
         original = next((p for p in parts if p.get_content_type() in ("message/rfc822", "text/rfc822-headers")), None)
         if original is not None:
             inner = original.get_payload()
-            inner_msg = inner[0] if isinstance(inner, list) and inner else (
-                email.message_from_string(inner) if isinstance(inner, str) else None)
+            inner_msg = (
+                inner[0] if isinstance(inner, list) and inner else (email.message_from_string(inner) if isinstance(inner, str) else None)
+            )
             if isinstance(inner_msg, Message):
                 recipient = _value(inner_msg, "To")
     named = [a.lower() for value in (fields.get_all("Original-Rcpt-To") or []) for a in _ADDRESS.findall(str(value))]
@@ -297,8 +358,9 @@ def _usable(address: str) -> str:
     return inside.group(1).lower() if inside else ""
 
 
-def _from_dsn(status_part: Message, text: str, default_command: str = "", category: str = "",
-              fallback: Callable[[], list[str]] = list) -> list[Bounce]:
+def _from_dsn(
+    status_part: Message, text: str, default_command: str = "", category: str = "", fallback: Callable[[], list[str]] = list
+) -> list[Bounce]:
     found = []
     for block in _fields(status_part):  # the per-message block has no recipient and is passed over
         recipient = _value(block, "Final-Recipient") or _value(block, "Original-Recipient")
@@ -326,18 +388,40 @@ def _from_dsn(status_part: Message, text: str, default_command: str = "", catego
         elif category_of_block := category or category_reason(_value(block, "X-PowerMTA-BounceCategory")):
             reason = category_of_block  # the sending MTA classified it already
         else:
-            reason = reason_of(Answer(diagnostic or near or text, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
-                                      action, kind.strip().lower() in ("smtp", "") or _SERVER_SAID.search(diagnostic) is not None,
-                                      remote_host(_value(block, "Remote-MTA"), stage)))
-        found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
-                            (diagnostic or " ".join(near.split()))[:500]))
+            reason = reason_of(
+                Answer(
+                    diagnostic or near or text,
+                    status,
+                    smtp_command(stage) or default_command,
+                    reply.group(1) if reply else "",
+                    action,
+                    kind.strip().lower() in ("smtp", "") or _SERVER_SAID.search(diagnostic) is not None,
+                    remote_host(_value(block, "Remote-MTA"), stage),
+                )
+            )
+        found.append(
+            Bounce(
+                address,
+                reason,
+                kind_of(reason, status),
+                status,
+                reply.group(1) if reply else "",
+                (diagnostic or " ".join(near.split()))[:500],
+            )
+        )
     return found
 
 
-_SAYS_UNDELIVERED = re.compile(r"could not be delivered|couldn.t be delivered|undeliverable|delivery (?:has )?failed|"
-                               r"not be delivered|was not delivered|delivery status notification", re.IGNORECASE)
-_RETURNED_COPY = re.compile(r"^[\s>-]*(?:-+ ?)?(?:the )?(?:header of the )?original message|below this line is a copy|"
-                            r"this is a copy of|^(?:received|return-path): ", re.IGNORECASE | re.MULTILINE)
+_SAYS_UNDELIVERED = re.compile(
+    r"could not be delivered|couldn.t be delivered|undeliverable|delivery (?:has )?failed|"
+    r"not be delivered|was not delivered|delivery status notification",
+    re.IGNORECASE,
+)
+_RETURNED_COPY = re.compile(
+    r"^[\s>-]*(?:-+ ?)?(?:the )?(?:header of the )?original message|below this line is a copy|"
+    r"this is a copy of|^(?:received|return-path): ",
+    re.IGNORECASE | re.MULTILINE,
+)
 _ROLE = re.compile(r"^(?:postmaster|mailer-daemon|abuse|support|help|noreply|no-reply)@", re.IGNORECASE)
 _RETURNED_TO = re.compile(r"^To: *(.+)$", re.MULTILINE)
 _RCPT_TO = re.compile(r"^[\s>]*RCPT TO: *<?([A-Za-z0-9._%+=/'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?", re.IGNORECASE | re.MULTILINE)
@@ -401,14 +485,19 @@ def _window(text: str, address: str, others: list[str], size: int) -> str:
 
 def _from_text(message: Message, text: str, default_command: str = "") -> list[Bounce]:
     subject = _value(message, "Subject").lower()
-    if not any(w in subject for w in ("undeliver", "deliver", "failure", "returned", "bounce", "not delivered", "rejected",
-                                      "mail system error", "error")) \
-            and "mailer-daemon" not in _value(message, "From").lower() and "postmaster" not in _value(message, "From").lower() \
-            and not _SAYS_UNDELIVERED.search(text[:2000]) \
-            and not (_RCPT_TO.search(text[:4000]) and _SERVER_SAID.search(text[:4000])):  # a quoted session and its refusal
+    if (
+        not any(
+            w in subject
+            for w in ("undeliver", "deliver", "failure", "returned", "bounce", "not delivered", "rejected", "mail system error", "error")
+        )
+        and "mailer-daemon" not in _value(message, "From").lower()
+        and "postmaster" not in _value(message, "From").lower()
+        and not _SAYS_UNDELIVERED.search(text[:2000])
+        and not (_RCPT_TO.search(text[:4000]) and _SERVER_SAID.search(text[:4000]))
+    ):  # a quoted session and its refusal
         return []
     copy = _RETURNED_COPY.search(text)
-    report = text[:copy.start()] if copy and copy.start() > 0 else text
+    report = text[: copy.start()] if copy and copy.start() > 0 else text
     addresses = _failed_addresses(message, report, text)
     found = []
     for address in addresses:
@@ -419,11 +508,20 @@ def _from_text(message: Message, text: str, default_command: str = "") -> list[B
         status = _status_of(around, "") or _status_of(report, "")
         reply = _REPLY.search(around)
         stage = _window(report, address, addresses, 1500) or report
-        reason = reason_of(Answer(around, status, smtp_command(stage) or default_command, reply.group(1) if reply else "",
-                                  host=remote_host("", stage)))
+        reason = reason_of(
+            Answer(around, status, smtp_command(stage) or default_command, reply.group(1) if reply else "", host=remote_host("", stage))
+        )
         if reason in ("onhold", "undefined") and around is not report:  # the words are elsewhere in the report
             reason = reason_of(Answer(report[:3000], status, smtp_command(report), reply.group(1) if reply else ""))
         said = _SERVER_SAID.search(around)  # the server's own answer, when the bounce quotes it
-        found.append(Bounce(address, reason, kind_of(reason, status), status, reply.group(1) if reply else "",
-                            " ".join(around[said.start():].split() if said else around.split())[:500]))
+        found.append(
+            Bounce(
+                address,
+                reason,
+                kind_of(reason, status),
+                status,
+                reply.group(1) if reply else "",
+                " ".join(around[said.start() :].split() if said else around.split())[:500],
+            )
+        )
     return found

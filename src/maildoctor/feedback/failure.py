@@ -1,5 +1,6 @@
 """DMARC failure reports (RFC 6591 AFRF, Feedback-Type: auth-failure), and the plain-text forensic
 reports some MTAs send instead: which message failed, from where, and why. Pure."""
+
 from __future__ import annotations
 
 import email
@@ -26,8 +27,9 @@ class FailureReport:
     header_from: str
 
 
-_TEXT_FIELD = re.compile(r"^\s*(Sender Domain|Sender IP Address|Received date|Source IP|Reported Domain)\s*:\s*(.+?)\s*$",
-                         re.IGNORECASE | re.MULTILINE)
+_TEXT_FIELD = re.compile(
+    r"^\s*(Sender Domain|Sender IP Address|Received date|Source IP|Reported Domain)\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+)
 
 
 def _date(text: str) -> float:
@@ -60,29 +62,49 @@ def parse_failure(data: bytes) -> FailureReport | None:
     if feedback is not None:
         payload = feedback.get_payload()
         fields = transfer_decoded(feedback) or (
-            payload[0] if isinstance(payload, list) and payload else email.message_from_string(payload if isinstance(payload, str) else ""))
+            payload[0] if isinstance(payload, list) and payload else email.message_from_string(payload if isinstance(payload, str) else "")
+        )
         if str(fields.get("Feedback-Type", "")).strip().lower() != "auth-failure":
             return None
         header_from = str((original or Message()).get("From", ""))
         domain = str(fields.get("Reported-Domain", "")).strip().lower() or _domain_of(header_from)
-        return FailureReport(domain, str(fields.get("Source-IP", "")).strip(), _date(str(fields.get("Arrival-Date", ""))),
-                             str(fields.get("Auth-Failure", "")).strip().lower(), str(fields.get("Delivery-Result", "")).strip().lower(),
-                             str(fields.get("Original-Mail-From", "")).strip(), str(fields.get("Original-Rcpt-To", "")).strip(),
-                             str(fields.get("Message-ID", "") or (original or Message()).get("Message-ID", "")).strip(),
-                             str((original or Message()).get("Subject", "")), header_from)
+        return FailureReport(
+            domain,
+            str(fields.get("Source-IP", "")).strip(),
+            _date(str(fields.get("Arrival-Date", ""))),
+            str(fields.get("Auth-Failure", "")).strip().lower(),
+            str(fields.get("Delivery-Result", "")).strip().lower(),
+            str(fields.get("Original-Mail-From", "")).strip(),
+            str(fields.get("Original-Rcpt-To", "")).strip(),
+            str(fields.get("Message-ID", "") or (original or Message()).get("Message-ID", "")).strip(),
+            str((original or Message()).get("Subject", "")),
+            header_from,
+        )
     subject = str(message.get("Subject", ""))
     if "dmarc" not in subject.lower() or not re.search(r"forensic|failure", subject, re.IGNORECASE):
         return None
-    text = "\n".join(p.get_payload(decode=True).decode("utf-8", "replace") for p in message.walk()  # type: ignore[union-attr]
-                     if p.get_content_type() == "text/plain" and isinstance(p.get_payload(decode=True), bytes))
+    text = "\n".join(
+        p.get_payload(decode=True).decode("utf-8", "replace")
+        for p in message.walk()  # type: ignore[union-attr]
+        if p.get_content_type() == "text/plain" and isinstance(p.get_payload(decode=True), bytes)
+    )
     fields = {k.lower(): v for k, v in _TEXT_FIELD.findall(text)}
     domain = (fields.get("sender domain") or fields.get("reported domain") or "").lower()
     if not domain:
         return None
     copied = email.message_from_string(text.split("------", 1)[1].split("\n", 1)[-1].lstrip("\r\n")) if "------" in text else Message()
-    return FailureReport(domain, fields.get("sender ip address") or fields.get("source ip") or "", _date(fields.get("received date", "")),
-                         "dmarc", "", str(copied.get("Return-Path", "")), str(copied.get("To", "")), str(copied.get("Message-Id", "")),
-                         str(copied.get("Subject", "")), str(copied.get("From", "")))
+    return FailureReport(
+        domain,
+        fields.get("sender ip address") or fields.get("source ip") or "",
+        _date(fields.get("received date", "")),
+        "dmarc",
+        "",
+        str(copied.get("Return-Path", "")),
+        str(copied.get("To", "")),
+        str(copied.get("Message-Id", "")),
+        str(copied.get("Subject", "")),
+        str(copied.get("From", "")),
+    )
 
 
 def _domain_of(header: str) -> str:

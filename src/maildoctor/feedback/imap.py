@@ -1,5 +1,6 @@
 """Fetching report mail from an IMAP mailbox (imaplib): the messages not yet seen, or all of them,
 each ingested as `reports ingest` would, then flagged \\Seen so the next run skips them."""
+
 from __future__ import annotations
 
 import imaplib
@@ -23,18 +24,24 @@ class ImapSource:
     mailbox: str
 
     @classmethod
-    def parse(cls, url: str) -> "ImapSource":
+    def parse(cls, url: str) -> ImapSource:
         """imaps://user@host[:port]/MAILBOX or imap://…; ValueError with the reason otherwise."""
         parts = urlsplit(url)
         if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
             raise ValueError(f"{url!r}: expected imaps://user@host[:port]/MAILBOX")
         secure = parts.scheme == "imaps"
-        return cls(secure, parts.hostname, parts.port or (993 if secure else 143), unquote(parts.username),
-                   unquote(parts.path.lstrip("/")) or "INBOX")
+        return cls(
+            secure,
+            parts.hostname,
+            parts.port or (993 if secure else 143),
+            unquote(parts.username),
+            unquote(parts.path.lstrip("/")) or "INBOX",
+        )
 
 
-def fetch_and_ingest(engine: Engine, source: ImapSource, password: str, everything: bool = False,
-                     cafile: str | None = None, timeout: float = 30.0) -> IngestResult:
+def fetch_and_ingest(
+    engine: Engine, source: ImapSource, password: str, everything: bool = False, cafile: str | None = None, timeout: float = 30.0
+) -> IngestResult:
     context = ssl.create_default_context(cafile=cafile)
     try:
         if source.secure:

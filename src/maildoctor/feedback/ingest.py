@@ -1,5 +1,6 @@
 """Ingesting report files into the database: each report once (by organization and report id),
 records streamed in batches, anything unreadable kept aside with the reason. No DNS on this path."""
+
 from __future__ import annotations
 
 import email.utils
@@ -9,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,13 +18,22 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from maildoctor.feedback.aggregate import AggregateMeta, AggregateRecord, ReportError, parse_aggregate
-from maildoctor.feedback.tlsrpt import parse_tlsrpt
-from maildoctor.feedback.unpack import Document, UnpackError, unpack
 from maildoctor.feedback.bounces import classify
 from maildoctor.feedback.failure import parse_failure
 from maildoctor.feedback.reputation import Parsed, ReputationError, looks_like_postmaster, looks_like_snds, parse_postmaster, parse_snds
-from maildoctor.inbox.store import (bounces, dkim_selectors, dmarc_records, failure_reports, rejected, reports, reputation,
-                                    suppression_changes, tls_results)
+from maildoctor.feedback.tlsrpt import parse_tlsrpt
+from maildoctor.feedback.unpack import Document, UnpackError, unpack
+from maildoctor.inbox.store import (
+    bounces,
+    dkim_selectors,
+    dmarc_records,
+    failure_reports,
+    rejected,
+    reports,
+    reputation,
+    suppression_changes,
+    tls_results,
+)
 
 BATCH = 2000
 _MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -45,10 +55,20 @@ class IngestResult:
     repaired: list[tuple[str, str]] = field(default_factory=list)  # (source, what was repaired to read it)
 
     def to_json(self) -> dict[str, object]:
-        return {"files": self.files, "dmarc_reports": self.reports, "tls_reports": self.tls_reports, "records": self.records,
-                "failure_reports": self.failure_reports, "bounces": self.bounces, "complaints": self.complaints, "duplicates": self.duplicates, "reputation": self.reputation,
-                "warnings": [{"source": s, "warning": w} for s, w in self.warnings], "rejected": [{"source": s, "reason": r} for s, r in self.rejected],
-                "repaired": [{"source": s, "repair": r} for s, r in self.repaired]}
+        return {
+            "files": self.files,
+            "dmarc_reports": self.reports,
+            "tls_reports": self.tls_reports,
+            "records": self.records,
+            "failure_reports": self.failure_reports,
+            "bounces": self.bounces,
+            "complaints": self.complaints,
+            "duplicates": self.duplicates,
+            "reputation": self.reputation,
+            "warnings": [{"source": s, "warning": w} for s, w in self.warnings],
+            "rejected": [{"source": s, "reason": r} for s, r in self.rejected],
+            "repaired": [{"source": s, "repair": r} for s, r in self.repaired],
+        }
 
 
 def report_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -87,22 +107,47 @@ def _ingest_bounce(engine: Engine, path: Path, result: IngestResult) -> bool:
     failure = parse_failure(data)
     if failure is not None:
         with engine.begin() as conn:
-            conn.execute(insert(failure_reports).values(
-                domain=failure.domain, source_ip=failure.source_ip, arrival=failure.arrival, auth_failure=failure.auth_failure,
-                delivery_result=failure.delivery_result, original_mail_from=failure.original_mail_from[:320],
-                header_from=failure.header_from[:320], subject=failure.subject[:1000], message_id=failure.message_id[:320],
-                source=str(path)))
+            conn.execute(
+                insert(failure_reports).values(
+                    domain=failure.domain,
+                    source_ip=failure.source_ip,
+                    arrival=failure.arrival,
+                    auth_failure=failure.auth_failure,
+                    delivery_result=failure.delivery_result,
+                    original_mail_from=failure.original_mail_from[:320],
+                    header_from=failure.header_from[:320],
+                    subject=failure.subject[:1000],
+                    message_id=failure.message_id[:320],
+                    source=str(path),
+                )
+            )
         result.failure_reports += 1
         return True
-    found = [b for b in classify(data)
-             if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation") and b.feedback_type != "auth-failure"]
+    found = [
+        b
+        for b in classify(data)
+        if _MAILBOX.match(b.recipient) and b.reason not in ("delivered", "vacation") and b.feedback_type != "auth-failure"
+    ]
     if not found:
         return False
     at = _dated(data)
     with engine.begin() as conn:
-        conn.execute(insert(bounces), [{"recipient": b.recipient, "reason": b.reason, "kind": b.kind, "status": b.status,
-                                        "diagnostic": b.diagnostic[:1000], "feedback_type": b.feedback_type,
-                                        "source": str(path), "at": at} for b in found])
+        conn.execute(
+            insert(bounces),
+            [
+                {
+                    "recipient": b.recipient,
+                    "reason": b.reason,
+                    "kind": b.kind,
+                    "status": b.status,
+                    "diagnostic": b.diagnostic[:1000],
+                    "feedback_type": b.feedback_type,
+                    "source": str(path),
+                    "at": at,
+                }
+                for b in found
+            ],
+        )
     result.complaints += sum(1 for b in found if b.reason == "feedback")
     result.bounces += sum(1 for b in found if b.reason != "feedback")
     return True
@@ -138,13 +183,30 @@ def suppressions(engine: Engine, expire_soft_after: float | None = None, now: fl
 
     now = time.time() if now is None else now
     with engine.connect() as conn:
-        rows = conn.execute(select(
-            bounces.c.recipient, func.count(), func.sum(case((bounces.c.kind == "hard", 1), else_=0)),
-            func.sum(case((bounces.c.reason == "feedback", 1), else_=0)), func.max(bounces.c.at),
-            func.max(bounces.c.reason), func.max(bounces.c.id)).group_by(bounces.c.recipient)).all()
+        rows = conn.execute(
+            select(
+                bounces.c.recipient,
+                func.count(),
+                func.sum(case((bounces.c.kind == "hard", 1), else_=0)),
+                func.sum(case((bounces.c.reason == "feedback", 1), else_=0)),
+                func.max(bounces.c.at),
+                func.max(bounces.c.reason),
+                func.max(bounces.c.id),
+            ).group_by(bounces.c.recipient)
+        ).all()
         last_ids = [row[6] for row in rows]
-        evidence = {r.id: r for r in conn.execute(select(bounces.c.id, bounces.c.status, bounces.c.diagnostic, bounces.c.source,
-                                                         bounces.c.feedback_type).where(bounces.c.id.in_(last_ids)))} if last_ids else {}
+        evidence = (
+            {
+                r.id: r
+                for r in conn.execute(
+                    select(bounces.c.id, bounces.c.status, bounces.c.diagnostic, bounces.c.source, bounces.c.feedback_type).where(
+                        bounces.c.id.in_(last_ids)
+                    )
+                )
+            }
+            if last_ids
+            else {}
+        )
         changes = {r.address: r for r in conn.execute(select(suppression_changes))}
     out: dict[str, dict[str, object]] = {}
     for recipient, total, hard, complaints, last, reason, last_id in rows:
@@ -156,19 +218,41 @@ def suppressions(engine: Engine, expire_soft_after: float | None = None, now: fl
         if change is not None and change.action == "remove" and change.at >= last:
             continue  # removed by hand, and no bounce since
         seen = evidence.get(last_id)
-        said = "" if seen is None else (f"feedback-type {seen.feedback_type}" if seen.feedback_type else  # the last one's
-                                        f"{seen.status} {seen.diagnostic}".strip())[:300]
-        out[recipient] = {"address": recipient, "why": why, "reason": "feedback" if complaints else reason, "bounces": int(total),
-                          "last_seen": _iso(last), "evidence": said, "source": seen.source if seen is not None else ""}
+        said = (
+            ""
+            if seen is None
+            else (
+                f"feedback-type {seen.feedback_type}"
+                if seen.feedback_type
+                # the last one's
+                else f"{seen.status} {seen.diagnostic}".strip()
+            )[:300]
+        )
+        out[recipient] = {
+            "address": recipient,
+            "why": why,
+            "reason": "feedback" if complaints else reason,
+            "bounces": int(total),
+            "last_seen": _iso(last),
+            "evidence": said,
+            "source": seen.source if seen is not None else "",
+        }
     for address, change in changes.items():
         if change.action == "add" and address not in out:
-            out[address] = {"address": address, "why": "imported", "reason": change.reason or "imported", "bounces": 0,
-                            "last_seen": _iso(change.at), "evidence": "", "source": "import"}
+            out[address] = {
+                "address": address,
+                "why": "imported",
+                "reason": change.reason or "imported",
+                "bounces": 0,
+                "last_seen": _iso(change.at),
+                "evidence": "",
+                "source": "import",
+            }
     return sorted(out.values(), key=lambda r: str(r["address"]))
 
 
 def _iso(when: float) -> str:
-    return datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
 
 
 def change_suppressions(engine: Engine, addresses: Iterable[str], action: str, reason: str = "") -> int:
@@ -193,8 +277,10 @@ def _reject(engine: Engine, source: str, reason: str, result: IngestResult) -> N
 
 
 def _exists(conn: Connection, kind: str, org: str, report_id: str) -> bool:
-    return conn.execute(select(reports.c.id).where(reports.c.kind == kind, reports.c.org == org,
-                                                   reports.c.report_id == report_id)).first() is not None
+    return (
+        conn.execute(select(reports.c.id).where(reports.c.kind == kind, reports.c.org == org, reports.c.report_id == report_id)).first()
+        is not None
+    )
 
 
 @contextmanager
@@ -218,10 +304,16 @@ def _ingest_reputation(engine: Engine, parsed: Parsed, source: str, result: Inge
     """Each (provider, subject, period) once: a newer export of the same day replaces the older."""
     with engine.begin() as conn:
         for seen in parsed.observations:
-            conn.execute(reputation.delete().where(reputation.c.source == seen.source, reputation.c.subject == seen.subject,
-                                                   reputation.c.begin == seen.begin))
-            conn.execute(insert(reputation).values(source=seen.source, subject=seen.subject, begin=seen.begin, end=seen.end,
-                                                   data=json.dumps(seen.data), file=source))
+            conn.execute(
+                reputation.delete().where(
+                    reputation.c.source == seen.source, reputation.c.subject == seen.subject, reputation.c.begin == seen.begin
+                )
+            )
+            conn.execute(
+                insert(reputation).values(
+                    source=seen.source, subject=seen.subject, begin=seen.begin, end=seen.end, data=json.dumps(seen.data), file=source
+                )
+            )
     result.reputation += len(parsed.observations)
     result.warnings += [(source, warning) for warning in parsed.warnings]
 
@@ -245,12 +337,29 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                 result.duplicates += 1
                 return
             domains = sorted({p.policy_domain for p in report.policies}) or [""]
-            pk = conn.execute(insert(reports).values(kind="tlsrpt", org=report.org, report_id=report.report_id, domain=domains[0],
-                                                     begin=report.begin, end=report.end, source=source, ingested=time.time())).inserted_primary_key[0]
+            pk = conn.execute(
+                insert(reports).values(
+                    kind="tlsrpt",
+                    org=report.org,
+                    report_id=report.report_id,
+                    domain=domains[0],
+                    begin=report.begin,
+                    end=report.end,
+                    source=source,
+                    ingested=time.time(),
+                )
+            ).inserted_primary_key[0]
             for policy in report.policies:
-                conn.execute(insert(tls_results).values(report=pk, policy_domain=policy.policy_domain, policy_type=policy.policy_type,
-                                                        successes=policy.successes, failures=policy.failures,
-                                                        details=json.dumps(policy.details)))
+                conn.execute(
+                    insert(tls_results).values(
+                        report=pk,
+                        policy_domain=policy.policy_domain,
+                        policy_type=policy.policy_type,
+                        successes=policy.successes,
+                        failures=policy.failures,
+                        details=json.dumps(policy.details),
+                    )
+                )
         result.tls_reports += 1
         return
     items = parse_aggregate(document.stream, document.name)
@@ -260,16 +369,39 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
         if _exists(conn, "dmarc", meta.org, meta.report_id):
             result.duplicates += 1
             return
-        pk = conn.execute(insert(reports).values(kind="dmarc", org=meta.org, report_id=meta.report_id, domain=meta.domain,
-                                                 begin=meta.begin, end=meta.end, source=f"{source} ({document.name})",
-                                                 ingested=time.time())).inserted_primary_key[0]
+        pk = conn.execute(
+            insert(reports).values(
+                kind="dmarc",
+                org=meta.org,
+                report_id=meta.report_id,
+                domain=meta.domain,
+                begin=meta.begin,
+                end=meta.end,
+                source=f"{source} ({document.name})",
+                ingested=time.time(),
+            )
+        ).inserted_primary_key[0]
         batch: list[tuple[object, ...]] = []
         stored = 0  # counted in the result only once the report's transaction has committed
         selectors: set[tuple[str, str]] = set()
         for record in items:
             assert isinstance(record, AggregateRecord)
-            batch.append((pk, meta.domain, meta.begin, record.source_ip, record.count, record.disposition, record.dkim, record.spf,
-                          record.header_from, record.envelope_from, _json(tuple(record.dkim_results)), _json(tuple(record.spf_results))))
+            batch.append(
+                (
+                    pk,
+                    meta.domain,
+                    meta.begin,
+                    record.source_ip,
+                    record.count,
+                    record.disposition,
+                    record.dkim,
+                    record.spf,
+                    record.header_from,
+                    record.envelope_from,
+                    _json(tuple(record.dkim_results)),
+                    _json(tuple(record.spf_results)),
+                )
+            )
             for domain, selector, _ in record.dkim_results:
                 if selector and (domain == meta.domain or domain.endswith("." + meta.domain)):
                     selectors.add((domain, selector))
@@ -284,13 +416,17 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
             conn.execute(reports.update().where(reports.c.id == pk).values(repairs=json.dumps(meta.repairs)))
         now = time.time()
         for domain, selector in selectors:
-            known = conn.execute(select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain,
-                                                                       dkim_selectors.c.selector == selector)).first()
+            known = conn.execute(
+                select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
+            ).first()
             if known is None:
                 conn.execute(insert(dkim_selectors).values(domain=domain, selector=selector, last_seen=now))
             else:
-                conn.execute(dkim_selectors.update().where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
-                             .values(last_seen=now))
+                conn.execute(
+                    dkim_selectors.update()
+                    .where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
+                    .values(last_seen=now)
+                )
     result.reports += 1
     result.records += stored
     result.repaired += [(f"{source} ({document.name})", repair) for repair in meta.repairs]
@@ -327,6 +463,7 @@ def _insert_records(conn: Connection, rows: list[tuple[object, ...]]) -> None:
 def selectors_seen(engine: Engine, domain: str) -> list[str]:
     """The DKIM selectors of domain that its aggregate reports have shown, most recent first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(dkim_selectors.c.selector).where(dkim_selectors.c.domain == domain.lower())
-                            .order_by(dkim_selectors.c.last_seen.desc()))
+        rows = conn.execute(
+            select(dkim_selectors.c.selector).where(dkim_selectors.c.domain == domain.lower()).order_by(dkim_selectors.c.last_seen.desc())
+        )
         return [r[0] for r in rows]

@@ -2,6 +2,7 @@
 that a sender wrote with a Content-Transfer-Encoding. The email package parses such a part's
 body as header fields without decoding it first, so base64 or quoted-printable fields read as
 nothing (a DMARC failure report then looked like an abuse complaint)."""
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,7 @@ def transfer_decoded(part: Message) -> Message | None:
     else:
         body = payload if isinstance(payload, str) else ""
     try:
-        data = (base64.b64decode(re.sub(r"\s+", "", body)) if encoding == "base64"
-                else quopri.decodestring(body.encode("ascii", "replace")))
+        data = base64.b64decode(re.sub(r"\s+", "", body)) if encoding == "base64" else quopri.decodestring(body.encode("ascii", "replace"))
     except (binascii.Error, ValueError):
         return None
     return email.message_from_bytes(data.lstrip(b"\r\n"), policy=email.policy.compat32)

@@ -1,6 +1,7 @@
 """The answer to "who sends mail as my domain, and does it pass?": per domain and period, each
 sending source with its volume and pass rates, its reverse name and likely provider (looked up
 afterwards, concurrently, with a deadline), and what to do about the ones that fail."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from maildoctor.dns.answer import Resolver
-from maildoctor.findings import Finding, Report, make_finding
 from maildoctor.feedback.reputation import Observation, reputation_findings
+from maildoctor.findings import Finding, Report, make_finding
 from maildoctor.inbox.store import dmarc_records, failure_reports, reports, reputation, tls_results
 
 SIGNIFICANT_SHARE = 0.01  # sources below 1% of a domain's mail are listed, not preached about
@@ -41,10 +42,17 @@ class Source:
         return value / self.messages if self.messages else 0.0
 
     def to_json(self) -> dict[str, object]:
-        return {"ip": self.ip, "messages": self.messages, "reverse_name": self.reverse_name, "provider": self.provider,
-                "dkim_aligned_pass": round(self.rate(self.dkim_pass), 4), "spf_aligned_pass": round(self.rate(self.spf_pass), 4),
-                "dmarc_pass": round(self.rate(self.dmarc_pass), 4), "dkim_domains": self.dkim_domains,
-                "envelope_domains": self.envelope_domains}
+        return {
+            "ip": self.ip,
+            "messages": self.messages,
+            "reverse_name": self.reverse_name,
+            "provider": self.provider,
+            "dkim_aligned_pass": round(self.rate(self.dkim_pass), 4),
+            "spf_aligned_pass": round(self.rate(self.spf_pass), 4),
+            "dmarc_pass": round(self.rate(self.dmarc_pass), 4),
+            "dkim_domains": self.dkim_domains,
+            "envelope_domains": self.envelope_domains,
+        }
 
 
 @dataclass
@@ -56,9 +64,13 @@ class DomainSummary:
     sources: list[Source]
 
     def to_json(self) -> dict[str, object]:
-        return {"domain": self.domain, "reports": self.reports, "messages": self.messages,
-                "dmarc_pass": round(self.dmarc_pass / self.messages, 4) if self.messages else None,
-                "sources": [s.to_json() for s in self.sources]}
+        return {
+            "domain": self.domain,
+            "reports": self.reports,
+            "messages": self.messages,
+            "dmarc_pass": round(self.dmarc_pass / self.messages, 4) if self.messages else None,
+            "sources": [s.to_json() for s in self.sources],
+        }
 
 
 @cache
@@ -87,14 +99,22 @@ def summarize(engine: Engine, domain: str | None = None, since: float = 0.0) -> 
     where = [dmarc_records.c.begin >= since] + ([dmarc_records.c.domain == domain.lower()] if domain else [])
     with engine.connect() as conn:
         rows = conn.execute(
-            select(dmarc_records.c.domain, dmarc_records.c.source_ip, func.sum(dmarc_records.c.count),
-                   func.sum(case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), else_=0)),
-                   func.sum(case((dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)), func.sum(passed))
-            .where(*where).group_by(dmarc_records.c.domain, dmarc_records.c.source_ip)
+            select(
+                dmarc_records.c.domain,
+                dmarc_records.c.source_ip,
+                func.sum(dmarc_records.c.count),
+                func.sum(case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), else_=0)),
+                func.sum(case((dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)),
+                func.sum(passed),
+            )
+            .where(*where)
+            .group_by(dmarc_records.c.domain, dmarc_records.c.source_ip)
         ).all()
-        report_counts = dict(conn.execute(
-            select(reports.c.domain, func.count()).where(reports.c.kind == "dmarc", reports.c.begin >= since)
-            .group_by(reports.c.domain)).all())
+        report_counts = dict(
+            conn.execute(
+                select(reports.c.domain, func.count()).where(reports.c.kind == "dmarc", reports.c.begin >= since).group_by(reports.c.domain)
+            ).all()
+        )
         summaries: dict[str, DomainSummary] = {}
         for dom, ip, total, dkim_pass, spf_pass, dmarc_pass in rows:
             summary = summaries.setdefault(dom, DomainSummary(dom, report_counts.get(dom, 0), 0, 0, []))
@@ -105,9 +125,11 @@ def summarize(engine: Engine, domain: str | None = None, since: float = 0.0) -> 
             summary.sources.sort(key=lambda s: -s.messages)
             summary.sources = summary.sources[:TOP_SOURCES]
             for source in summary.sources[:20]:  # who signs and bounces for the biggest senders
-                detail = conn.execute(select(dmarc_records.c.dkim_results, dmarc_records.c.envelope_from, dmarc_records.c.count)
-                                      .where(*where, dmarc_records.c.domain == summary.domain,
-                                             dmarc_records.c.source_ip == source.ip).limit(500)).all()
+                detail = conn.execute(
+                    select(dmarc_records.c.dkim_results, dmarc_records.c.envelope_from, dmarc_records.c.count)
+                    .where(*where, dmarc_records.c.domain == summary.domain, dmarc_records.c.source_ip == source.ip)
+                    .limit(500)
+                ).all()
                 signers: Counter[str] = Counter()
                 envelopes: Counter[str] = Counter()
                 for dkim_results, envelope, count in detail:
@@ -142,26 +164,32 @@ async def name_sources(summaries: list[DomainSummary], resolver: Resolver, deadl
     for summary in summaries:
         for source in summary.sources:
             source.reverse_name = names.get(source.ip, "")
-            source.provider = provider_of(source.reverse_name) or next(
-                (provider_of(d) for d in source.dkim_domains if provider_of(d)), "")
+            source.provider = provider_of(source.reverse_name) or next((provider_of(d) for d in source.dkim_domains if provider_of(d)), "")
 
 
 def tls_failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[dict[str, object]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(tls_results.c.policy_domain, tls_results.c.policy_type, func.sum(tls_results.c.successes),
-                                   func.sum(tls_results.c.failures))
-                            .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
-                            .where(reports.c.begin >= since, *([tls_results.c.policy_domain == domain.lower()] if domain else []))
-                            .group_by(tls_results.c.policy_domain, tls_results.c.policy_type)).all()
-        details = conn.execute(select(tls_results.c.policy_domain, tls_results.c.details)
-                               .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
-                               .where(reports.c.begin >= since, tls_results.c.failures > 0)).all()
+        rows = conn.execute(
+            select(
+                tls_results.c.policy_domain, tls_results.c.policy_type, func.sum(tls_results.c.successes), func.sum(tls_results.c.failures)
+            )
+            .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
+            .where(reports.c.begin >= since, *([tls_results.c.policy_domain == domain.lower()] if domain else []))
+            .group_by(tls_results.c.policy_domain, tls_results.c.policy_type)
+        ).all()
+        details = conn.execute(
+            select(tls_results.c.policy_domain, tls_results.c.details)
+            .select_from(tls_results.join(reports, reports.c.id == tls_results.c.report))
+            .where(reports.c.begin >= since, tls_results.c.failures > 0)
+        ).all()
     kinds: dict[str, Counter[str]] = {}
     for dom, text in details:
         for entry in json.loads(text):
             kinds.setdefault(dom, Counter())[str(entry.get("result-type", "?"))] += int(entry.get("failed-session-count", 0) or 0)
-    return [{"policy_domain": d, "policy_type": t, "successes": int(s or 0), "failures": int(f or 0),
-             "failure_types": dict(kinds.get(d, {}))} for d, t, s, f in rows]
+    return [
+        {"policy_domain": d, "policy_type": t, "successes": int(s or 0), "failures": int(f or 0), "failure_types": dict(kinds.get(d, {}))}
+        for d, t, s, f in rows
+    ]
 
 
 def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]]) -> list[Finding]:
@@ -174,34 +202,48 @@ def summary_findings(summaries: list[DomainSummary], tls: list[dict[str, object]
             who = source.provider or source.reverse_name or "an unknown sender"
             failing = [m for m, v in (("DKIM", source.dkim_pass), ("SPF", source.spf_pass)) if source.rate(v) < 0.5]
             if source.provider and source.dkim_domains and summary.domain not in source.dkim_domains[0]:
-                advice = (f"It is probably a service you use ({source.provider}), signing with d={source.dkim_domains[0]}: have it"
-                          f" sign with {summary.domain} (publish the key it gives you) and use a bounce domain under {summary.domain}.")
+                advice = (
+                    f"It is probably a service you use ({source.provider}), signing with d={source.dkim_domains[0]}: have it"
+                    f" sign with {summary.domain} (publish the key it gives you) and use a bounce domain under {summary.domain}."
+                )
             elif source.provider:
-                advice = (f"It is probably a service you use ({source.provider}): authorize it in SPF and have it sign with"
-                          f" {summary.domain}, or, if you do not use it, someone is sending as you.")
+                advice = (
+                    f"It is probably a service you use ({source.provider}): authorize it in SPF and have it sign with"
+                    f" {summary.domain}, or, if you do not use it, someone is sending as you."
+                )
             else:
-                advice = (f"If this is your server, authorize {source.ip} in SPF and sign its mail with DKIM for {summary.domain};"
-                          " if you do not know it, someone is sending as you, and p=quarantine/reject stops it.")
-            findings.append(make_finding(
-                "feedback.unaligned_source",
-                f"{source.ip} sends {share:.0%} of the mail of {summary.domain} and fails {' and '.join(failing) or 'DMARC'}",
-                f"{source.messages} of {summary.messages} messages came from {source.ip} ({who}); only"
-                f" {source.rate(source.dmarc_pass):.0%} passed DMARC (aligned DKIM {source.rate(source.dkim_pass):.0%},"
-                f" aligned SPF {source.rate(source.spf_pass):.0%}).",
-                evidence=[f"reverse name: {source.reverse_name or '-'}", f"DKIM signers: {', '.join(source.dkim_domains) or 'none'}",
-                          f"envelope domains: {', '.join(source.envelope_domains) or '-'}"],
-                fix=advice,
-            ))
+                advice = (
+                    f"If this is your server, authorize {source.ip} in SPF and sign its mail with DKIM for {summary.domain};"
+                    " if you do not know it, someone is sending as you, and p=quarantine/reject stops it."
+                )
+            findings.append(
+                make_finding(
+                    "feedback.unaligned_source",
+                    f"{source.ip} sends {share:.0%} of the mail of {summary.domain} and fails {' and '.join(failing) or 'DMARC'}",
+                    f"{source.messages} of {summary.messages} messages came from {source.ip} ({who}); only"
+                    f" {source.rate(source.dmarc_pass):.0%} passed DMARC (aligned DKIM {source.rate(source.dkim_pass):.0%},"
+                    f" aligned SPF {source.rate(source.spf_pass):.0%}).",
+                    evidence=[
+                        f"reverse name: {source.reverse_name or '-'}",
+                        f"DKIM signers: {', '.join(source.dkim_domains) or 'none'}",
+                        f"envelope domains: {', '.join(source.envelope_domains) or '-'}",
+                    ],
+                    fix=advice,
+                )
+            )
     for entry in tls:
         if int(entry["failures"]) > 0:  # type: ignore[call-overload]
             kinds = ", ".join(f"{k} ({v})" for k, v in entry["failure_types"].items()) or "unspecified"  # type: ignore[attr-defined]
-            findings.append(make_finding(
-                "feedback.tls_failures", f"Senders failed {entry['failures']} TLS sessions to {entry['policy_domain']}",
-                f"TLS-RPT reports show {entry['failures']} failed and {entry['successes']} successful sessions under the"
-                f" {entry['policy_type']} policy of {entry['policy_domain']}: {kinds}.",
-                fix="Fix what the failure types name (an expired or wrong certificate, STARTTLS missing on an MX, MTA-STS"
-                " patterns that do not cover an MX), then watch the next reports.",
-            ))
+            findings.append(
+                make_finding(
+                    "feedback.tls_failures",
+                    f"Senders failed {entry['failures']} TLS sessions to {entry['policy_domain']}",
+                    f"TLS-RPT reports show {entry['failures']} failed and {entry['successes']} successful sessions under the"
+                    f" {entry['policy_type']} policy of {entry['policy_domain']}: {kinds}.",
+                    fix="Fix what the failure types name (an expired or wrong certificate, STARTTLS missing on an MX, MTA-STS"
+                    " patterns that do not cover an MX), then watch the next reports.",
+                )
+            )
     return findings
 
 
@@ -214,12 +256,13 @@ def daily_volume(engine: Engine, domain: str | None, since: float = 0.0, source_
     """(day start, messages, DMARC passes) per day of report, oldest first: of a domain, a source, or both."""
     passed = case((dmarc_records.c.dkim == "pass", dmarc_records.c.count), (dmarc_records.c.spf == "pass", dmarc_records.c.count), else_=0)
     day = func.floor(dmarc_records.c.begin / 86400)
-    where = [dmarc_records.c.begin >= since] + ([dmarc_records.c.domain == domain] if domain else []) \
+    where = (
+        [dmarc_records.c.begin >= since]
+        + ([dmarc_records.c.domain == domain] if domain else [])
         + ([dmarc_records.c.source_ip == source_ip] if source_ip else [])
+    )
     with engine.connect() as conn:
-        rows = conn.execute(select(day, func.sum(dmarc_records.c.count), func.sum(passed))
-                            .where(*where)
-                            .group_by(day).order_by(day)).all()
+        rows = conn.execute(select(day, func.sum(dmarc_records.c.count), func.sum(passed)).where(*where).group_by(day).order_by(day)).all()
     return [(float(d) * 86400, int(total or 0), int(ok or 0)) for d, total, ok in rows]
 
 
@@ -227,8 +270,11 @@ def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> l
     """Failure reports per domain, with the addresses the failing messages came from."""
     where = [failure_reports.c.arrival >= since] + ([failure_reports.c.domain == domain.lower()] if domain else [])
     with engine.connect() as conn:
-        rows = conn.execute(select(failure_reports.c.domain, failure_reports.c.source_ip, func.count())
-                            .where(*where).group_by(failure_reports.c.domain, failure_reports.c.source_ip)).all()
+        rows = conn.execute(
+            select(failure_reports.c.domain, failure_reports.c.source_ip, func.count())
+            .where(*where)
+            .group_by(failure_reports.c.domain, failure_reports.c.source_ip)
+        ).all()
     out: dict[str, dict[str, object]] = {}
     for dom, ip, count in rows:
         entry = out.setdefault(dom, {"domain": dom, "reports": 0, "sources": {}})
@@ -237,28 +283,48 @@ def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> l
     return sorted(out.values(), key=lambda e: -int(e["reports"]))  # type: ignore[call-overload]
 
 
-async def summary_report(engine: Engine, resolver: Resolver, domain: str | None, since: float) -> tuple[Report, list[DomainSummary], list[dict[str, object]]]:
+async def summary_report(
+    engine: Engine, resolver: Resolver, domain: str | None, since: float
+) -> tuple[Report, list[DomainSummary], list[dict[str, object]]]:
     summaries = summarize(engine, domain, since)
     await name_sources(summaries, resolver)
     tls = tls_failures(engine, domain, since)
     report = Report(target=domain or "all domains", kind="feedback")
     seen = observations(engine, since, domain)
     report.findings = summary_findings(summaries, tls) + reputation_findings(seen)
-    report.facts = {"since": since, "generated": time.time(), "failure_reports": failures(engine, domain, since),
-                    "reputation": [{"source": o.source, "subject": o.subject, "begin": o.begin, **o.data} for o in seen]}
+    report.facts = {
+        "since": since,
+        "generated": time.time(),
+        "failure_reports": failures(engine, domain, since),
+        "reputation": [{"source": o.source, "subject": o.subject, "begin": o.begin, **o.data} for o in seen],
+    }
     return report, summaries, tls
 
 
-def daily_volume_by_source(engine: Engine, domain: str, since: float = 0.0, top: int = 5) -> tuple[list[str], list[tuple[float, dict[str, int]]]]:
+def daily_volume_by_source(
+    engine: Engine, domain: str, since: float = 0.0, top: int = 5
+) -> tuple[list[str], list[tuple[float, dict[str, int]]]]:
     """The `top` biggest sources of the domain, and per day of report the messages of each
     ("other" for the rest), oldest first."""
     day = func.floor(dmarc_records.c.begin / 86400)
     where = [dmarc_records.c.domain == domain, dmarc_records.c.begin >= since]
     with engine.connect() as conn:
-        biggest = [ip for ip, in conn.execute(select(dmarc_records.c.source_ip).where(*where).group_by(dmarc_records.c.source_ip)
-                                              .order_by(func.sum(dmarc_records.c.count).desc()).limit(top))]
-        rows = conn.execute(select(day, dmarc_records.c.source_ip, func.sum(dmarc_records.c.count))
-                            .where(*where).group_by(day, dmarc_records.c.source_ip).order_by(day)).all()
+        biggest = [
+            ip
+            for (ip,) in conn.execute(
+                select(dmarc_records.c.source_ip)
+                .where(*where)
+                .group_by(dmarc_records.c.source_ip)
+                .order_by(func.sum(dmarc_records.c.count).desc())
+                .limit(top)
+            )
+        ]
+        rows = conn.execute(
+            select(day, dmarc_records.c.source_ip, func.sum(dmarc_records.c.count))
+            .where(*where)
+            .group_by(day, dmarc_records.c.source_ip)
+            .order_by(day)
+        ).all()
     days: dict[float, dict[str, int]] = {}
     for d, ip, count in rows:
         key = ip if ip in biggest else "other"
@@ -287,17 +353,29 @@ class SourceUse:
         return value / self.messages if self.messages else 0.0
 
     def failing(self) -> list[str]:
-        return [name for name, value in (("DKIM", self.dkim_pass), ("SPF", self.spf_pass), ("DMARC", self.dmarc_pass))
-                if self.rate(value) < 0.5]
+        return [
+            name for name, value in (("DKIM", self.dkim_pass), ("SPF", self.spf_pass), ("DMARC", self.dmarc_pass)) if self.rate(value) < 0.5
+        ]
 
 
 def source_uses(engine: Engine, ip: str, since: float = 0.0) -> list[SourceUse]:
     """Per domain, what the reports say about mail from this IP, biggest first."""
     where = [dmarc_records.c.source_ip == ip, dmarc_records.c.begin >= since]
     with engine.connect() as conn:
-        rows = conn.execute(select(dmarc_records.c.domain, dmarc_records.c.count, dmarc_records.c.dkim, dmarc_records.c.spf,
-                                   dmarc_records.c.disposition, dmarc_records.c.dkim_results, dmarc_records.c.envelope_from,
-                                   dmarc_records.c.begin).where(*where).limit(100_000)).all()
+        rows = conn.execute(
+            select(
+                dmarc_records.c.domain,
+                dmarc_records.c.count,
+                dmarc_records.c.dkim,
+                dmarc_records.c.spf,
+                dmarc_records.c.disposition,
+                dmarc_records.c.dkim_results,
+                dmarc_records.c.envelope_from,
+                dmarc_records.c.begin,
+            )
+            .where(*where)
+            .limit(100_000)
+        ).all()
     uses: dict[str, SourceUse] = {}
     for domain, count, dkim, spf, disposition, dkim_results, envelope, begin in rows:
         use = uses.setdefault(domain, SourceUse(domain, 0, 0, 0, 0, Counter(), Counter(), Counter(), begin, begin))
@@ -322,10 +400,18 @@ def observations(engine: Engine, since: float = 0.0, domain: str | None = None, 
         where.append(reputation.c.subject == ip)
     elif domain:
         with engine.connect() as conn:
-            ips = [row[0] for row in conn.execute(select(dmarc_records.c.source_ip).where(dmarc_records.c.domain == domain.lower())
-                                                  .group_by(dmarc_records.c.source_ip))]
+            ips = [
+                row[0]
+                for row in conn.execute(
+                    select(dmarc_records.c.source_ip).where(dmarc_records.c.domain == domain.lower()).group_by(dmarc_records.c.source_ip)
+                )
+            ]
         where.append(reputation.c.subject.in_([domain.lower(), *ips]))
     with engine.connect() as conn:
-        rows = conn.execute(select(reputation.c.source, reputation.c.subject, reputation.c.begin, reputation.c.end, reputation.c.data)
-                            .where(*where).order_by(reputation.c.begin).limit(100_000)).all()
+        rows = conn.execute(
+            select(reputation.c.source, reputation.c.subject, reputation.c.begin, reputation.c.end, reputation.c.data)
+            .where(*where)
+            .order_by(reputation.c.begin)
+            .limit(100_000)
+        ).all()
     return [Observation(source, subject, begin, end, json.loads(data)) for source, subject, begin, end, data in rows]

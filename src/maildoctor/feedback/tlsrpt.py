@@ -1,4 +1,5 @@
 """SMTP TLS reports (RFC 8460 §4): the JSON document, validated, per policy its counts and failures."""
+
 from __future__ import annotations
 
 import json
@@ -54,10 +55,15 @@ def parse_tlsrpt(stream: IO[bytes], name: str = "report") -> TlsReport:
     for entry in document["policies"] if isinstance(document["policies"], list) else []:
         policy, summary = entry.get("policy") or {}, entry.get("summary") or {}
         try:
-            policies.append(TlsPolicyResult(
-                str(policy.get("policy-type", "")), str(policy.get("policy-domain", "")).lower(),
-                int(summary.get("total-successful-session-count", 0)), int(summary.get("total-failure-session-count", 0)),
-                [d for d in entry.get("failure-details") or [] if isinstance(d, dict)]))
+            policies.append(
+                TlsPolicyResult(
+                    str(policy.get("policy-type", "")),
+                    str(policy.get("policy-domain", "")).lower(),
+                    int(summary.get("total-successful-session-count", 0)),
+                    int(summary.get("total-failure-session-count", 0)),
+                    [d for d in entry.get("failure-details") or [] if isinstance(d, dict)],
+                )
+            )
         except (TypeError, ValueError, AttributeError):
             raise ReportError(f"{name}: a policy entry's counts are not numbers") from None
     return TlsReport(org, report_id, _time(dates.get("start-datetime"), name), _time(dates.get("end-datetime"), name), policies)

@@ -1,6 +1,7 @@
 """Finding the reports inside what users have: plain XML/JSON, gzip, zip, and mail messages
 (.eml, mbox) with those as attachments. Decompressed sizes are capped (zip and gzip bombs), and
 gzip is read as a stream, so a large report never has to fit in memory."""
+
 from __future__ import annotations
 
 import email
@@ -51,7 +52,7 @@ class CappedReader(io.RawIOBase):
         if len(data) > self.left:
             raise UnpackError(f"{self.name}: decompresses to more than {MAX_DECOMPRESSED >> 20} MB (a decompression bomb?)")
         self.left -= len(data)
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
 
@@ -82,7 +83,7 @@ class GunzipReader(io.RawIOBase):
             except zlib.error as exc:
                 raise UnpackError(f"{self.name}: not valid gzip data ({exc})") from None
         size = min(len(buffer), len(self.pending) - self.offset)
-        buffer[:size] = self.pending[self.offset:self.offset + size]
+        buffer[:size] = self.pending[self.offset : self.offset + size]
         self.offset += size
         return size
 
@@ -140,10 +141,18 @@ def _from_mail(name: str, data: bytes, depth: int) -> Iterator[Document]:
                 continue
             kind = part.get_content_type()
             filename = part.get_filename() or ""
-            interesting = (kind in ("application/gzip", "application/x-gzip", "application/zip", "application/x-zip-compressed",
-                                    "text/xml", "application/xml", "application/tlsrpt+json", "application/tlsrpt+gzip",
-                                    "application/json", "application/octet-stream")
-                           or filename.endswith((".xml", ".gz", ".zip", ".json")))
+            interesting = kind in (
+                "application/gzip",
+                "application/x-gzip",
+                "application/zip",
+                "application/x-zip-compressed",
+                "text/xml",
+                "application/xml",
+                "application/tlsrpt+json",
+                "application/tlsrpt+gzip",
+                "application/json",
+                "application/octet-stream",
+            ) or filename.endswith((".xml", ".gz", ".zip", ".json"))
             if not interesting:
                 continue
             payload = part.get_payload(decode=True)

@@ -4,6 +4,7 @@ Referer headers would keep it.
 
 The session is stateless: its expiry and an HMAC of it under the admin token. Changing the token
 ends every session."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,15 @@ def same_origin(request: Request) -> bool:
 
 
 def start_session(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, session_value(token), max_age=SESSION_SECONDS, path="/", httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_value(token),
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 def end_session(response: Response) -> None:

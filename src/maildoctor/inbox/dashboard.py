@@ -3,6 +3,7 @@ page per sending source, exports of what is shown, and the suppression list.
 
 Charts are inline SVG drawn here (no script, no CDN): the page works under a CSP without inline
 script and without any request leaving the server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,9 +63,17 @@ def volume_bars(days: list[tuple[float, int, int]]) -> dict[str, Any]:
     for day, total, passed in days:
         pass_height = CHART_HEIGHT * passed / top
         fail_height = CHART_HEIGHT * (total - passed) / top
-        bars.append({"x": x_of(day), "w": width, "pass_y": round(CHART_HEIGHT - pass_height, 1),
-                     "pass_h": round(pass_height, 1), "fail_y": round(CHART_HEIGHT - pass_height - fail_height, 1),
-                     "fail_h": round(fail_height, 1), "label": f"{_day(day)}: {total} messages, {passed} pass DMARC"})
+        bars.append(
+            {
+                "x": x_of(day),
+                "w": width,
+                "pass_y": round(CHART_HEIGHT - pass_height, 1),
+                "pass_h": round(pass_height, 1),
+                "fail_y": round(CHART_HEIGHT - pass_height - fail_height, 1),
+                "fail_h": round(fail_height, 1),
+                "label": f"{_day(day)}: {total} messages, {passed} pass DMARC",
+            }
+        )
     return {"bars": bars, "first": _day(days[0][0]), "last": _day(days[-1][0])}
 
 
@@ -72,8 +81,9 @@ def stacked_bars(names: list[str], days: list[tuple[float, dict[str, int]]]) -> 
     """Messages per day, one colour per source (the biggest five, then "other")."""
     if not days:
         return {"bars": [], "legend": [], "first": "", "last": ""}
-    colours = {name: SERIES_COLOURS[-1] if name == "other" else SERIES_COLOURS[i % (len(SERIES_COLOURS) - 1)]
-               for i, name in enumerate(names)}
+    colours = {
+        name: SERIES_COLOURS[-1] if name == "other" else SERIES_COLOURS[i % (len(SERIES_COLOURS) - 1)] for i, name in enumerate(names)
+    }
     top = max(sum(counts.values()) for _, counts in days) or 1
     x_of, width = _time_axis([day for day, _ in days])
     bars = []
@@ -85,14 +95,33 @@ def stacked_bars(names: list[str], days: list[tuple[float, dict[str, int]]]) -> 
                 continue
             height = CHART_HEIGHT * count / top
             y -= height
-            bars.append({"x": x_of(day), "w": width, "y": round(y, 1), "h": round(height, 1),
-                         "colour": colours[name], "label": f"{_day(day)}: {count} messages from {name}"})
-    return {"bars": bars, "legend": [{"name": n, "colour": colours[n]} for n in names],
-            "first": _day(days[0][0]), "last": _day(days[-1][0])}
+            bars.append(
+                {
+                    "x": x_of(day),
+                    "w": width,
+                    "y": round(y, 1),
+                    "h": round(height, 1),
+                    "colour": colours[name],
+                    "label": f"{_day(day)}: {count} messages from {name}",
+                }
+            )
+    return {
+        "bars": bars,
+        "legend": [{"name": n, "colour": colours[n]} for n in names],
+        "first": _day(days[0][0]),
+        "last": _day(days[-1][0]),
+    }
 
 
-RATING_COLOURS = {"GREEN": "#2ea44f", "HIGH": "#2ea44f", "MEDIUM": "#9be9a8", "YELLOW": "#ffdf5d", "LOW": "#f9a03f",
-                  "RED": "#cb2431", "BAD": "#cb2431"}
+RATING_COLOURS = {
+    "GREEN": "#2ea44f",
+    "HIGH": "#2ea44f",
+    "MEDIUM": "#9be9a8",
+    "YELLOW": "#ffdf5d",
+    "LOW": "#f9a03f",
+    "RED": "#cb2431",
+    "BAD": "#cb2431",
+}
 STRIP_ROW = 18
 
 
@@ -113,24 +142,52 @@ def reputation_strips(observations: list[Observation]) -> dict[str, Any]:
         for seen in (o for o in observations if (o.source, o.subject) == (source, subject)):
             rating = rating_of(seen)
             rate = seen.data.get("spam_rate") if source == "postmaster" else seen.data.get("complaint_rate")
-            said = f"{rating or 'no rating'}" + (f", {'spam' if source == 'postmaster' else 'complaint'} rate {rate:.2%}" if rate is not None else "")
-            cells.append({"x": x_of(float(int(seen.begin // DAY) * DAY)), "w": width, "colour": RATING_COLOURS.get(rating, "#d1d5da"),
-                          "label": f"{_day(seen.begin)}: {subject} ({'SNDS' if source == 'snds' else 'Postmaster Tools'}): {said}"})
+            said = f"{rating or 'no rating'}" + (
+                f", {'spam' if source == 'postmaster' else 'complaint'} rate {rate:.2%}" if rate is not None else ""
+            )
+            cells.append(
+                {
+                    "x": x_of(float(int(seen.begin // DAY) * DAY)),
+                    "w": width,
+                    "colour": RATING_COLOURS.get(rating, "#d1d5da"),
+                    "label": f"{_day(seen.begin)}: {subject} ({'SNDS' if source == 'snds' else 'Postmaster Tools'}): {said}",
+                }
+            )
         rows.append({"name": f"{subject} ({'SNDS' if source == 'snds' else 'Postmaster Tools'})", "y": index * STRIP_ROW, "cells": cells})
     return {"rows": rows, "height": len(rows) * STRIP_ROW, "first": _day(days[0]), "last": _day(days[-1])}
 
 
 def source_rows(sources: list[feedback.Source]) -> list[dict[str, Any]]:
-    return [{"ip": s.ip, "name": s.reverse_name, "provider": s.provider, "messages": s.messages,
-             "dkim": round(100 * s.rate(s.dkim_pass)), "spf": round(100 * s.rate(s.spf_pass)),
-             "rate": round(100 * s.rate(s.dmarc_pass)), "width": round(2 * 100 * s.rate(s.dmarc_pass), 1)} for s in sources]
+    return [
+        {
+            "ip": s.ip,
+            "name": s.reverse_name,
+            "provider": s.provider,
+            "messages": s.messages,
+            "dkim": round(100 * s.rate(s.dkim_pass)),
+            "spf": round(100 * s.rate(s.spf_pass)),
+            "rate": round(100 * s.rate(s.dmarc_pass)),
+            "width": round(2 * 100 * s.rate(s.dmarc_pass), 1),
+        }
+        for s in sources
+    ]
 
 
 def export_rows(summaries: list[feedback.DomainSummary]) -> list[dict[str, Any]]:
-    return [{"domain": summary.domain, "source_ip": s.ip, "reverse_name": s.reverse_name, "provider": s.provider,
-             "messages": s.messages, "dkim_aligned_pass": round(s.rate(s.dkim_pass), 4),
-             "spf_aligned_pass": round(s.rate(s.spf_pass), 4), "dmarc_pass": round(s.rate(s.dmarc_pass), 4)}
-            for summary in summaries for s in summary.sources]
+    return [
+        {
+            "domain": summary.domain,
+            "source_ip": s.ip,
+            "reverse_name": s.reverse_name,
+            "provider": s.provider,
+            "messages": s.messages,
+            "dkim_aligned_pass": round(s.rate(s.dkim_pass), 4),
+            "spf_aligned_pass": round(s.rate(s.spf_pass), 4),
+            "dmarc_pass": round(s.rate(s.dmarc_pass), 4),
+        }
+        for summary in summaries
+        for s in summary.sources
+    ]
 
 
 def routes(store: Store, token: str | None, page: Callable[..., Response], resolver_factory: Callable[[], Any] | None) -> list[Route]:
@@ -187,17 +244,32 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
             seen = await asyncio.to_thread(feedback.observations, engine, since, summary.domain)
             names, days = await asyncio.to_thread(feedback.daily_volume_by_source, engine, summary.domain, since)
             passes = await asyncio.to_thread(feedback.daily_volume, engine, summary.domain, since)
-            domains.append({"summary": summary, "by_source": stacked_bars(names, days), "volume": volume_bars(passes),
-                            "sources": source_rows(summary.sources[:50]), "more_sources": max(0, len(summary.sources) - 50),
-                            "findings": feedback.summary_findings([summary], mine) + reputation_findings(seen),
-                            "reputation": reputation_strips(seen), "observations": seen[-60:],
-                            "failures": next((f for f in failed if f["domain"] == summary.domain), None), "tls": mine})
+            domains.append(
+                {
+                    "summary": summary,
+                    "by_source": stacked_bars(names, days),
+                    "volume": volume_bars(passes),
+                    "sources": source_rows(summary.sources[:50]),
+                    "more_sources": max(0, len(summary.sources) - 50),
+                    "findings": feedback.summary_findings([summary], mine) + reputation_findings(seen),
+                    "reputation": reputation_strips(seen),
+                    "observations": seen[-60:],
+                    "failures": next((f for f in failed if f["domain"] == summary.domain), None),
+                    "tls": mine,
+                }
+            )
         shown = {d["summary"].domain for d in domains}
         others = []  # domains with TLS or failure reports only
         for name in sorted(({str(t["policy_domain"]) for t in tls} | {str(f["domain"]) for f in failed}) - shown):
             mine = [t for t in tls if t["policy_domain"] == name]
-            others.append({"name": name, "findings": feedback.summary_findings([], mine), "tls": mine,
-                           "failures": next((f for f in failed if f["domain"] == name), None)})
+            others.append(
+                {
+                    "name": name,
+                    "findings": feedback.summary_findings([], mine),
+                    "tls": mine,
+                    "failures": next((f for f in failed if f["domain"] == name), None),
+                }
+            )
         return page("reports.html", domains=domains, others=others, periods=PERIODS, period=period, said=said)
 
     async def source_page(request: Request) -> Response:
@@ -216,9 +288,19 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         await named(probe)
         days = await asyncio.to_thread(feedback.daily_volume, engine, None, since, ip)
         seen = await asyncio.to_thread(feedback.observations, engine, since, None, ip)
-        return page("source.html", ip=ip, source=probe[0].sources[0], uses=uses, volume=volume_bars(days), periods=PERIODS,
-                    period=period, said=said, reputation=reputation_strips(seen), observations=seen[-60:],
-                    findings=reputation_findings(seen))
+        return page(
+            "source.html",
+            ip=ip,
+            source=probe[0].sources[0],
+            uses=uses,
+            volume=volume_bars(days),
+            periods=PERIODS,
+            period=period,
+            said=said,
+            reputation=reputation_strips(seen),
+            observations=seen[-60:],
+            findings=reputation_findings(seen),
+        )
 
     async def export(request: Request) -> Response:
         if not admin.is_admin(request, token):
@@ -229,16 +311,24 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         summaries, tls, failed, since, said = await gathered(period)
         stamp = f"maildoctor-reports-{period}"
         if request.path_params["format"] == "json":
-            body = {"period": period, "since": since, "covers": said, "domains": [s.to_json() for s in summaries], "tls": tls,
-                    "failure_reports": failed, "findings": [f.to_json() for f in feedback.summary_findings(summaries, tls)]}
+            body = {
+                "period": period,
+                "since": since,
+                "covers": said,
+                "domains": [s.to_json() for s in summaries],
+                "tls": tls,
+                "failure_reports": failed,
+                "findings": [f.to_json() for f in feedback.summary_findings(summaries, tls)],
+            }
             return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{stamp}.json"'})
         out = io.StringIO()
         rows = export_rows(summaries)
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["domain", "source_ip", "messages"])
         writer.writeheader()
         writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{stamp}.csv"'})
+        return Response(
+            out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{stamp}.csv"'}
+        )
 
     async def suppressions_page(request: Request) -> Response:
         if not admin.is_admin(request, token):
@@ -255,8 +345,11 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         return RedirectResponse(f"/suppressions?removed={removed}", status_code=303)
 
     return [
-        Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout, methods=["POST"]),
-        Route("/reports", reports_page), Route("/reports/source/{ip}", source_page),
-        Route("/reports/export.{format:str}", export), Route("/suppressions", suppressions_page),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/reports", reports_page),
+        Route("/reports/source/{ip}", source_page),
+        Route("/reports/export.{format:str}", export),
+        Route("/suppressions", suppressions_page),
         Route("/suppressions/remove", suppression_remove, methods=["POST"]),
     ]

@@ -6,6 +6,7 @@ event loop. A batch is graded concurrently inside its worker. On start, every st
 without a grade (a crash or restart came between) is queued again. When the backlog is long, new
 messages wait before their 250: acceptance slows to the pace of grading instead of grades
 falling minutes behind."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,23 +35,41 @@ BACKLOG_WAIT = 30.0  # the longest a sender is held before its 250 anyway
 log = logging.getLogger("maildoctor.inbox")
 
 
-async def grade_rows(rows: list[dict[str, Any]], resolver: Resolver, budget: float = CHECK_BUDGET) -> list[tuple[int, float, dict[str, Any]]]:
+async def grade_rows(
+    rows: list[dict[str, Any]], resolver: Resolver, budget: float = CHECK_BUDGET
+) -> list[tuple[int, float, dict[str, Any]]]:
     """budget: seconds for a message's domain audit; the whole analysis gets twice that."""
+
     async def one(row: dict[str, Any]) -> tuple[int, float, dict[str, Any]]:
         try:
-            report = await asyncio.wait_for(analyse_message(row["raw"], resolver, MessageOptions(
-                client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS,
-                budget=budget)), 2 * budget)
-        except asyncio.TimeoutError:
+            report = await asyncio.wait_for(
+                analyse_message(
+                    row["raw"],
+                    resolver,
+                    MessageOptions(
+                        client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS, budget=budget
+                    ),
+                ),
+                2 * budget,
+            )
+        except TimeoutError:
             report = crashed_report(row["rcpt"], "message", "message", TimeoutError(f"the analysis did not finish within {2 * budget:g} s"))
         except Exception as exc:  # noqa: BLE001  (an analysis bug: the user still gets an answer, marked incomplete)
             report = crashed_report(row["rcpt"], "message", "message", exc)
         data: dict[str, Any] = report.to_json()
-        data["facts"]["received"] = {"client_ip": row["client_ip"], "reverse_name": await _reverse_name(resolver, row["client_ip"]),
-                                     "helo": row["helo"], "mail_from": row["mail_from"],
-                                     "rcpt": row["rcpt"], "tls": bool(row["tls"]), "size": row["size"], "at": row["received"]}
+        data["facts"]["received"] = {
+            "client_ip": row["client_ip"],
+            "reverse_name": await _reverse_name(resolver, row["client_ip"]),
+            "helo": row["helo"],
+            "mail_from": row["mail_from"],
+            "rcpt": row["rcpt"],
+            "tls": bool(row["tls"]),
+            "size": row["size"],
+            "at": row["received"],
+        }
         data["graded_in"] = round(time.time() - row["received"], 3)
         return row["id"], report.score, data
+
     return list(await asyncio.gather(*(one(r) for r in rows)))
 
 
@@ -96,8 +115,9 @@ class Grader:
 
     async def start(self) -> int:
         if self.processes > 0:
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_child_start, initargs=(self.spec, os.getpid()))
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_child_start, initargs=(self.spec, os.getpid())
+            )
         else:
             self._resolver = CachingResolver(self.spec.build())
         pending = await asyncio.to_thread(self.store.ungraded)
@@ -119,7 +139,7 @@ class Grader:
         if not self._room.is_set():
             try:
                 await asyncio.wait_for(self._room.wait(), BACKLOG_WAIT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _update_room(self) -> None:

@@ -1,4 +1,5 @@
 """`maildoctor serve`: the SMTP server, the grader and the web server in one event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,18 +58,38 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     tls = server_context(config.data, config.domain, config.tls_cert, config.tls_key) if config.tls else None
     loop = asyncio.get_running_loop()
     smtp = await loop.create_server(
-        lambda: LimitedSMTP(handler, hostname=config.domain, data_size_limit=config.limits.max_message_bytes,
-                            tls_context=tls, timeout=config.limits.command_timeout, enable_SMTPUTF8=True,
-                            max_per_ip=config.limits.max_connections_per_ip, ident="maildoctor test inbox"),
-        config.host, config.smtp_port)
+        lambda: LimitedSMTP(
+            handler,
+            hostname=config.domain,
+            data_size_limit=config.limits.max_message_bytes,
+            tls_context=tls,
+            timeout=config.limits.command_timeout,
+            enable_SMTPUTF8=True,
+            max_per_ip=config.limits.max_connections_per_ip,
+            ident="maildoctor test inbox",
+        ),
+        config.host,
+        config.smtp_port,
+    )
     names = spec.build()  # the reverse names of report sources, asked under the web server's loop
-    web = uvicorn.Server(uvicorn.Config(create_app(store, config.domain, config.admin_token, lambda: names), host=config.host,
-                                        port=config.http_port, log_level="warning", lifespan="off", access_log=False))
+    web = uvicorn.Server(
+        uvicorn.Config(
+            create_app(store, config.domain, config.admin_token, lambda: names),
+            host=config.host,
+            port=config.http_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+    )
     purger = asyncio.create_task(purge_forever(store, config.keep_days))
     web_host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"maildoctor serve: SMTP on {config.host}:{config.smtp_port} for <test address>@{config.domain}"
-          f" (STARTTLS {'on' if tls else 'off'}), web on http://{web_host}:{config.http_port}/,"
-          f" data in {config.db or config.data}; {queued} stored message(s) queued for grading", flush=True)
+    print(
+        f"maildoctor serve: SMTP on {config.host}:{config.smtp_port} for <test address>@{config.domain}"
+        f" (STARTTLS {'on' if tls else 'off'}), web on http://{web_host}:{config.http_port}/,"
+        f" data in {config.db or config.data}; {queued} stored message(s) queued for grading",
+        flush=True,
+    )
     try:
         await web.serve()
     finally:

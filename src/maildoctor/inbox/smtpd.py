@@ -1,5 +1,6 @@
 """The SMTP side of the inbox (aiosmtpd): mail only for addresses the inbox issued, never a relay;
 limits on size, recipients, connections per IP and command time; 250 only once stored."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,9 @@ class InboxHandler:
             raw = str(raw).encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         stored = []
-        reports_to = [r for r in envelope.rcpt_tos if self.limits.reports_local
-                      and r.rpartition("@")[0].lower() == self.limits.reports_local.lower()]
+        reports_to = [
+            r for r in envelope.rcpt_tos if self.limits.reports_local and r.rpartition("@")[0].lower() == self.limits.reports_local.lower()
+        ]
         if reports_to:
             try:
                 await asyncio.to_thread(self._ingest_report_mail, raw)
@@ -65,16 +67,25 @@ class InboxHandler:
                 test_id = await asyncio.to_thread(self.store.test_for_address, rcpt.rpartition("@")[0])
                 if test_id is None:
                     continue
-                stored.append(await self.store.store_message(Received(
-                    test_id=test_id, client_ip=peer.removeprefix("::ffff:"), helo=session.host_name or "",
-                    mail_from=envelope.mail_from or "", rcpt=rcpt, tls=session.ssl is not None, raw=raw)))
+                stored.append(
+                    await self.store.store_message(
+                        Received(
+                            test_id=test_id,
+                            client_ip=peer.removeprefix("::ffff:"),
+                            helo=session.host_name or "",
+                            mail_from=envelope.mail_from or "",
+                            rcpt=rcpt,
+                            tls=session.ssl is not None,
+                            raw=raw,
+                        )
+                    )
+                )
         except Exception:  # noqa: BLE001  (not stored: the client must keep the message and retry)
             log.exception("storing a message failed")
             return "451 4.3.0 Could not store the message, try again later"
         for message_id in stored:
             self.grader.submit(message_id)
         return f"250 2.0.0 OK: queued as {','.join(map(str, stored))}"
-
 
     def _ingest_report_mail(self, raw: bytes) -> None:
         """Reports, bounces and complaints sent to the reports address go where `reports ingest` puts them;

@@ -3,6 +3,7 @@
 A message is committed before its 250 is sent. Commits from concurrent SMTP sessions are grouped
 by one writer thread: each waits for a commit that includes its row, and a burst of messages
 costs one disk sync instead of one each."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,20 +16,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Column, Float, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, create_engine,
-                        delete, event, func, insert, select, update)
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 tests = Table(
-    "tests", metadata,
+    "tests",
+    metadata,
     Column("id", String(32), primary_key=True),  # the result page's token
     Column("address", String(64), unique=True, nullable=False),  # the local part handed out
     Column("created", Float, nullable=False),
 )
 messages = Table(
-    "messages", metadata,
+    "messages",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("test_id", String(32), index=True, nullable=False),
     Column("received", Float, nullable=False),
@@ -45,7 +64,8 @@ messages = Table(
 )
 # Feedback: DMARC aggregate and TLS-RPT reports, what could not be read, and the DKIM selectors seen.
 reports = Table(
-    "reports", metadata,
+    "reports",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(16), nullable=False),  # dmarc, tlsrpt
     Column("org", String(255), nullable=False),
@@ -59,7 +79,8 @@ reports = Table(
     UniqueConstraint("kind", "org", "report_id", name="uq_report"),
 )
 dmarc_records = Table(
-    "dmarc_records", metadata,
+    "dmarc_records",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report", Integer, index=True, nullable=False),
     Column("domain", String(255), index=True, nullable=False),
@@ -75,7 +96,8 @@ dmarc_records = Table(
     Column("spf_results", Text, nullable=False),  # JSON [[domain, scope, result]]
 )
 tls_results = Table(
-    "tls_results", metadata,
+    "tls_results",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report", Integer, index=True, nullable=False),
     Column("policy_domain", String(255), index=True, nullable=False),
@@ -85,20 +107,23 @@ tls_results = Table(
     Column("details", Text, nullable=False),  # JSON failure-details
 )
 rejected = Table(
-    "rejected", metadata,
+    "rejected",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
 dkim_selectors = Table(
-    "dkim_selectors", metadata,
+    "dkim_selectors",
+    metadata,
     Column("domain", String(255), primary_key=True),
     Column("selector", String(255), primary_key=True),
     Column("last_seen", Float, nullable=False),
 )
 bounces = Table(
-    "bounces", metadata,
+    "bounces",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("recipient", String(320), index=True, nullable=False),
     Column("reason", String(32), nullable=False),
@@ -110,7 +135,8 @@ bounces = Table(
     Column("at", Float, nullable=False),
 )
 failure_reports = Table(
-    "failure_reports", metadata,
+    "failure_reports",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("domain", String(255), index=True, nullable=False),
     Column("source_ip", String(64), nullable=False),
@@ -124,14 +150,16 @@ failure_reports = Table(
     Column("source", Text, nullable=False),
 )
 suppression_changes = Table(  # what a user did to the list: an address imported, or removed
-    "suppression_changes", metadata,
+    "suppression_changes",
+    metadata,
     Column("address", String(320), primary_key=True),
     Column("action", String(8), nullable=False),  # add, remove
     Column("reason", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
 reputation = Table(  # what SNDS and Postmaster Tools said about an IP or a domain over a period
-    "reputation", metadata,
+    "reputation",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(16), nullable=False),  # snds, postmaster
     Column("subject", String(255), index=True, nullable=False),  # the IP or the domain
@@ -158,6 +186,8 @@ def _add_column(conn: Any, table: str, column: str, declaration: str) -> None:
 
     if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}"))
+
+
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 
 
@@ -187,6 +217,7 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -242,11 +273,27 @@ class Store:
             row = conn.execute(select(tests).where(tests.c.id == test_id)).mappings().first()
             if row is None:
                 return None
-            latest = conn.execute(
-                select(messages.c.id, messages.c.received, messages.c.client_ip, messages.c.helo, messages.c.mail_from,
-                       messages.c.tls, messages.c.size, messages.c.score, messages.c.report, messages.c.graded)
-                .where(messages.c.test_id == test_id).order_by(messages.c.id.desc()).limit(1)
-            ).mappings().first()
+            latest = (
+                conn.execute(
+                    select(
+                        messages.c.id,
+                        messages.c.received,
+                        messages.c.client_ip,
+                        messages.c.helo,
+                        messages.c.mail_from,
+                        messages.c.tls,
+                        messages.c.size,
+                        messages.c.score,
+                        messages.c.report,
+                        messages.c.graded,
+                    )
+                    .where(messages.c.test_id == test_id)
+                    .order_by(messages.c.id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
         return {"test": dict(row), "message": dict(latest) if latest else None}
 
     def raw(self, message_id: int) -> bytes | None:
@@ -255,13 +302,21 @@ class Store:
 
     def list_tests(self, limit: int = 200) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            counts = select(messages.c.test_id, func.count().label("messages"), func.max(messages.c.score).label("score")) \
-                .group_by(messages.c.test_id).subquery()
-            rows = conn.execute(
-                select(tests.c.id, tests.c.address, tests.c.created, counts.c.messages, counts.c.score)
-                .select_from(tests.outerjoin(counts, counts.c.test_id == tests.c.id))
-                .order_by(tests.c.created.desc()).limit(limit)
-            ).mappings().all()
+            counts = (
+                select(messages.c.test_id, func.count().label("messages"), func.max(messages.c.score).label("score"))
+                .group_by(messages.c.test_id)
+                .subquery()
+            )
+            rows = (
+                conn.execute(
+                    select(tests.c.id, tests.c.address, tests.c.created, counts.c.messages, counts.c.score)
+                    .select_from(tests.outerjoin(counts, counts.c.test_id == tests.c.id))
+                    .order_by(tests.c.created.desc())
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]
 
     def delete_test(self, test_id: str) -> bool:
@@ -276,7 +331,7 @@ class Store:
         with self.engine.begin() as conn:
             old = [r[0] for r in conn.execute(select(tests.c.id).where(tests.c.created < older_than))]
             for start in range(0, len(old), 500):
-                chunk = old[start:start + 500]
+                chunk = old[start : start + 500]
                 conn.execute(delete(messages).where(messages.c.test_id.in_(chunk)))
                 conn.execute(delete(tests).where(tests.c.id.in_(chunk)))
         self._addresses = {a: t for a, t in self._addresses.items() if t not in set(old)}
@@ -309,10 +364,19 @@ class Store:
                 ids = []
                 with self.engine.begin() as conn:
                     for received, _, _ in batch:
-                        result = conn.execute(insert(messages).values(
-                            test_id=received.test_id, received=time.time(), client_ip=received.client_ip,
-                            helo=received.helo[:255], mail_from=received.mail_from[:320], rcpt=received.rcpt[:320],
-                            tls=int(received.tls), size=len(received.raw), raw=received.raw))
+                        result = conn.execute(
+                            insert(messages).values(
+                                test_id=received.test_id,
+                                received=time.time(),
+                                client_ip=received.client_ip,
+                                helo=received.helo[:255],
+                                mail_from=received.mail_from[:320],
+                                rcpt=received.rcpt[:320],
+                                tls=int(received.tls),
+                                size=len(received.raw),
+                                raw=received.raw,
+                            )
+                        )
                         ids.append(int(result.inserted_primary_key[0]))
                 for (_, future, loop), message_id in zip(batch, ids):
                     loop.call_soon_threadsafe(_resolve, future, message_id, None)
@@ -333,8 +397,11 @@ class Store:
         now = time.time()
         with self.engine.begin() as conn:
             for message_id, score, report in grades:
-                conn.execute(update(messages).where(messages.c.id == message_id).values(
-                    score=score, report=json.dumps(report, ensure_ascii=False), graded=now))
+                conn.execute(
+                    update(messages)
+                    .where(messages.c.id == message_id)
+                    .values(score=score, report=json.dumps(report, ensure_ascii=False), graded=now)
+                )
 
 
 def _resolve(future: asyncio.Future[int], value: int, error: BaseException | None) -> None:

@@ -3,14 +3,15 @@
 Result pages are reachable only by their token; every piece of message content is escaped by the
 templates, and the Content-Security-Policy allows no inline script, so a hostile message cannot run
 anything in the viewer's browser."""
+
 from __future__ import annotations
 
 import asyncio
 import fnmatch
 import json
 import time
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -26,7 +27,7 @@ from maildoctor.inbox.store import Store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
-                               " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",  # a form post carries its Origin (no-referrer makes it "null"); nothing leaves the site
     "X-Frame-Options": "DENY",
@@ -76,8 +77,9 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     rest = [f for index, f in enumerate(findings) if index not in used]
     if rest:
         worst = max(Severity.parse(f["severity"]) for f in rest)
-        out.append({"title": "Other", "verdict": "pass" if worst <= Severity.NOTICE else "fail", "findings": rest,
-                    "ok": worst <= Severity.NOTICE})
+        out.append(
+            {"title": "Other", "verdict": "pass" if worst <= Severity.NOTICE else "fail", "findings": rest, "ok": worst <= Severity.NOTICE}
+        )
     return out
 
 
@@ -97,8 +99,14 @@ def create_app(store: Store, domain: str, admin_token: str | None = None, resolv
         message = found["message"]
         status = "waiting" if message is None else "done" if message["report"] else "analysing"
         report = json.loads(message["report"]) if message and message["report"] else None
-        return {"id": test_id, "address": f"{found['test']['address']}@{domain}", "status": status, "report": report,
-                "url": f"/t/{test_id}", "message_id": message["id"] if message else None}
+        return {
+            "id": test_id,
+            "address": f"{found['test']['address']}@{domain}",
+            "status": status,
+            "report": report,
+            "url": f"/t/{test_id}",
+            "message_id": message["id"] if message else None,
+        }
 
     async def index(request: Request) -> Response:
         return page("index.html")
@@ -149,10 +157,14 @@ def create_app(store: Store, domain: str, admin_token: str | None = None, resolv
 
     static = StaticFiles(directory=str(resources.files("maildoctor.inbox").joinpath("static")))
     routes = [
-        Route("/", index), Route("/tests", new_test, methods=["POST"]), Route("/t/{test_id}", result_page),
+        Route("/", index),
+        Route("/tests", new_test, methods=["POST"]),
+        Route("/t/{test_id}", result_page),
         *dashboard.routes(store, admin_token, page, resolver_factory),
-        Route("/api/tests", api_create, methods=["POST"]), Route("/api/tests", api_list, methods=["GET"]),
-        Route("/api/tests/{test_id}", api_get, methods=["GET"]), Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
+        Route("/api/tests", api_create, methods=["POST"]),
+        Route("/api/tests", api_list, methods=["GET"]),
+        Route("/api/tests/{test_id}", api_get, methods=["GET"]),
+        Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
         Mount("/static", static, name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found})

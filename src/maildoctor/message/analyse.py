@@ -1,5 +1,6 @@
 """Analysing a received message: what the receiver saw, our own SPF/DKIM/DMARC/ARC evaluation, where
 the two disagree, the headers and structure, optional content engines, and the sender domain's records."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,12 +61,16 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     sender = from_address(message)
     report = Report(target=sender or (message.first("Subject") or "message"), kind="message")
     if not message.headers:
-        report.findings.append(make_finding(
-            "msg.parse_error", "This is not a mail message",
-            "No header could be read (" + ("; ".join(message.problems[:3]) or "the input is empty") + "). Give the"
-            " whole message (.eml, 'Download original' or 'Show original'), or at least its header block.",
-            evidence=message.problems[:5], fix="Save the message with your mail program's 'show original' and try again.",
-        ))
+        report.findings.append(
+            make_finding(
+                "msg.parse_error",
+                "This is not a mail message",
+                "No header could be read (" + ("; ".join(message.problems[:3]) or "the input is empty") + "). Give the"
+                " whole message (.eml, 'Download original' or 'Show original'), or at least its header block.",
+                evidence=message.problems[:5],
+                fix="Save the message with your mail program's 'show original' and try again.",
+            )
+        )
         return report
     results = receiver_results(message)
     connection = infer_connection(message, results, options.client_ip, options.helo, options.mail_from)
@@ -86,8 +91,12 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         # when "s= has no key, but the domain publishes one under another selector" matters.
         own_keys = [keys.get(f"{s}._domainkey.{d}") for d, s in signatures_of_from]
         discover = not own_keys or any(a is None or not a.ok for a in own_keys)
-        target = Target(domain=from_domain, ips=[connection.ip] if connection.ip else [],
-                        known_selectors=[s for _, s in signatures_of_from], discover_selectors=discover)
+        target = Target(
+            domain=from_domain,
+            ips=[connection.ip] if connection.ip else [],
+            known_selectors=[s for _, s in signatures_of_from],
+            discover_selectors=discover,
+        )
         return keys, await run_audit(target, dns, areas=options.audit_areas, budget=options.budget)
 
     async def engines() -> list[EngineResult]:
@@ -102,7 +111,10 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         return None
 
     (keys, audit), spf_evaluation, dmarc_found, engine_results = await asyncio.gather(
-        keys_then_domain_audit(), spf(), discover_dmarc(dns, from_domain) if from_domain else no_policy(), engines(),
+        keys_then_domain_audit(),
+        spf(),
+        discover_dmarc(dns, from_domain) if from_domain else no_policy(),
+        engines(),
     )
     signatures = check_signatures(message.raw, message.headers, keys, message.has_body)
     arc = check_arc(message.raw, message.headers, keys, message.has_body)
@@ -110,12 +122,18 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     spf_result = spf_evaluation.result.value if spf_evaluation else recorded.spf_result
     dkim_for_dmarc = [(s.domain, s.result if s.result != "unverified" else recorded.dkim_result(s.domain)) for s in signatures]
     record = parse_dmarc(dmarc_found.records[0]) if dmarc_found and len(dmarc_found.records) == 1 else None
-    verdict = evaluate(from_domain, dmarc_found.record_domain if dmarc_found else None, record,
-                       envelope_domain, spf_result or "none", dkim_for_dmarc) if from_domain else None
+    verdict = (
+        evaluate(
+            from_domain, dmarc_found.record_domain if dmarc_found else None, record, envelope_domain, spf_result or "none", dkim_for_dmarc
+        )
+        if from_domain
+        else None
+    )
 
     report.findings += structure_findings(message)
-    context = authfindings.Context(message, connection, spf_evaluation, spf_result, signatures, arc, verdict,
-                                   recorded, results, audit, from_domain, envelope_domain)
+    context = authfindings.Context(
+        message, connection, spf_evaluation, spf_result, signatures, arc, verdict, recorded, results, audit, from_domain, envelope_domain
+    )
     report.findings += authfindings.auth_findings(context)
     report.findings += [authfindings.engine_finding(r) for r in engine_results]
     if audit is not None:
@@ -135,13 +153,26 @@ def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:
     return pairs
 
 
-def _facts(message: ParsedMessage, connection: Any, spf: SpfEvaluation | None, signatures: list[Any], arc: Any,
-           verdict: DmarcVerdict | None, results: list[AuthResults], engines: list[EngineResult], audit: Report | None) -> dict[str, Any]:
+def _facts(
+    message: ParsedMessage,
+    connection: Any,
+    spf: SpfEvaluation | None,
+    signatures: list[Any],
+    arc: Any,
+    verdict: DmarcVerdict | None,
+    results: list[AuthResults],
+    engines: list[EngineResult],
+    audit: Report | None,
+) -> dict[str, Any]:
     return {
         "headers_only": not message.has_body,
         "excerpt": is_excerpt(message),
-        "subject": message.first("Subject"), "from": message.first("From"), "to": message.first("To"),
-        "date": message.first("Date"), "message_id": message.first("Message-ID"), "size": message.size,
+        "subject": message.first("Subject"),
+        "from": message.first("From"),
+        "to": message.first("To"),
+        "date": message.first("Date"),
+        "message_id": message.first("Message-ID"),
+        "size": message.size,
         "parts": [{"type": p.content_type, "size": p.size, "filename": p.filename} for p in message.parts],
         "parse_problems": message.problems,
         "connection": connection.to_json(),
@@ -149,9 +180,17 @@ def _facts(message: ParsedMessage, connection: Any, spf: SpfEvaluation | None, s
         "dkim": [s.to_json() for s in signatures],
         "arc": arc.to_json(),
         "dmarc": verdict.to_json() if verdict else None,
-        "receiver_results": [{"header": r.header, "authserv_id": r.authserv_id, "results": [
-            {"method": e.method, "result": e.result, "comment": e.comment, "reason": e.reason, "properties": e.properties}
-            for e in r.results]} for r in results],
+        "receiver_results": [
+            {
+                "header": r.header,
+                "authserv_id": r.authserv_id,
+                "results": [
+                    {"method": e.method, "result": e.result, "comment": e.comment, "reason": e.reason, "properties": e.properties}
+                    for e in r.results
+                ],
+            }
+            for r in results
+        ],
         "content_engines": [e.to_json() for e in engines],
         "domain": audit.facts if audit else None,
     }

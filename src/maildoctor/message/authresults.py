@@ -1,5 +1,6 @@
 """Authentication-Results (RFC 8601) and Received-SPF (RFC 7208 §9.1) as receivers write them,
 and what each result means in plain words. Pure; tolerant of the variations real receivers use."""
+
 from __future__ import annotations
 
 import re
@@ -141,9 +142,11 @@ def explain(entry: MethodResult) -> str:
     text = words.get(entry.result) or f"{entry.method} = {entry.result}."
     comment = entry.comment.lower()
     if entry.method == "spf" and "best guess" in comment:
-        text = (f"SPF {entry.result} from a 'best guess': the domain publishes no SPF record of its own, so the receiver"
-                " (Google) guessed one from the domain's A and MX records"
-                + (", and this server is not in it. A guessed result counts as no SPF." if entry.result != "pass" else "."))
+        text = (
+            f"SPF {entry.result} from a 'best guess': the domain publishes no SPF record of its own, so the receiver"
+            " (Google) guessed one from the domain's A and MX records"
+            + (", and this server is not in it. A guessed result counts as no SPF." if entry.result != "pass" else ".")
+        )
     if entry.method == "dkim" and "bad format" in comment:
         text += " The receiver said 'bad format': the signature or the key record does not parse (a malformed or missing key)."
     if entry.method == "dkim" and "body hash" in comment:
@@ -155,12 +158,16 @@ def explain(entry: MethodResult) -> str:
             text += f" The domain's policy is p={policy.group(1).lower()}"
             text += f", and the receiver applied: {disposition.group(1).lower()}." if disposition else "."
     if entry.method == "compauth":
-        text = (f"Microsoft composite authentication: {entry.result}"
-                + (f" (reason {entry.reason})" if entry.reason else "") + ". Microsoft's own verdict from SPF, DKIM,"
-                " DMARC and sender reputation; 'fail' or 'softfail' sends mail to Junk.")
+        text = (
+            f"Microsoft composite authentication: {entry.result}"
+            + (f" (reason {entry.reason})" if entry.reason else "")
+            + ". Microsoft's own verdict from SPF, DKIM,"
+            " DMARC and sender reputation; 'fail' or 'softfail' sends mail to Junk."
+        )
     if entry.method == "arc":
         text = f"ARC {entry.result}: the chain of forwarders' authentication records " + (
-            "verifies." if entry.result == "pass" else "does not verify or is absent.")
+            "verifies." if entry.result == "pass" else "does not verify or is absent."
+        )
     return text
 
 

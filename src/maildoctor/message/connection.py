@@ -1,6 +1,7 @@
 """Who delivered the message: client IP, HELO and envelope sender, from the user's options or from
 what the receiving server wrote (Received-SPF, Authentication-Results, Return-Path, Received).
 Pure."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -53,12 +54,12 @@ def parse_received(value: str) -> ReceivedHop | None:
     if helo_in:  # Exim writes "from rdns ([ip] helo=name)": the first word is then the reverse name
         reverse, helo = helo, helo_in.group(1)
     by = re.search(r"\bby\s+(\S+)", value, re.IGNORECASE)
-    return ReceivedHop(helo.strip("[]").rstrip("."), reverse.rstrip(".") if reverse != "unknown" else "", ip,
-                       by.group(1).rstrip(";").lower() if by else "")
+    return ReceivedHop(
+        helo.strip("[]").rstrip("."), reverse.rstrip(".") if reverse != "unknown" else "", ip, by.group(1).rstrip(";").lower() if by else ""
+    )
 
 
-def infer_connection(message: ParsedMessage, results: list[AuthResults], ip: str = "", helo: str = "",
-                     mail_from: str = "") -> Connection:
+def infer_connection(message: ParsedMessage, results: list[AuthResults], ip: str = "", helo: str = "", mail_from: str = "") -> Connection:
     connection = Connection()
     for name, value in (("ip", ip), ("helo", helo), ("mail_from", mail_from)):
         if value:
@@ -82,9 +83,16 @@ def infer_connection(message: ParsedMessage, results: list[AuthResults], ip: str
         for entry in header.results:
             if entry.method != "spf":
                 continue
-            offer("mail_from", entry.properties.get("smtp.mailfrom", entry.properties.get("smtp.mail", "")),
-                  f"the topmost Authentication-Results header ({header.authserv_id}, smtp.mailfrom)")
-            offer("helo", entry.properties.get("smtp.helo", ""), f"the topmost Authentication-Results header ({header.authserv_id}, smtp.helo)")
+            offer(
+                "mail_from",
+                entry.properties.get("smtp.mailfrom", entry.properties.get("smtp.mail", "")),
+                f"the topmost Authentication-Results header ({header.authserv_id}, smtp.mailfrom)",
+            )
+            offer(
+                "helo",
+                entry.properties.get("smtp.helo", ""),
+                f"the topmost Authentication-Results header ({header.authserv_id}, smtp.helo)",
+            )
             offer("ip", ip_in_comment(entry.comment), f"the topmost Authentication-Results header ({header.authserv_id}, its SPF comment)")
     return_path = message.first("Return-Path")
     if return_path:

@@ -1,5 +1,6 @@
 """Reading a message as users bring it: a raw .eml, or only the headers pasted from a web mail's
 "show original". Pure: any bytes give a ParsedMessage (with problems), never an exception."""
+
 from __future__ import annotations
 
 import email

@@ -1,6 +1,7 @@
 """DKIM signatures and the ARC chain of a message, verified with dkimpy; keys are fetched through
 the project's resolver first (dkimpy asks a synchronous function, which then reads them from
 memory), so --nameserver, --zone and the test server work, and each cause of failure is told apart."""
+
 from __future__ import annotations
 
 import logging
@@ -42,15 +43,27 @@ class SignatureCheck:
         return "from" in self.signed_headers
 
     def to_json(self) -> dict[str, object]:
-        return {"index": self.index, "d": self.domain, "s": self.selector, "a": self.algorithm,
-                "h": self.signed_headers, "l": self.body_length or None, "result": self.result,
-                "cause": self.cause, "detail": self.detail, "key": self.key_name}
+        return {
+            "index": self.index,
+            "d": self.domain,
+            "s": self.selector,
+            "a": self.algorithm,
+            "h": self.signed_headers,
+            "l": self.body_length or None,
+            "result": self.result,
+            "cause": self.cause,
+            "detail": self.detail,
+            "key": self.key_name,
+        }
 
 
 @lru_cache(maxsize=4096)
 def _signature_tags(value: str) -> tuple[tuple[str, str], ...]:
-    return tuple({t.name: re.sub(r"\s+", "", t.value) if t.name in ("b", "bh", "h") else t.value.strip()
-            for t in split_tags(value) if t.name}.items())
+    return tuple(
+        {
+            t.name: re.sub(r"\s+", "", t.value) if t.name in ("b", "bh", "h") else t.value.strip() for t in split_tags(value) if t.name
+        }.items()
+    )
 
 
 def signature_tags(value: str) -> dict[str, str]:
@@ -82,6 +95,7 @@ def _dnsfunc(keys: dict[str, Answer]):  # noqa: ANN202
         answer = keys.get(name.decode("ascii", "replace").rstrip(".").lower())
         text = _key_text(answer) if answer is not None else ""
         return text.encode("utf-8", "surrogateescape") if text else None
+
     return lookup
 
 
@@ -108,9 +122,13 @@ def check_signatures(raw: bytes, headers: list[tuple[str, str]], keys: dict[str,
     for index, value in enumerate(signatures):
         tags = signature_tags(value)
         check = SignatureCheck(
-            index=index, domain=tags.get("d", "").lower().rstrip("."), selector=tags.get("s", "").lower(),
-            algorithm=tags.get("a", "").lower(), signed_headers=[h.strip().lower() for h in tags.get("h", "").split(":") if h.strip()],
-            body_length=tags.get("l", ""), tags=tags,
+            index=index,
+            domain=tags.get("d", "").lower().rstrip("."),
+            selector=tags.get("s", "").lower(),
+            algorithm=tags.get("a", "").lower(),
+            signed_headers=[h.strip().lower() for h in tags.get("h", "").split(":") if h.strip()],
+            body_length=tags.get("l", ""),
+            tags=tags,
         )
         checks.append(check)
         missing = [t for t in ("v", "a", "b", "bh", "d", "h", "s") if t not in tags]
@@ -127,15 +145,20 @@ def check_signatures(raw: bytes, headers: list[tuple[str, str]], keys: dict[str,
         check.key_text = _key_text(answer)
         if not check.key_text:
             check.result, check.cause = "permerror", "key_missing"
-            check.detail = (f"there is no key at {check.key_name} ("
-                            + (answer.outcome.value.upper() if not answer.ok else "TXT records, none of them a DKIM key") + ")")
+            check.detail = (
+                f"there is no key at {check.key_name} ("
+                + (answer.outcome.value.upper() if not answer.ok else "TXT records, none of them a DKIM key")
+                + ")"
+            )
             continue
         record = parse_dkim_key(check.key_text)
         if record.revoked:
             check.result, check.cause = "permerror", "key_revoked"
             check.detail = f"the key at {check.key_name} is revoked (empty p=)"
             continue
-        if record.problems and any(p.check_id in ("dkim.record_escaped", "dkim.record_malformed", "dkim.bad_key", "dkim.unknown_key_type") for p in record.problems):
+        if record.problems and any(
+            p.check_id in ("dkim.record_escaped", "dkim.record_malformed", "dkim.bad_key", "dkim.unknown_key_type") for p in record.problems
+        ):
             check.result, check.cause = "permerror", "key_malformed"
             check.detail = f"the key record at {check.key_name} does not parse: " + "; ".join(p.describe() for p in record.problems[:3])
             continue
@@ -150,8 +173,10 @@ def check_signatures(raw: bytes, headers: list[tuple[str, str]], keys: dict[str,
             continue
         if not has_body:
             check.result, check.cause = "unverified", "no_body"
-            check.detail = ("only the headers were given: the key and the signature's tags were checked, but the"
-                            " signature itself covers the body and cannot be verified without it")
+            check.detail = (
+                "only the headers were given: the key and the signature's tags were checked, but the"
+                " signature itself covers the body and cannot be verified without it"
+            )
             continue
         _verify(raw, index, keys, check)
     return checks
@@ -166,8 +191,10 @@ def _verify(raw: bytes, index: int, keys: dict[str, Answer], check: SignatureChe
         text = str(exc)
         if "body hash mismatch" in text:
             check.result, check.cause = "fail", "body_changed"
-            check.detail = ("the body hash does not match: the body was changed after signing (a footer or"
-                            " disclaimer added, a mailing list or forwarder rewrote it, line endings or encoding changed)")
+            check.detail = (
+                "the body hash does not match: the body was changed after signing (a footer or"
+                " disclaimer added, a mailing list or forwarder rewrote it, line endings or encoding changed)"
+            )
         elif "x= value is past" in text:
             check.result, check.cause, check.detail = "fail", "expired", "the signature expired (x= is past)"
         else:
@@ -186,8 +213,10 @@ def _verify(raw: bytes, index: int, keys: dict[str, Answer], check: SignatureChe
         check.detail = f"the key is not usable: {collected.messages[0]}"
     else:
         check.result, check.cause = "fail", "headers_changed"
-        check.detail = ("the body is intact but the signature over the headers does not verify: a signed header"
-                        f" ({', '.join(check.signed_headers)}) was changed after signing, or the key does not belong to the signer")
+        check.detail = (
+            "the body is intact but the signature over the headers does not verify: a signed header"
+            f" ({', '.join(check.signed_headers)}) was changed after signing, or the key does not belong to the signer"
+        )
 
 
 @dataclass
@@ -215,4 +244,3 @@ def check_arc(raw: bytes, headers: list[tuple[str, str]], keys: dict[str, Answer
     word = result.decode() if isinstance(result, bytes) else str(result)
     text = reason.decode() if isinstance(reason, bytes) else str(reason)
     return ArcCheck(True, word.lower(), text or "; ".join(collected.messages), len(seals))
-

@@ -1,5 +1,6 @@
 """Real content filters, when the user has one: SpamAssassin's spamd (the SPAMC protocol over TCP)
 and rspamd (its HTTP /checkv2). Each returns the score, the threshold and the rules that hit."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,9 +34,15 @@ class EngineResult:
     error: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"engine": self.engine, "where": self.where, "score": self.score, "threshold": self.threshold,
-                "action": self.action, "error": self.error,
-                "rules": [{"name": r.name, "score": r.score, "description": r.description} for r in self.rules]}
+        return {
+            "engine": self.engine,
+            "where": self.where,
+            "score": self.score,
+            "threshold": self.threshold,
+            "action": self.action,
+            "error": self.error,
+            "rules": [{"name": r.name, "score": r.score, "description": r.description} for r in self.rules],
+        }
 
 
 def parse_spamd_reply(reply: bytes) -> EngineResult:
@@ -81,14 +88,14 @@ async def ask_spamd(where: str, message: bytes, timeout: float = DEFAULT_TIMEOUT
     host, port = parse_host_port(where, 783)
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         return EngineResult("SpamAssassin", where, error=f"cannot connect to spamd at {where}: {exc or 'timeout'}")
     try:
         writer.write(b"REPORT SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(message) + message)
         await writer.drain()
         writer.write_eof()
         reply = await asyncio.wait_for(_read_all(reader), timeout)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         return EngineResult("SpamAssassin", where, error=f"spamd at {where} did not answer: {exc or 'timeout'}")
     finally:
         writer.close()
@@ -97,8 +104,9 @@ async def ask_spamd(where: str, message: bytes, timeout: float = DEFAULT_TIMEOUT
     return result
 
 
-async def ask_rspamd(url: str, message: bytes, client_ip: str = "", helo: str = "", mail_from: str = "",
-                     timeout: float = DEFAULT_TIMEOUT) -> EngineResult:
+async def ask_rspamd(
+    url: str, message: bytes, client_ip: str = "", helo: str = "", mail_from: str = "", timeout: float = DEFAULT_TIMEOUT
+) -> EngineResult:
     endpoint = url.rstrip("/") + ("" if url.rstrip("/").endswith("/checkv2") else "/checkv2")
     headers = {k: v for k, v in (("IP", client_ip), ("Helo", helo), ("From", mail_from)) if v}
     try:
@@ -117,8 +125,17 @@ def parse_rspamd_reply(data: object) -> EngineResult:
     if not isinstance(data, dict) or not isinstance(data.get("score"), (int, float)):
         return EngineResult("rspamd", "", error=f"rspamd answered without a score: {str(data)[:200]}")
     symbols = data.get("symbols") if isinstance(data.get("symbols"), dict) else {}
-    rules = [RuleHit(str(name), float(s.get("score", 0.0)), str(s.get("description", "")))
-             for name, s in symbols.items() if isinstance(s, dict) and isinstance(s.get("score", 0.0), (int, float))]
+    rules = [
+        RuleHit(str(name), float(s.get("score", 0.0)), str(s.get("description", "")))
+        for name, s in symbols.items()
+        if isinstance(s, dict) and isinstance(s.get("score", 0.0), (int, float))
+    ]
     required = data.get("required_score", 15.0)
-    return EngineResult("rspamd", "", float(data["score"]), float(required) if isinstance(required, (int, float)) else 15.0,
-                        str(data.get("action", "")), sorted(rules, key=lambda r: -r.score))
+    return EngineResult(
+        "rspamd",
+        "",
+        float(data["score"]),
+        float(required) if isinstance(required, (int, float)) else 15.0,
+        str(data.get("action", "")),
+        sorted(rules, key=lambda r: -r.score),
+    )

@@ -2,6 +2,7 @@
 
 The host is resolved through the project's resolver and the connection goes to that address,
 with the policy host as SNI and Host header, so the same fetch runs against a test server."""
+
 from __future__ import annotations
 
 import ssl
@@ -36,17 +37,18 @@ def _tls_context(cafile: str | None) -> ssl.SSLContext:
     return context
 
 
-async def fetch_policy(host: str, address: str, port: int = 443, timeout: float = DEFAULT_TIMEOUT,
-                       cafile: str | None = None) -> PolicyFetch:
+async def fetch_policy(
+    host: str, address: str, port: int = 443, timeout: float = DEFAULT_TIMEOUT, cafile: str | None = None
+) -> PolicyFetch:
     """GET https://host/.well-known/mta-sts.txt from address, certificate checked against host."""
     shown_port = "" if port == 443 else f":{port}"
     fetch = PolicyFetch(url=f"https://{host}{shown_port}/.well-known/mta-sts.txt")
     netloc = f"[{address}]" if ":" in address else address
     try:
-        async with httpx.AsyncClient(verify=_tls_context(cafile), timeout=timeout, follow_redirects=False,
-                                     trust_env=False) as client:
+        async with httpx.AsyncClient(verify=_tls_context(cafile), timeout=timeout, follow_redirects=False, trust_env=False) as client:
             async with client.stream(
-                "GET", f"https://{netloc}:{port}/.well-known/mta-sts.txt",
+                "GET",
+                f"https://{netloc}:{port}/.well-known/mta-sts.txt",
                 headers={"Host": f"{host}{shown_port}", "User-Agent": "maildoctor"},
                 extensions={"sni_hostname": host},
             ) as response:

@@ -3,13 +3,14 @@
 A connection is made only when the user asks (--smtp or --probe). Every step has a short
 timeout, and the session ends with QUIT: nothing is ever sent beyond EHLO/STARTTLS.
 """
+
 from __future__ import annotations
 
 import asyncio
 import socket
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
@@ -28,7 +29,7 @@ class Certificate:
 
     @property
     def expired(self) -> bool:
-        return self.not_after < datetime.now(timezone.utc)
+        return self.not_after < datetime.now(UTC)
 
     def matches(self, host: str) -> bool:
         return any(name_matches(pattern, host) for pattern in self.names)
@@ -73,8 +74,11 @@ def parse_certificate(der: bytes) -> Certificate:
     except x509.ExtensionNotFound:
         names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME) if isinstance(a.value, str)]
     return Certificate(
-        subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(), names=list(names),
-        not_after=cert.not_valid_after_utc, self_signed=cert.issuer == cert.subject,
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        names=list(names),
+        not_after=cert.not_valid_after_utc,
+        self_signed=cert.issuer == cert.subject,
     )
 
 
@@ -119,8 +123,9 @@ def client_context(verify: bool, cafile: str | None = None) -> ssl.SSLContext:
     return context
 
 
-async def probe_smtp(host: str, address: str, port: int = 25, timeout: float = DEFAULT_TIMEOUT,
-                     ehlo_name: str | None = None, cafile: str | None = None) -> SmtpProbe:
+async def probe_smtp(
+    host: str, address: str, port: int = 25, timeout: float = DEFAULT_TIMEOUT, ehlo_name: str | None = None, cafile: str | None = None
+) -> SmtpProbe:
     """Greeting, EHLO and STARTTLS of one server. TLS is tried with verification first, then
     without it (to report the version and certificate even when it does not verify)."""
     probe = SmtpProbe(host=host, address=address, port=port)
@@ -141,7 +146,7 @@ async def _session(probe: SmtpProbe, ehlo: str, timeout: float, context: ssl.SSL
     """One connection; True when TLS was established with a verified certificate."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(probe.address, probe.port), timeout)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         probe.error = "no answer (timeout)" if isinstance(exc, asyncio.TimeoutError) else (exc.strerror or str(exc))
         return False
     probe.connected = True
@@ -170,7 +175,7 @@ async def _session(probe: SmtpProbe, ehlo: str, timeout: float, context: ssl.SSL
         except ssl.SSLCertVerificationError as exc:
             probe.verify_error = exc.verify_message or str(exc)
             return False
-        except (ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ssl.SSLError, OSError) as exc:
             if context.verify_mode != ssl.CERT_NONE:
                 return False  # the unverified second look says what went wrong
             probe.tls_error = getattr(exc, "reason", None) or str(exc) or "handshake timed out"
@@ -185,13 +190,13 @@ async def _session(probe: SmtpProbe, ehlo: str, timeout: float, context: ssl.SSL
         probe.transcript.append(f"(TLS {probe.tls_version}, {probe.tls_cipher})")
         code, lines = await session.command(f"EHLO {ehlo}")
         await session.command("QUIT")
-    except (ConnectionError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+    except (TimeoutError, ConnectionError, OSError, ssl.SSLError) as exc:
         probe.error = probe.error or (str(exc) or type(exc).__name__)
     finally:
         writer.close()
         try:
             await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+        except (TimeoutError, OSError, ssl.SSLError):
             pass
     return verified
 

@@ -1,4 +1,5 @@
 """DKIM key records (RFC 6376 §3.6.1, RFC 8463): tags, and the public key they carry."""
+
 from __future__ import annotations
 
 import base64
@@ -80,13 +81,15 @@ class DkimKeyRecord:
 def parse_dkim_key(text: str) -> DkimKeyRecord:
     record = DkimKeyRecord(text=text)
     if "\\" in text:
-        record.problems.append(Problem(
-            "dkim.record_escaped", "the record contains literal backslashes (escaped twice in the zone file)",
-            text.index("\\"), "\\"))
+        record.problems.append(
+            Problem(
+                "dkim.record_escaped", "the record contains literal backslashes (escaped twice in the zone file)", text.index("\\"), "\\"
+            )
+        )
     if '"' in text:
-        record.problems.append(Problem(
-            "dkim.record_malformed", "the record contains quote characters (quotes written inside the value)",
-            text.index('"'), '"'))
+        record.problems.append(
+            Problem("dkim.record_malformed", "the record contains quote characters (quotes written inside the value)", text.index('"'), '"')
+        )
     for tag in split_tags(text):
         if tag.problem:
             record.problems.append(Problem("dkim.record_malformed", tag.problem, tag.start, tag.raw))
@@ -103,9 +106,14 @@ def parse_dkim_key(text: str) -> DkimKeyRecord:
         if error:
             record.problems.append(Problem("dkim.bad_key", error, text.find("p="), "p=" + record.public_key[:20]))
     if record.key_type not in KEY_TYPES and not record.escaped:
-        record.problems.append(Problem(
-            "dkim.unknown_key_type", f"k={record.key_type} is not a key type receivers know (rsa, ed25519)",
-            text.find("k="), "k=" + record.key_type))
+        record.problems.append(
+            Problem(
+                "dkim.unknown_key_type",
+                f"k={record.key_type} is not a key type receivers know (rsa, ed25519)",
+                text.find("k="),
+                "k=" + record.key_type,
+            )
+        )
     return record
 
 

@@ -1,4 +1,5 @@
 """The DMARC policy record (RFC 7489 §6.3-§6.4, with DMARCbis' np/psd/t tags)."""
+
 from __future__ import annotations
 
 import re
@@ -138,7 +139,7 @@ def _parse_report_uri(raw: str) -> ReportUri | str:
         return f"size suffix '!{size}' must be digits with an optional k, m, g or t"
     if not uri.lower().startswith("mailto:"):
         return "only mailto: URIs are used by receivers"
-    address = uri[len("mailto:"):]
+    address = uri[len("mailto:") :]
     match = _ADDRESS.match(address)
     if not match:
         return f"'{address}' is not a mail address"

@@ -1,6 +1,7 @@
 """The MTA-STS policy file (RFC 8461 §3.2): key/value lines, and MX pattern matching (§4.1).
 
 Pure: never raises on any text, every problem is reported with its line."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

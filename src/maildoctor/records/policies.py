@@ -1,6 +1,7 @@
 """The small policy records: MTA-STS TXT (RFC 8461 §3.1), TLS-RPT (RFC 8460 §3) and BIMI (draft).
 
 Each parser returns the tags and a list of problems (never raises)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """A problem found while parsing: which finding it maps to, what is wrong, and where."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Parsing is separate from evaluation: the parser checks the whole record once (RFC 7208 §4.6:
 any syntax error anywhere makes the record a permerror) and keeps every problem it finds.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -137,7 +138,7 @@ def parse_spf(text: str) -> SpfRecord:
 
 def _parse_modifier(term: str, name: str, start: int, modifiers: list[Modifier], problems: list[Problem]) -> None:
     key = name.lower()
-    raw = term[len(name) + 1:]
+    raw = term[len(name) + 1 :]
     value, errors = parse_macro_string(raw, allow_exp_letters=False)
     for message in errors:
         problems.append(Problem(SYNTAX, f"{key}=: {message}", start, term))
@@ -201,10 +202,17 @@ def _parse_directive(term: str, start: int, mechanisms: list[Mechanism], problem
             domain = _domain_spec(spec[1:], bad)
             if domain is None:
                 return
-        mechanisms.append(Mechanism(
-            qualifier, kind, term, start, domain=domain,
-            cidr4=int(cidr4) if cidr4 is not None else None, cidr6=int(cidr6) if cidr6 is not None else None,
-        ))
+        mechanisms.append(
+            Mechanism(
+                qualifier,
+                kind,
+                term,
+                start,
+                domain=domain,
+                cidr4=int(cidr4) if cidr4 is not None else None,
+                cidr6=int(cidr6) if cidr6 is not None else None,
+            )
+        )
     elif kind == "ptr":
         domain = None
         if rest:
@@ -221,7 +229,7 @@ def _parse_directive(term: str, start: int, mechanisms: list[Mechanism], problem
             mechanisms.append(Mechanism(qualifier, kind, term, start, network=network))
 
 
-def _network(kind: str, rest: str, bad: "callable[[str], None]") -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:  # type: ignore[valid-type]
+def _network(kind: str, rest: str, bad: callable[[str], None]) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:  # type: ignore[valid-type]
     if not rest.startswith(":") or len(rest) == 1:
         bad(f"'{kind}' needs ':address' or ':address/prefix'")
         return None
@@ -244,7 +252,7 @@ def _network(kind: str, rest: str, bad: "callable[[str], None]") -> ipaddress.IP
     return ipaddress.ip_network(f"{ip}/{prefix or limit}", strict=False)
 
 
-def _domain_spec(text: str, bad: "callable[[str], None]") -> MacroString | None:  # type: ignore[valid-type]
+def _domain_spec(text: str, bad: callable[[str], None]) -> MacroString | None:  # type: ignore[valid-type]
     value, errors = parse_macro_string(text, allow_exp_letters=False)
     if errors:
         for message in errors:
@@ -293,14 +301,14 @@ def parse_macro_string(text: str, allow_exp_letters: bool) -> tuple[MacroString,
             i += 2
             continue
         if following != "{":
-            errors.append(f"'%' must be followed by {{, %, _ or - (at '{text[i:i + 4]}')")
+            errors.append(f"'%' must be followed by {{, %, _ or - (at '{text[i : i + 4]}')")
             i += 1
             continue
         close = text.find("}", i)
         if close < 0:
             errors.append(f"unterminated macro '{text[i:]}'")
             break
-        inner = text[i + 2:close]
+        inner = text[i + 2 : close]
         match = re.match(r"^([A-Za-z])([0-9]*)([rR]?)([.\-+,/_=]*)$", inner)
         if not match or match.group(1).lower() not in letters:
             errors.append(f"invalid macro '%{{{inner}}}'")
@@ -311,10 +319,15 @@ def parse_macro_string(text: str, allow_exp_letters: bool) -> tuple[MacroString,
                 parts.append(Macro(literal="".join(literal)))
                 literal = []
             letter, digits, reverse, delimiters = match.groups()
-            parts.append(Macro(
-                letter=letter.lower(), digits=int(digits) if digits else 0, reverse=bool(reverse),
-                delimiters=delimiters, url_escape=letter.isupper(),
-            ))
+            parts.append(
+                Macro(
+                    letter=letter.lower(),
+                    digits=int(digits) if digits else 0,
+                    reverse=bool(reverse),
+                    delimiters=delimiters,
+                    url_escape=letter.isupper(),
+                )
+            )
         i = close + 1
     if literal:
         parts.append(Macro(literal="".join(literal)))

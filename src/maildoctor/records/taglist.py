@@ -1,5 +1,6 @@
 """Tag lists, the `name=value; name=value` form of DKIM keys, DMARC and the policy records
 (RFC 6376 §3.2). Splitting is shared; what each tag means is the caller's business."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 dnspython parses the zone for answering; but its zone object forgets how an owner was written
 and merges TTLs, which is exactly what a zone-file lint needs to see. This scanner keeps them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,8 +99,14 @@ def scan_zone(text: str, origin: dns.name.Name, filename: str = "<zone>") -> lis
         last_owner = owner
         entries.append(
             ZoneEntry(
-                line=line, owner=owner, owner_text=owner_text, origin=current_origin, ttl=ttl,
-                effective_ttl=effective, rdtype=rdtype, rdata=rdata,
+                line=line,
+                owner=owner,
+                owner_text=owner_text,
+                origin=current_origin,
+                ttl=ttl,
+                effective_ttl=effective,
+                rdtype=rdtype,
+                rdata=rdata,
                 source_line=lines[line - 1].strip() if 0 < line <= len(lines) else "",
             )
         )
@@ -142,4 +149,4 @@ def _split_fields(fields: list[str]) -> tuple[int | None, str, str]:
         except dns.exception.DNSException:
             break
     rdtype = fields[index].upper() if index < len(fields) else ""
-    return ttl, rdtype, " ".join(fields[index + 1:])
+    return ttl, rdtype, " ".join(fields[index + 1 :])

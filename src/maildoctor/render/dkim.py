@@ -1,4 +1,5 @@
 """The terminal table of a domain's DKIM keys."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,13 @@ def render_keys(keys: dict[str, dict[str, Any]], domain: str, console: Console) 
     for selector, key in sorted(keys.items()):
         state = "revoked" if key["revoked"] else "ok" if key["valid"] else "broken"
         style = {"ok": "green", "broken": "bold red", "revoked": "yellow"}[state]
-        table.add_row(selector, key["key_type"], str(key["bits"] or "-"), ":".join(key["hashes"]),
-                      ":".join(key["flags"]) or "-", f"[{style}]{state}[/{style}]")
+        table.add_row(
+            selector,
+            key["key_type"],
+            str(key["bits"] or "-"),
+            ":".join(key["hashes"]),
+            ":".join(key["flags"]) or "-",
+            f"[{style}]{state}[/{style}]",
+        )
     console.print(table)
     console.print()

@@ -1,4 +1,5 @@
 """The terminal table of blocklist results, and of the lists' self-test."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,12 +31,18 @@ def render_results(results: list[dict[str, Any]], console: Console, verbose: boo
                 result = f"[dim]unavailable: {escape(r['detail'])}[/dim]"
             else:
                 result = "[green]not listed[/green]"
-            table.add_row(r["target"], f"{escape(r['name'])}\n[dim]{r['list']}[/dim]", result, escape(r["reason"]),
-                          r["delist"] if r["status"] == "listed" else "")
+            table.add_row(
+                r["target"],
+                f"{escape(r['name'])}\n[dim]{r['list']}[/dim]",
+                result,
+                escape(r["reason"]),
+                r["delist"] if r["status"] == "listed" else "",
+            )
         console.print(table)
     for target, count in clean.items():
-        console.print(f"[green]{target}: not listed on {count} list{'s' if count > 1 else ''}[/green]"
-                      + ("" if verbose else " (-v shows them)"))
+        console.print(
+            f"[green]{target}: not listed on {count} list{'s' if count > 1 else ''}[/green]" + ("" if verbose else " (-v shows them)")
+        )
     console.print()
 
 

@@ -1,4 +1,5 @@
 """The stable JSON form of a report (documented in the README)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Terminal views of SPF: the include/redirect tree with its lookup counts, and one evaluation."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,12 +9,22 @@ from rich.text import Text
 from rich.tree import Tree
 
 STATUS_NOTE = {
-    "none": "no SPF record", "nxdomain": "does not exist", "multiple": "several SPF records",
-    "invalid": "does not parse", "temperror": "lookup failed", "loop": "loop", "too_deep": "too deep",
+    "none": "no SPF record",
+    "nxdomain": "does not exist",
+    "multiple": "several SPF records",
+    "invalid": "does not parse",
+    "temperror": "lookup failed",
+    "loop": "loop",
+    "too_deep": "too deep",
 }
 RESULT_STYLE = {
-    "pass": "bold green", "fail": "bold red", "softfail": "bold yellow", "neutral": "yellow",
-    "none": "yellow", "permerror": "bold red", "temperror": "bold magenta",
+    "pass": "bold green",
+    "fail": "bold red",
+    "softfail": "bold yellow",
+    "neutral": "yellow",
+    "none": "yellow",
+    "permerror": "bold red",
+    "temperror": "bold magenta",
 }
 
 
@@ -49,10 +60,14 @@ def render_tree(data: dict[str, Any], console: Console) -> None:
         _add(tree, child)
     console.print(tree)
     lookups, voids = data["total_lookups"], _count_voids(data)
-    console.print(Text.assemble(
-        ("DNS lookups counted by receivers: ", "bold"), (f"{lookups}/10", "bold red" if lookups > 10 else "bold green"),
-        ("   void lookups: ", "bold"), (f"{voids}/2", "bold red" if voids > 2 else "bold green"),
-    ))
+    console.print(
+        Text.assemble(
+            ("DNS lookups counted by receivers: ", "bold"),
+            (f"{lookups}/10", "bold red" if lookups > 10 else "bold green"),
+            ("   void lookups: ", "bold"),
+            (f"{voids}/2", "bold red" if voids > 2 else "bold green"),
+        )
+    )
 
 
 def _count_voids(node: dict[str, Any]) -> int:

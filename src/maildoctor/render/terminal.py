@@ -1,4 +1,5 @@
 """The terminal report: score on top, findings grouped by area, coloured by severity, each with its fix."""
+
 from __future__ import annotations
 
 from rich.console import Console
@@ -59,8 +60,10 @@ def _print_runs(console: Console, report: Report) -> None:
     grid.add_column()
     for run in sorted(shown, key=lambda r: r.state == "skipped"):
         label, style = RUN_STYLE[run.state]
-        grid.add_row(Text(f" {label}", style), Text.assemble((AREA_TITLES.get(run.area, run.area), "bold"),
-                                                             (f": {run.reason}" if run.reason else "", "")))
+        grid.add_row(
+            Text(f" {label}", style),
+            Text.assemble((AREA_TITLES.get(run.area, run.area), "bold"), (f": {run.reason}" if run.reason else "", "")),
+        )
     console.print(grid)
 
 
@@ -70,12 +73,22 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
     summary = "  ".join(f"{n} {str(s)}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
     incomplete = report.incomplete_text()
     missing = bool(incomplete)
-    console.print(Panel(
-        Text.assemble(("maildoctor ", "bold"), (report.kind + " audit of ", ""), (report.target, "bold"),
-                      "\n", ("Score: ", ""), (f"{score:.1f}/10", score_style(score) if not missing else "bold magenta"),
-                      (incomplete, "bold magenta"), "   ", (summary, "dim")),
-        expand=False,
-    ))
+    console.print(
+        Panel(
+            Text.assemble(
+                ("maildoctor ", "bold"),
+                (report.kind + " audit of ", ""),
+                (report.target, "bold"),
+                "\n",
+                ("Score: ", ""),
+                (f"{score:.1f}/10", score_style(score) if not missing else "bold magenta"),
+                (incomplete, "bold magenta"),
+                "   ",
+                (summary, "dim"),
+            ),
+            expand=False,
+        )
+    )
     for area, findings in report.by_area().items():
         console.print()
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")

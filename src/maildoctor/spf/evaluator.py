@@ -1,4 +1,5 @@
 """check_host() exactly as RFC 7208 §4-§6 specify, reading DNS only through the resolver interface."""
+
 from __future__ import annotations
 
 import enum
@@ -53,9 +54,16 @@ class SpfEvaluation:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "result": self.result.value, "domain": self.domain, "mechanism": self.mechanism,
-            "mechanism_domain": self.mechanism_domain, "explanation": self.explanation, "reason": self.reason,
-            "lookups": self.lookups, "void_lookups": self.void_lookups, "record": self.record, "steps": self.steps,
+            "result": self.result.value,
+            "domain": self.domain,
+            "mechanism": self.mechanism,
+            "mechanism_domain": self.mechanism_domain,
+            "explanation": self.explanation,
+            "reason": self.reason,
+            "lookups": self.lookups,
+            "void_lookups": self.void_lookups,
+            "record": self.record,
+            "steps": self.steps,
         }
 
 
@@ -285,7 +293,12 @@ def split_sender(mail_from: str, helo: str) -> tuple[str, str]:
 
 
 async def check_host(
-    resolver: Resolver, ip: str | IP, domain: str, sender: str | None = None, helo: str = "unknown", receiver: str = "unknown",
+    resolver: Resolver,
+    ip: str | IP,
+    domain: str,
+    sender: str | None = None,
+    helo: str = "unknown",
+    receiver: str = "unknown",
 ) -> SpfEvaluation:
     """Evaluate SPF for a connection from ip claiming domain (sender defaults to postmaster@domain)."""
     address = normalize_ip(ip)

@@ -1,4 +1,5 @@
 """Macro expansion (RFC 7208 §7): turn a parsed macro-string into text for one evaluation."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -61,7 +62,7 @@ async def expand(
         if part.reverse:
             pieces.reverse()
         if part.digits:
-            pieces = pieces[-part.digits:]
+            pieces = pieces[-part.digits :]
         text = ".".join(pieces)
         if part.url_escape:
             text = quote(text, safe="-._~")

@@ -1,6 +1,7 @@
 """The SPF tree of a domain, without a connecting IP: every include and redirect, the lookups
 each branch costs (what receivers count against the limit of 10), void lookups, and the
 address ranges each branch authorizes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,7 @@ class SpfNode:
     networks: list[Network] = field(default_factory=list)  # ip4/ip6 and what a/mx resolve to
     voids: list[str] = field(default_factory=list)  # lookups of this record that returned nothing
     unresolved: list[str] = field(default_factory=list)  # terms with macros: depend on the sender
-    children: list["SpfNode"] = field(default_factory=list)
+    children: list[SpfNode] = field(default_factory=list)
 
     @property
     def total_lookups(self) -> int:
@@ -42,7 +43,7 @@ class SpfNode:
             out += child.all_networks()
         return out
 
-    def walk(self) -> list["SpfNode"]:
+    def walk(self) -> list[SpfNode]:
         nodes = [self]
         for child in self.children:
             nodes += child.walk()
@@ -50,11 +51,17 @@ class SpfNode:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "domain": self.domain, "via": self.via, "status": self.status,
-            "record": self.record.text if self.record else None, "records": self.records,
-            "lookups": self.own_lookups, "total_lookups": self.total_lookups,
-            "void_lookups": self.voids, "networks": [str(n) for n in self.networks],
-            "unresolved": self.unresolved, "children": [c.to_json() for c in self.children],
+            "domain": self.domain,
+            "via": self.via,
+            "status": self.status,
+            "record": self.record.text if self.record else None,
+            "records": self.records,
+            "lookups": self.own_lookups,
+            "total_lookups": self.total_lookups,
+            "void_lookups": self.voids,
+            "networks": [str(n) for n in self.networks],
+            "unresolved": self.unresolved,
+            "children": [c.to_json() for c in self.children],
         }
 
 
@@ -138,7 +145,7 @@ async def _resolve(resolver: Resolver, node: SpfNode, kind: str, target: str, ci
     for addresses, _ in found:
         for address in addresses:
             ip = ipaddress.ip_address(address)
-            prefix = (cidr4 if ip.version == 4 else cidr6)
+            prefix = cidr4 if ip.version == 4 else cidr6
             prefix = prefix if prefix is not None else (32 if ip.version == 4 else 128)
             node.networks.append(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
