@@ -34,6 +34,7 @@ test: $(STAMP)
 		pg_ctlcluster=postgresql dovecot=dovecot-imapd
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

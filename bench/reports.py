@@ -80,7 +80,7 @@ CHILD = """
 import resource, sys, time, json
 sys.path.insert(0, sys.argv[3])
 from pathlib import Path
-from maildoctor.inbox.store import connect, migrate
+from maildoctor.store.database import connect, migrate
 from maildoctor.feedback.ingest import ingest
 engine = connect(sys.argv[2]); migrate(engine)
 started = time.perf_counter()

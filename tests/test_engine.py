@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
-from maildoctor.engine import AuditContext
 from maildoctor.target import Target
 
 
@@ -52,10 +52,9 @@ def test_a_failure_of_shared_work_reaches_every_check_that_waits_for_it() -> Non
 # -- isolation: a check that raises or hangs ------------------------------------------------------
 from collections.abc import Iterator  # noqa: E402
 
-from maildoctor import engine  # noqa: E402
 from maildoctor.bulk import audit_many  # noqa: E402
 from maildoctor.dns.testserver import TestDnsServer  # noqa: E402
-from maildoctor.engine import CheckSpec, run_audit  # noqa: E402
+from maildoctor.engine import run_audit  # noqa: E402
 from maildoctor.findings import Finding  # noqa: E402
 
 
@@ -74,13 +73,12 @@ BROKEN = [CheckSpec("spf", "check_that_raises", (), _raises), CheckSpec("dmarc",
 
 @pytest.fixture
 def broken_checks() -> Iterator[None]:
-    engine.load_checks()
-    engine.REGISTRY.extend(BROKEN)
+    REGISTRY.extend(BROKEN)
     try:
         yield
     finally:
         for spec in BROKEN:
-            engine.REGISTRY.remove(spec)
+            REGISTRY.remove(spec)
 
 
 def _runs(report) -> dict[str, tuple[str, str]]:  # noqa: ANN001

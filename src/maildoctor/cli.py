@@ -112,7 +112,7 @@ def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def open_database(data_dir: Path, db: str | None) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from maildoctor.inbox.store import connect, migrate
+    from maildoctor.store.database import connect, migrate
 
     try:
         engine = connect(db or str(data_dir))

@@ -11,39 +11,18 @@ import asyncio
 import contextvars
 import time
 import traceback
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+import maildoctor.checks  # noqa: F401  (importing the package registers every area's checks)
 from maildoctor import findings as findings_module
+from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec, NotChecked
 from maildoctor.dns.answer import Resolver
-from maildoctor.dns.tracing import TracingResolver, failures_seen, note_failures
+from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
-CheckFunction = Callable[["AuditContext"], Awaitable[list[Finding]]]
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    area: str
-    name: str
-    emits: tuple[str, ...]
-    function: CheckFunction
-    needs_zone: bool = False
-
-
-REGISTRY: list[CheckSpec] = []
 CHECK_BUDGET = 60.0  # seconds for every check of an audit; each DNS question and probe has its own, shorter timeout
-
-
-class NotChecked(Exception):
-    """Raised by a check that does not apply: the reason says why (not asked, offline, not applicable)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # Findings that say an area could not be checked: its run is `unavailable`, not `ran`.
@@ -66,57 +45,8 @@ IMPLIED_BY_NXDOMAIN = frozenset(
 )
 
 
-def check(area: str, *, emits: tuple[str, ...], needs_zone: bool = False) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under its area with the finding ids it may emit."""
-
-    def register(function: CheckFunction) -> CheckFunction:
-        REGISTRY.append(CheckSpec(area, function.__name__, emits, function, needs_zone))
-        return function
-
-    return register
-
-
-@dataclass
-class AuditContext:
-    target: Target
-    dns: TracingResolver
-    zone: ZoneSource | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
-    _shared_failures: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-
-    async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within
-        the first check that asks (no task of its own), while later ones wait for its result."""
-        known = self._shared.get(key)
-        if known is not None:
-            value = known.result() if known.done() else await asyncio.shield(known)
-            note_failures(self._shared_failures.get(key, ()))  # what the work read is what this check rests on
-            return value
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._shared[key] = future
-        seen = failures_seen.get()
-        before = len(seen) if seen is not None else 0
-        try:
-            value = await compute()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # those waiting re-raise it; nobody else must log it
-            raise
-        finally:
-            if seen is not None:
-                self._shared_failures[key] = tuple(seen[before:])
-        future.set_result(value)
-        return value
-
-
 def load_checks() -> list[CheckSpec]:
-    import maildoctor.checks  # noqa: F401  (importing registers every area's checks)
-
-    return REGISTRY
+    return REGISTRY  # filled as maildoctor.checks imported each area's module
 
 
 async def run_audit(

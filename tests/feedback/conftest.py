@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from maildoctor.inbox.store import connect, migrate
+from maildoctor.store.database import connect, migrate
 
 
 @pytest.fixture

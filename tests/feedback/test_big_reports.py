@@ -32,7 +32,7 @@ import json, resource, sys
 from pathlib import Path
 from sqlalchemy import func, select
 from maildoctor.feedback.ingest import ingest
-from maildoctor.inbox.store import connect, dmarc_records, migrate
+from maildoctor.store.database import connect, dmarc_records, migrate
 engine = connect(sys.argv[2]); migrate(engine)
 result = ingest(engine, [Path(sys.argv[1])])
 with engine.connect() as conn:

@@ -20,7 +20,7 @@ from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
 from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
-from maildoctor.inbox.store import connect, migrate
+from maildoctor.store.database import connect, migrate
 from tests.conftest import CORPORA
 from tests.inbox.postgres import postgres_server
 from tests.keys import publish_txt, rsa_p
@@ -73,7 +73,7 @@ def test_every_corpus_sample_parses_or_is_rejected_with_a_reason(engine: Engine)
 def test_failure_reports(engine: Engine) -> None:
     from sqlalchemy import select
 
-    from maildoctor.inbox.store import failure_reports
+    from maildoctor.store.database import failure_reports
 
     result = ingest(engine, [CORPUS / "failure"])
     assert result.failure_reports == 2 and not result.rejected and result.complaints == 0  # auth-failure is no complaint
@@ -293,7 +293,7 @@ def test_imap_ingestion_from_a_real_server(tmp_path: Path) -> None:
 def test_an_empty_org_name_and_a_bad_byte_are_repaired_not_rejected(engine: Engine, tmp_path: Path) -> None:
     from sqlalchemy import func, select
 
-    from maildoctor.inbox.store import dmarc_records, reports
+    from maildoctor.store.database import dmarc_records, reports
 
     records = [dict(GOOD, count=n + 1) for n in range(2286)]
     document = aggregate("lenient-1", records, org="google.com").replace(b"<org_name>google.com</org_name>", b"<org_name></org_name>")
@@ -350,7 +350,7 @@ def test_a_transfer_encoded_failure_report_is_no_complaint(engine: Engine, tmp_p
 
     from maildoctor.feedback.bounces import classify
     from maildoctor.feedback.ingest import suppressions
-    from maildoctor.inbox.store import failure_reports
+    from maildoctor.store.database import failure_reports
 
     (tmp_path / "failure.eml").write_bytes(_failure_report(encoding))
     result = ingest(engine, [tmp_path / "failure.eml"])
@@ -423,7 +423,7 @@ def test_soft_bounce_suppressions_expire(engine: Engine) -> None:
     from sqlalchemy import insert as sql_insert
 
     from maildoctor.feedback.ingest import suppressions
-    from maildoctor.inbox.store import bounces
+    from maildoctor.store.database import bounces
 
     with engine.begin() as conn:
         conn.execute(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from maildoctor.dns.testserver import TestDnsServer
-from maildoctor.inbox.store import MIGRATIONS, Received, Store, migrate
+from maildoctor.store.database import MIGRATIONS, Received, Store, migrate
 from tests.inbox.postgres import postgres_server
 from tests.inbox.server import start_inbox
 
@@ -27,7 +27,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     opened = Store(url)
     yield opened
     with opened.engine.begin() as conn:  # the PostgreSQL database is shared by the module's tests
-        from maildoctor.inbox.store import messages, tests
+        from maildoctor.store.database import messages, tests
 
         conn.execute(messages.delete())
         conn.execute(tests.delete())
@@ -87,7 +87,7 @@ def test_serve_on_postgresql(postgres: str, tmp_path: Path) -> None:
 def test_reports_and_bounces_on_postgresql(postgres: str) -> None:
     from maildoctor.feedback.ingest import ingest, suppressions
     from maildoctor.feedback.summary import summarize
-    from maildoctor.inbox.store import connect
+    from maildoctor.store.database import connect
     from tests.conftest import CORPORA
 
     engine = connect(postgres)

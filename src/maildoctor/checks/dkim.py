@@ -11,9 +11,9 @@ from importlib import resources
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.mx import mx_records
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.checks.spf import spf_tree
 from maildoctor.dns.answer import Answer, Outcome, ask_all
-from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dkim import DkimKeyRecord, parse_dkim_key
 

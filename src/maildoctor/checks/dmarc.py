@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from maildoctor.dmarc.orgdomain import organizational_domain, same_organization
 from maildoctor.dns.answer import ask_all
-from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dmarc import DmarcRecord, ReportUri, is_dmarc_record, parse_dmarc
 from maildoctor.records.problems import Problem

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from maildoctor.checks.registry import AuditContext, NotChecked, check
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.dnsbl.catalog import Blocklist, load_catalog
 from maildoctor.dnsbl.lookup import LISTED, REFUSED, UNAVAILABLE, Result, Subject, check_all
-from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, Severity, make_finding
 
 IP_ADVICE = (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from maildoctor.checks.mx import mx_records
+from maildoctor.checks.registry import AuditContext
 from maildoctor.checks.smtp import address_of
-from maildoctor.engine import AuditContext
 from maildoctor.findings import Finding, make_finding
 from maildoctor.probes.https import fetch_policy
 from maildoctor.records.mtasts_policy import parse_mtasts_policy

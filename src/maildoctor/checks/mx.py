@@ -7,8 +7,8 @@ import ipaddress
 from collections import defaultdict
 
 from maildoctor.checks.common import lookup_failed, zone_line
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, Outcome, ask_all
-from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 
 

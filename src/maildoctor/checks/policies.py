@@ -6,8 +6,8 @@ from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
 from maildoctor.checks.mtasts_policy import mtasts_policy_findings
 from maildoctor.checks.mx import mx_records
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, ask_all
-from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt

@@ -9,10 +9,10 @@ import re
 
 from maildoctor.checks.common import lookup_failed, zone_line
 from maildoctor.checks.mx import mx_records
+from maildoctor.checks.registry import AuditContext, NotChecked, check
 from maildoctor.dmarc.orgdomain import organizational_domain
 from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
-from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, make_finding
 
 _GENERIC_WORDS = re.compile(

@@ -9,8 +9,8 @@ import ipaddress
 import re
 
 from maildoctor.checks.mx import mx_records
+from maildoctor.checks.registry import AuditContext, NotChecked, check
 from maildoctor.dns.answer import ask_all
-from maildoctor.engine import AuditContext, NotChecked, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.probes.smtp import SmtpProbe, probe_smtp
 from maildoctor.target import parse_host_port

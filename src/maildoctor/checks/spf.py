@@ -7,9 +7,9 @@ import asyncio
 import ipaddress
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer
 from maildoctor.dns.overlay import OverlayResolver
-from maildoctor.engine import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.spf import SpfRecord, parse_spf
 from maildoctor.spf.evaluator import SpfEvaluation, SpfResult, check_host

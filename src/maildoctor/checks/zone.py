@@ -7,7 +7,7 @@ from collections import defaultdict
 import dns.name
 import dns.rdatatype
 
-from maildoctor.engine import AuditContext, check
+from maildoctor.checks.registry import AuditContext, check
 from maildoctor.findings import Finding, make_finding
 from maildoctor.records.zonefile import ZoneEntry, ZoneSource
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import dns.exception
@@ -14,6 +13,7 @@ import dns.rdatatype
 import dns.zone
 
 from maildoctor.dns.answer import Answer, Outcome, normalize_name, rdtype_of, to_dns_name
+from maildoctor.records.zonefile import LoadedZone, scan_zone
 
 MAX_CNAME_CHAIN = 8
 OUTSIDE_ZONES = "not in the zones served"
@@ -21,24 +21,6 @@ OUTSIDE_ZONES = "not in the zones served"
 
 class ZoneLoadError(Exception):
     """A zone file that cannot be read; carries the file and the parser's reason with its line."""
-
-
-@dataclass(frozen=True)
-class LoadedZone:
-    origin: dns.name.Name
-    zone: dns.zone.Zone
-    path: Path | None = None
-
-    def existing_names(self) -> set[dns.name.Name]:
-        """Every owner name and every empty non-terminal above one (they exist, with no data)."""
-        names: set[dns.name.Name] = set()
-        for owner in self.zone.nodes:
-            while owner not in names and owner.is_subdomain(self.origin):
-                names.add(owner)
-                if owner == self.origin:
-                    break
-                owner = owner.parent()
-        return names
 
 
 def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> LoadedZone:
@@ -58,8 +40,6 @@ def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> L
 
 def _locate_error(text: str, origin: str | None, where: str) -> str | None:
     """Name the exact entry whose data does not parse (dnspython's line is the one after it)."""
-    from maildoctor.records.zonefile import scan_zone  # the scanner reuses LoadedZone: import late
-
     try:
         start = to_dns_name(origin) if origin else dns.name.root
         entries = scan_zone(text, start, where)

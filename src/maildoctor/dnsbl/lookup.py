@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.dnsbl.catalog import Blocklist, Reading, interpret
+from maildoctor.target import parse_domain
 
 DEFAULT_DEADLINE = 10.0
 DEFAULT_IN_FLIGHT = 500
@@ -29,8 +30,6 @@ class Subject:
 
     @classmethod
     def parse(cls, text: str) -> Subject:
-        from maildoctor.target import parse_domain
-
         try:
             address = ipaddress.ip_address(text.strip())
             return cls(str(address), f"ipv{address.version}")

@@ -23,7 +23,7 @@ from maildoctor.feedback.failure import parse_failure
 from maildoctor.feedback.reputation import Parsed, ReputationError, looks_like_postmaster, looks_like_snds, parse_postmaster, parse_snds
 from maildoctor.feedback.tlsrpt import parse_tlsrpt
 from maildoctor.feedback.unpack import Document, UnpackError, unpack
-from maildoctor.inbox.store import (
+from maildoctor.store.database import (
     bounces,
     dkim_selectors,
     dmarc_records,

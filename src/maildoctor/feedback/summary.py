@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from maildoctor.dns.answer import Resolver
 from maildoctor.feedback.reputation import Observation, reputation_findings
 from maildoctor.findings import Finding, Report, make_finding
-from maildoctor.inbox.store import dmarc_records, failure_reports, reports, reputation, tls_results
+from maildoctor.store.database import dmarc_records, failure_reports, reports, reputation, tls_results
 
 SIGNIFICANT_SHARE = 0.01  # sources below 1% of a domain's mail are listed, not preached about
 REVERSE_DEADLINE = 5.0

@@ -22,7 +22,7 @@ from maildoctor.feedback import summary as feedback
 from maildoctor.feedback.ingest import change_suppressions, suppressions
 from maildoctor.feedback.reputation import Observation, reputation_findings
 from maildoctor.inbox import admin
-from maildoctor.inbox.store import Store
+from maildoctor.store.database import Store
 
 # The choices of the period selector: days before the latest report held ("all": everything).
 PERIODS = {"all": "all the data", "7": "7 days", "30": "30 days", "90": "90 days", "365": "a year"}

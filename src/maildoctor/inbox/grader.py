@@ -24,8 +24,8 @@ from maildoctor.dns.cache import CachingResolver
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.engine import CHECK_BUDGET
 from maildoctor.findings import crashed_report
-from maildoctor.inbox.store import Store
 from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.store.database import Store
 
 # Everything about the sender that needs no connection to its servers.
 INBOX_AREAS = ("mx", "spf", "dkim", "dmarc", "rdns", "dnsbl", "mtasts", "tlsrpt", "dane", "dnssec", "bimi")

@@ -14,9 +14,9 @@ import uvicorn
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.inbox.grader import Grader
 from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits
-from maildoctor.inbox.store import Store
 from maildoctor.inbox.tlscert import server_context
 from maildoctor.inbox.web import create_app
+from maildoctor.store.database import Store
 
 log = logging.getLogger("maildoctor.inbox")
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from maildoctor.inbox.store import Received, Store
+from maildoctor.feedback.ingest import ingest
+from maildoctor.store.database import Received, Store
 
 log = logging.getLogger("maildoctor.inbox")
 
@@ -92,8 +93,6 @@ class InboxHandler:
         what cannot be read is kept aside with the reason, as there."""
         import tempfile
         from pathlib import Path
-
-        from maildoctor.feedback.ingest import ingest
 
         with tempfile.TemporaryDirectory(prefix="maildoctor-report-") as directory:
             path = Path(directory) / "report-mail.eml"

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from maildoctor.findings import Severity
 from maildoctor.inbox import admin, dashboard
-from maildoctor.inbox.store import Store
+from maildoctor.store.database import Store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"

@@ -15,8 +15,25 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.tokenizer
 import dns.ttl
+import dns.zone
 
-from maildoctor.dns.zonedata import LoadedZone
+
+@dataclass(frozen=True)
+class LoadedZone:
+    origin: dns.name.Name
+    zone: dns.zone.Zone
+    path: Path | None = None
+
+    def existing_names(self) -> set[dns.name.Name]:
+        """Every owner name and every empty non-terminal above one (they exist, with no data)."""
+        names: set[dns.name.Name] = set()
+        for owner in self.zone.nodes:
+            while owner not in names and owner.is_subdomain(self.origin):
+                names.add(owner)
+                if owner == self.origin:
+                    break
+                owner = owner.parent()
+        return names
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""What a check is and what it is given: the registry every area's checks join with @check, the
+context of one audit (the target, the traced resolver, the zone, facts, work shared between
+checks), and NotChecked for a check that does not apply. The engine runs what is registered here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from maildoctor.dns.tracing import TracingResolver, failures_seen, note_failures
+from maildoctor.findings import Finding
+from maildoctor.records.zonefile import ZoneSource
+from maildoctor.target import Target
+
+CheckFunction = Callable[["AuditContext"], Awaitable[list[Finding]]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    area: str
+    name: str
+    emits: tuple[str, ...]
+    function: CheckFunction
+    needs_zone: bool = False
+
+
+REGISTRY: list[CheckSpec] = []
+
+
+class NotChecked(Exception):
+    """Raised by a check that does not apply: the reason says why (not asked, offline, not applicable)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check(area: str, *, emits: tuple[str, ...], needs_zone: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under its area with the finding ids it may emit."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        REGISTRY.append(CheckSpec(area, function.__name__, emits, function, needs_zone))
+        return function
+
+    return register
+
+
+@dataclass
+class AuditContext:
+    target: Target
+    dns: TracingResolver
+    zone: ZoneSource | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    _shared_failures: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within
+        the first check that asks (no task of its own), while later ones wait for its result."""
+        known = self._shared.get(key)
+        if known is not None:
+            value = known.result() if known.done() else await asyncio.shield(known)
+            note_failures(self._shared_failures.get(key, ()))  # what the work read is what this check rests on
+            return value
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._shared[key] = future
+        seen = failures_seen.get()
+        before = len(seen) if seen is not None else 0
+        try:
+            value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # those waiting re-raise it; nobody else must log it
+            raise
+        finally:
+            if seen is not None:
+                self._shared_failures[key] = tuple(seen[before:])
+        future.set_result(value)
+        return value
