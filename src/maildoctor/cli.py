@@ -544,7 +544,7 @@ def spf_eval(
         fail("give --mail-from, --helo, or both")
     resolver = TracingResolver(build_resolver(nameservers, zones, timeout))
     evaluation = aio.run(check_identity(resolver, address, mail_from, helo or "unknown"))
-    data = evaluation.to_json()
+    data = {"schema": SCHEMA_VERSION, **evaluation.to_json()}
     data["receiver_says"] = receiver_words(evaluation.result.value, address, evaluation.domain, evaluation.explanation)
     data["queries"] = [q.to_json() for q in resolver.trace]
     if output_format == "json":
