@@ -34,8 +34,8 @@ def addresses(count: int) -> list[str]:
 
 
 def serve(count: int, delay: float, port_out: multiprocessing.connection.Connection, stop: multiprocessing.synchronize.Event) -> None:
-    from maildoctor.dns.testserver import Faults, TestDnsServer
     from maildoctor.dns.zonedata import ZoneSet
+    from maildoctor.testing.dnsserver import Faults, TestDnsServer
     from tests.blocklists import blocklist_zone
 
     catalog = [b for b in shipped_catalog() if "ipv4" in b.kinds]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from maildoctor.dns.testserver import Faults, TestDnsServer  # noqa: E402
 from maildoctor.dns.zonedata import ZoneSet  # noqa: E402
+from maildoctor.testing.dnsserver import Faults, TestDnsServer  # noqa: E402
 
 NSD_ADDRESS = "127.0.0.53"
 

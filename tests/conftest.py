@@ -16,11 +16,11 @@ import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.target import Target
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
 from tests.keys import publish_txt, rsa_p
 

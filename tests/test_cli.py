@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import EXAMPLES, ROOT, ZONES
 
 

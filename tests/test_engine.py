@@ -53,9 +53,9 @@ def test_a_failure_of_shared_work_reaches_every_check_that_waits_for_it() -> Non
 from collections.abc import Iterator  # noqa: E402
 
 from maildoctor.bulk import audit_many  # noqa: E402
-from maildoctor.dns.testserver import TestDnsServer  # noqa: E402
 from maildoctor.engine import run_audit  # noqa: E402
 from maildoctor.findings import Finding  # noqa: E402
+from maildoctor.testing.dnsserver import TestDnsServer  # noqa: E402
 
 
 async def _raises(ctx: AuditContext) -> list[Finding]:

@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
 from tests.keys import ed25519_p, publish_txt, rsa_p
 

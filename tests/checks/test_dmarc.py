@@ -1,9 +1,9 @@
 import asyncio
 
 from maildoctor.dmarc.discovery import discover_dmarc
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zoneresolver import ZoneResolver
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
 
 

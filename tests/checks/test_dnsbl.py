@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.findings import Severity
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
 from tests.conftest import ZONES, audit_via
 from tests.test_cli import run

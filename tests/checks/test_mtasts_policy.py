@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.findings import Finding
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via
 from tests.tls import TestCA, make_ca
 

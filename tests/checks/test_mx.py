@@ -1,4 +1,4 @@
-from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
 
 

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via
 
 DIGEST = "a" * 64

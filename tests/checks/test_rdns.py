@@ -3,7 +3,7 @@
 import pytest
 
 from maildoctor.checks.rdns import looks_generic
-from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via
 
 

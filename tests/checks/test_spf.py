@@ -3,9 +3,9 @@
 import asyncio
 
 from maildoctor.dns.overlay import OverlayResolver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.spf.evaluator import check_host
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.testing.dnsserver import TestDnsServer
 
 
 @pytest.fixture(scope="module")

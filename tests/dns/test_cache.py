@@ -7,8 +7,8 @@ import pytest
 from maildoctor.dns.answer import Outcome
 from maildoctor.dns.cache import CachingResolver
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.testing.dnsserver import TestDnsServer
 
 ZONE = """$ORIGIN cache.test.
 @ 300 IN SOA ns h 1 2 3 4 5

@@ -14,7 +14,7 @@ import pytest
 
 from maildoctor.dns.answer import Answer, Outcome
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
+from maildoctor.testing.dnsserver import TestDnsServer
 
 ZONE = """$ORIGIN hostile.test.
 $TTL 300

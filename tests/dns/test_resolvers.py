@@ -7,10 +7,10 @@ import pytest
 
 from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.dns.live import POOL_SIZE, USES_PER_SOCKET, LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
+from maildoctor.testing.dnsserver import TestDnsServer
 
 BIG_TXT = '" "'.join(["x" * 250] * 8)
 ZONE = f"""$ORIGIN res.test.

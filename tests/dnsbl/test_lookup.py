@@ -10,9 +10,9 @@ import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dnsbl.lookup import Result, Subject, check_all, self_test
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
 
 LISTINGS = {

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.feedback import unpack
 from maildoctor.feedback.ingest import ingest, selectors_seen
 from maildoctor.feedback.summary import name_sources, summarize, summary_findings, tls_failures
 from maildoctor.store.database import connect, migrate
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import CORPORA
 from tests.inbox.postgres import postgres_server
 from tests.keys import publish_txt, rsa_p

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.feedback.test_bounces import dsn
 from tests.feedback.test_reputation import SNDS, postmaster
 from tests.inbox.server import Inbox, start_inbox

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import ROOT
 from tests.inbox.server import Inbox, start_inbox
 from tests.keys import publish_txt, rsa_p

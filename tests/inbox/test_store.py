@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.store.database import MIGRATIONS, Received, Store, migrate
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.inbox.postgres import postgres_server
 from tests.inbox.server import start_inbox
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.findings import Finding, Report
 from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import EXAMPLES
 from tests.keys import ed25519_p, publish_txt, rsa_p
 from tests.message.signing import arc_forward, message, sign

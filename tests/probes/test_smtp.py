@@ -12,12 +12,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.probes.smtp import name_matches, probe_smtp
 from maildoctor.target import Target
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.processes import free_port
 from tests.tls import TestCA, make_ca
 

@@ -15,8 +15,8 @@ import dns.rdatatype
 import dns.zone
 import yaml
 
-from maildoctor.dns.testserver import Faults
 from maildoctor.dns.zonedata import LoadedZone, ZoneSet
+from maildoctor.testing.dnsserver import Faults
 
 SUITE = Path(__file__).resolve().parents[1] / "corpora" / "spf" / "rfc7208-tests.yml"
 

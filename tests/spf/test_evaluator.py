@@ -5,9 +5,9 @@ import asyncio
 import pytest
 
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.spf.evaluator import SpfEvaluation, check_host, check_identity
+from maildoctor.testing.dnsserver import TestDnsServer
 
 ZONE = """$ORIGIN ev.test.
 $TTL 300

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.testserver import TestDnsServer
 from maildoctor.spf.evaluator import DEFAULT_EXPLANATION, check_identity
+from maildoctor.testing.dnsserver import TestDnsServer
 from tests.spf.rfc7208_suite import Scenario, SuiteCase, build_zones, load_scenarios
 
 SCENARIOS = load_scenarios()  # tests/corpora/spf: a missing suite fails the run, it is never skipped
