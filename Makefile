@@ -35,6 +35,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/maildoctor
 	$(BIN)/python -m pytest -q
 
 ## The benchmarks (not part of `make test`): each prints a table.

@@ -544,7 +544,7 @@ def spf_eval(
         fail("give --mail-from, --helo, or both")
     resolver = TracingResolver(build_resolver(nameservers, zones, timeout))
     evaluation = aio.run(check_identity(resolver, address, mail_from, helo or "unknown"))
-    data = {"schema": SCHEMA_VERSION, **evaluation.to_json()}
+    data: dict[str, Any] = {"schema": SCHEMA_VERSION, **evaluation.to_json()}
     data["receiver_says"] = receiver_words(evaluation.result.value, address, evaluation.domain, evaluation.explanation)
     data["queries"] = [q.to_json() for q in resolver.trace]
     if output_format == "json":
@@ -1010,12 +1010,12 @@ def reports_ingest(
             f" {result.complaints} complaint(s), {result.reputation} reputation row(s) (SNDS, Postmaster Tools),"
             f" {result.duplicates} duplicate(s), {len(result.rejected)} rejected"
         )
-        for source, reason in result.rejected:
-            click.echo(f"  rejected {source}: {reason}")
-        for source, repair in result.repaired:
-            click.echo(f"  repaired {source}: {repair}")
-        for source, warning in result.warnings:
-            click.echo(f"  warning {source}: {warning}")
+        for where, reason in result.rejected:
+            click.echo(f"  rejected {where}: {reason}")
+        for where, repair in result.repaired:
+            click.echo(f"  repaired {where}: {repair}")
+        for where, warning in result.warnings:
+            click.echo(f"  warning {where}: {warning}")
     sys.exit(1 if result.rejected else 0)
 
 

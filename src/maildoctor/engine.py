@@ -16,7 +16,7 @@ from typing import Any
 import maildoctor.checks  # noqa: F401  (importing the package registers every area's checks)
 from maildoctor import findings as findings_module
 from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec, NotChecked
-from maildoctor.dns.answer import Resolver
+from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
 from maildoctor.records.zonefile import ZoneSource
@@ -65,7 +65,9 @@ async def run_audit(
             specs.append(spec)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
-    tasks, failures, finished = [], [], {}  # finished: when each task ended
+    tasks: list[asyncio.Task[list[Finding]]] = []
+    failures: list[list[Answer]] = []
+    finished: dict[asyncio.Task[list[Finding]], float] = {}  # when each task ended
     for spec in specs:
         # Each check is a task of its own with its own list of the failed DNS answers it reads; no
         # wrapper coroutine, which every resumption of the check would have to pass through.

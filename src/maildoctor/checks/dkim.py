@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -38,7 +39,7 @@ def selector_data() -> tuple[tuple[str, ...], tuple[Provider, ...]]:
     return tuple(data["generic"]), providers
 
 
-def discovery_list(domain: str, hosts: list[str] = ()) -> tuple[list[str], list[str]]:
+def discovery_list(domain: str, hosts: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """The selectors to try, and the providers they came from: the generic ones for every domain,
     plus those of each provider the domain's MX hosts or SPF includes (hosts) point at."""
     generic, providers = selector_data()

@@ -5,7 +5,7 @@ checks), and NotChecked for a check that does not apply. The engine runs what is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from maildoctor.findings import Finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
-CheckFunction = Callable[["AuditContext"], Awaitable[list[Finding]]]
+CheckFunction = Callable[["AuditContext"], Coroutine[Any, Any, list[Finding]]]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import dns.name
+import dns.rdataclass
 import dns.rdatatype
 
 from maildoctor.checks.registry import AuditContext, check
@@ -38,16 +39,16 @@ def _missing_dots(source: ZoneSource) -> list[Finding]:
             moved[entry.owner].append(entry)
     findings = []
     for owner, entries in moved.items():
-        written = entries[0].owner_text or ""
-        meant = written + "."
+        owner_text = entries[0].owner_text or ""
+        meant = owner_text + "."
         origin = entries[0].origin.to_text()
-        rewritten = [e.source_line.replace(written, meant if meant.lower() != origin.lower() else "@", 1) for e in entries]
+        rewritten = [e.source_line.replace(owner_text, meant if meant.lower() != origin.lower() else "@", 1) for e in entries]
         types = ", ".join(sorted({e.rdtype for e in entries}))
         findings.append(
             make_finding(
                 "zone.owner_missing_dot",
-                f"{len(entries)} record(s) written as {written} land at {owner.to_text()}",
-                f"The owner {written!r} has no trailing dot, so under $ORIGIN {origin} it is relative and"
+                f"{len(entries)} record(s) written as {owner_text} land at {owner.to_text()}",
+                f"The owner {owner_text!r} has no trailing dot, so under $ORIGIN {origin} it is relative and"
                 f" becomes {owner.to_text()} The {types} record(s) meant for {meant} are published at the"
                 f" wrong name; {meant} itself does not have them.",
                 evidence=[_show(e) for e in entries],
@@ -109,7 +110,7 @@ def _escaped_txt(source: ZoneSource) -> list[Finding]:
         labels = [label.lower() for label in name.labels]
         if b"_domainkey" in labels or b"_dmarc" in labels:
             continue
-        rdataset = node.get_rdataset(1, dns.rdatatype.TXT)
+        rdataset = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.TXT)
         if rdataset is None:
             continue
         for rd in rdataset:

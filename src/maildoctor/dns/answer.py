@@ -67,7 +67,7 @@ class Answer:
     name: str  # as asked, lower case, no trailing dot
     rdtype: str  # "TXT", "MX", ...
     outcome: Outcome
-    records: tuple[dns.rdata.Rdata, ...] = ()
+    records: tuple[Any, ...] = ()  # light records of the wire parser (address, strings, exchange...) or dnspython Rdata
     cnames: tuple[str, ...] = ()  # the CNAME chain followed, in order (targets)
     ttl: int = 0
     authenticated: bool = False  # the AD bit of a validating resolver

@@ -58,7 +58,7 @@ _ENTROPY_CHUNK = 4096  # bytes read from the system's CSPRNG at a time
 class _Asked(NamedTuple):
     """A question of a batch, and where its answer goes."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, which it shadows on purpose
     question: Question
     asked: str
     rdtype: str
@@ -517,7 +517,7 @@ class LiveResolver:
                     waiting.channel.forget(waiting)
                 else:
                     future.exception()  # an error nobody will read: not worth a warning
-                waiting.future = None  # type: ignore[assignment]  (the deadline queue keeps the entry, not its reply)
+                waiting.future = None  # type: ignore[assignment]  # the deadline queue keeps the entry, not its reply
         if without_edns:
             again = await self._ask_many(server, [asking[i] for i in without_edns], edns=False)
             for i, answer in zip(without_edns, again):
@@ -533,7 +533,7 @@ class LiveResolver:
         deadline = now + self.timeout
         pool = server.pool
         drawn = _entropy.take(3 * len(asking))  # per question: the socket, then the id
-        sent = []
+        sent: list[_InFlight] = []
         for index, item in enumerate(asking):
             slot = drawn[3 * index] % POOL_SIZE  # POOL_SIZE divides 256: every socket equally likely
             channel = pool[slot]
@@ -594,7 +594,9 @@ class LiveResolver:
         """A question whose reply came back truncated, asked again over TCP."""
         asked, rdtype, question = item.asked, item.rdtype, item.question
         host, port = server.address.host, server.address.port
-        request = dns.message.make_query(question.name, question.rdtype, use_edns=0 if edns else False, payload=EDNS_PAYLOAD)
+        request = dns.message.make_query(
+            question.name, dns.rdatatype.RdataType.make(question.rdtype), use_edns=0 if edns else False, payload=EDNS_PAYLOAD
+        )
         try:
             response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
             reply = parse_reply(response.to_wire(), question)

@@ -184,7 +184,7 @@ def _data(wire: bytes, kind: int, start: int, end: int) -> Data:
         return MxData(int.from_bytes(wire[start : start + 2], "big"), labels)
     parser = dns.wire.Parser(wire, start)
     with parser.restrict_to(end - start):
-        return dns.rdata.from_wire_parser(dns.rdataclass.IN, kind, parser)
+        return dns.rdata.from_wire_parser(dns.rdataclass.IN, dns.rdatatype.RdataType.make(kind), parser)
 
 
 class Question:

@@ -35,6 +35,7 @@ def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> L
         )
     except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
         raise ZoneLoadError(_locate_error(text, origin, where) or f"{where}: {exc}".replace(f"{where}: {where}", where)) from exc
+    assert zone.origin is not None  # from_text sets it or raises
     return LoadedZone(zone.origin, zone, path)
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 
 from maildoctor.feedback.bounce_reason import Answer, answers_rcpt, category_reason, kind_of, reason_of
 from maildoctor.feedback.mimefields import transfer_decoded
@@ -180,12 +181,14 @@ def _decoded(payload: bytes, charset: str | None) -> str:
 
 
 def _text_of(message: Message) -> str:
-    if message.get_content_maintype() == "multipart" and isinstance(message.get_payload(), str):  # no usable boundary
-        return message.get_payload()
-    texts = []
+    whole = message.get_payload()
+    if message.get_content_maintype() == "multipart" and isinstance(whole, str):  # no usable boundary
+        return whole
+    texts: list[str] = []
     for part in message.walk():
-        if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):  # a nested part with no usable boundary
-            texts.append(part.get_payload())
+        nested = part.get_payload()
+        if part.get_content_maintype() == "multipart" and isinstance(nested, str):  # a nested part with no usable boundary
+            texts.append(nested)
         elif part.get_content_type() in ("text/plain", "text/html") and not part.get_filename():
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
@@ -277,7 +280,8 @@ def from_ses_notification(text: str) -> list[Bounce]:
     if not isinstance(notification, dict):
         return []
     kind = str(notification.get("notificationType") or notification.get("eventType") or "").lower()
-    details = notification.get(kind) if isinstance(notification.get(kind), dict) else {}
+    given = notification.get(kind)
+    details: dict[str, Any] = given if isinstance(given, dict) else {}
     found = []
     if kind == "bounce":
         for entry in details.get("bouncedRecipients") or []:

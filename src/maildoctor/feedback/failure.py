@@ -61,8 +61,9 @@ def parse_failure(data: bytes) -> FailureReport | None:
     original = _original(message)
     if feedback is not None:
         payload = feedback.get_payload()
-        fields = transfer_decoded(feedback) or (
-            payload[0] if isinstance(payload, list) and payload else email.message_from_string(payload if isinstance(payload, str) else "")
+        first = payload[0] if isinstance(payload, list) and payload else None
+        fields: Message = transfer_decoded(feedback) or (
+            first if isinstance(first, Message) else email.message_from_string(payload if isinstance(payload, str) else "")
         )
         if str(fields.get("Feedback-Type", "")).strip().lower() != "auth-failure":
             return None
@@ -84,19 +85,19 @@ def parse_failure(data: bytes) -> FailureReport | None:
     if "dmarc" not in subject.lower() or not re.search(r"forensic|failure", subject, re.IGNORECASE):
         return None
     text = "\n".join(
-        p.get_payload(decode=True).decode("utf-8", "replace")
-        for p in message.walk()  # type: ignore[union-attr]
-        if p.get_content_type() == "text/plain" and isinstance(p.get_payload(decode=True), bytes)
+        body.decode("utf-8", "replace")
+        for p in message.walk()
+        if p.get_content_type() == "text/plain" and isinstance(body := p.get_payload(decode=True), bytes)
     )
-    fields = {k.lower(): v for k, v in _TEXT_FIELD.findall(text)}
-    domain = (fields.get("sender domain") or fields.get("reported domain") or "").lower()
+    said = {k.lower(): v for k, v in _TEXT_FIELD.findall(text)}
+    domain = (said.get("sender domain") or said.get("reported domain") or "").lower()
     if not domain:
         return None
     copied = email.message_from_string(text.split("------", 1)[1].split("\n", 1)[-1].lstrip("\r\n")) if "------" in text else Message()
     return FailureReport(
         domain,
-        fields.get("sender ip address") or fields.get("source ip") or "",
-        _date(fields.get("received date", "")),
+        said.get("sender ip address") or said.get("source ip") or "",
+        _date(said.get("received date", "")),
         "dmarc",
         "",
         str(copied.get("Return-Path", "")),

@@ -69,7 +69,7 @@ def _fetch(client: imaplib.IMAP4, engine: Engine, source: ImapSource, everything
     status, _ = client.select(f'"{source.mailbox}"')
     if status != "OK":
         raise ValueError(f"IMAP: no mailbox {source.mailbox!r}")
-    status, data = client.uid("SEARCH", None, "ALL" if everything else "UNSEEN")
+    status, data = client.uid("SEARCH", "ALL" if everything else "UNSEEN")
     uids = data[0].split() if status == "OK" and data and data[0] else []
     with tempfile.TemporaryDirectory(prefix="maildoctor-imap-") as directory:
         for uid in uids:

@@ -28,6 +28,7 @@ from maildoctor.store.database import (
     dkim_selectors,
     dmarc_records,
     failure_reports,
+    new_id,
     rejected,
     reports,
     reputation,
@@ -337,18 +338,20 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
                 result.duplicates += 1
                 return
             domains = sorted({p.policy_domain for p in report.policies}) or [""]
-            pk = conn.execute(
-                insert(reports).values(
-                    kind="tlsrpt",
-                    org=report.org,
-                    report_id=report.report_id,
-                    domain=domains[0],
-                    begin=report.begin,
-                    end=report.end,
-                    source=source,
-                    ingested=time.time(),
+            pk = new_id(
+                conn.execute(
+                    insert(reports).values(
+                        kind="tlsrpt",
+                        org=report.org,
+                        report_id=report.report_id,
+                        domain=domains[0],
+                        begin=report.begin,
+                        end=report.end,
+                        source=source,
+                        ingested=time.time(),
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             for policy in report.policies:
                 conn.execute(
                     insert(tls_results).values(
@@ -369,18 +372,20 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
         if _exists(conn, "dmarc", meta.org, meta.report_id):
             result.duplicates += 1
             return
-        pk = conn.execute(
-            insert(reports).values(
-                kind="dmarc",
-                org=meta.org,
-                report_id=meta.report_id,
-                domain=meta.domain,
-                begin=meta.begin,
-                end=meta.end,
-                source=f"{source} ({document.name})",
-                ingested=time.time(),
+        pk = new_id(
+            conn.execute(
+                insert(reports).values(
+                    kind="dmarc",
+                    org=meta.org,
+                    report_id=meta.report_id,
+                    domain=meta.domain,
+                    begin=meta.begin,
+                    end=meta.end,
+                    source=f"{source} ({document.name})",
+                    ingested=time.time(),
+                )
             )
-        ).inserted_primary_key[0]
+        )
         batch: list[tuple[object, ...]] = []
         stored = 0  # counted in the result only once the report's transaction has committed
         selectors: set[tuple[str, str]] = set()

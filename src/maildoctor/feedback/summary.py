@@ -110,7 +110,7 @@ def summarize(engine: Engine, domain: str | None = None, since: float = 0.0) -> 
             .where(*where)
             .group_by(dmarc_records.c.domain, dmarc_records.c.source_ip)
         ).all()
-        report_counts = dict(
+        report_counts: dict[str, int] = dict(
             conn.execute(
                 select(reports.c.domain, func.count()).where(reports.c.kind == "dmarc", reports.c.begin >= since).group_by(reports.c.domain)
             ).all()
@@ -383,11 +383,11 @@ def source_uses(engine: Engine, ip: str, since: float = 0.0) -> list[SourceUse]:
         use.dkim_pass += count if dkim == "pass" else 0
         use.spf_pass += count if spf == "pass" else 0
         use.dmarc_pass += count if "pass" in (dkim, spf) else 0
-        use.dispositions[disposition or "none"] += count  # type: ignore[index]
+        use.dispositions[disposition or "none"] += count
         for result in json.loads(dkim_results):
-            use.dkim_domains[f"{result[0]} ({result[2]})"] += count  # type: ignore[index]
+            use.dkim_domains[f"{result[0]} ({result[2]})"] += count
         if envelope:
-            use.envelope_domains[envelope] += count  # type: ignore[index]
+            use.envelope_domains[envelope] += count
         use.first, use.last = min(use.first, begin), max(use.last, begin)
     return sorted(uses.values(), key=lambda u: -u.messages)
 

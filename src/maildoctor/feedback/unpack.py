@@ -89,14 +89,14 @@ class GunzipReader(io.RawIOBase):
 
 
 def _buffered(stream: IO[bytes], name: str) -> IO[bytes]:
-    return io.BufferedReader(CappedReader(stream, MAX_DECOMPRESSED, name), 1 << 16)  # type: ignore[arg-type]
+    return io.BufferedReader(CappedReader(stream, MAX_DECOMPRESSED, name), 1 << 16)  # type: ignore[type-var]
 
 
 def unpack(name: str, stream: IO[bytes], depth: int = 0) -> Iterator[Document]:
     """Every report document inside stream (which must be seekable or peekable)."""
     if depth > MAX_NESTING:
         raise UnpackError(f"{name}: archives nested more than {MAX_NESTING} deep")
-    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[type-var]
     magic = buffered.peek(4)[:4]
     if magic[:2] == b"\x1f\x8b":
         yield from unpack(name.removesuffix(".gz"), _buffered(GunzipReader(buffered, name), name), depth + 1)  # type: ignore[arg-type]

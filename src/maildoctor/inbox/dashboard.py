@@ -238,7 +238,7 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
             return login_needed(request)
         period = chosen_period(request)
         summaries, tls, failed, since, said = await gathered(period)
-        domains = []
+        domains: list[dict[str, Any]] = []
         for summary in summaries:
             mine = [t for t in tls if t["policy_domain"] == summary.domain]
             seen = await asyncio.to_thread(feedback.observations, engine, since, summary.domain)

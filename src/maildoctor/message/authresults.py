@@ -26,7 +26,9 @@ class AuthResults:
 
 def _split_top(text: str, separator: str) -> list[str]:
     """Split on separator outside quotes and parentheses (comments may nest)."""
-    parts, depth, quoted, current = [], 0, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for char in text:
         if char == '"' and depth == 0:
             quoted = not quoted

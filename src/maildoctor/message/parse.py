@@ -81,8 +81,8 @@ def unfold_headers(head: bytes) -> tuple[list[tuple[str, str]], list[str]]:
             name, value = headers[-1]
             headers[-1] = (name, value + " " + line.decode("utf-8", "replace").strip())
         elif _HEADER_LINE.match(line):
-            name, _, value = line.partition(b":")
-            headers.append((name.decode("ascii", "replace"), value.decode("utf-8", "replace").strip()))
+            field_name, _, field_value = line.partition(b":")
+            headers.append((field_name.decode("ascii", "replace"), field_value.decode("utf-8", "replace").strip()))
         else:
             problems.append(f"line {number} is not a header: {line[:60].decode('utf-8', 'replace')!r}")
     return headers, problems

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -124,7 +125,8 @@ def parse_rspamd_reply(data: object) -> EngineResult:
     """rspamd's /checkv2 JSON: score, required_score, action and symbols {name: {score, description}}."""
     if not isinstance(data, dict) or not isinstance(data.get("score"), (int, float)):
         return EngineResult("rspamd", "", error=f"rspamd answered without a score: {str(data)[:200]}")
-    symbols = data.get("symbols") if isinstance(data.get("symbols"), dict) else {}
+    given = data.get("symbols")
+    symbols: dict[str, Any] = given if isinstance(given, dict) else {}
     rules = [
         RuleHit(str(name), float(s.get("score", 0.0)), str(s.get("description", "")))
         for name, s in symbols.items()

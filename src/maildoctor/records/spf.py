@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -229,7 +230,7 @@ def _parse_directive(term: str, start: int, mechanisms: list[Mechanism], problem
             mechanisms.append(Mechanism(qualifier, kind, term, start, network=network))
 
 
-def _network(kind: str, rest: str, bad: callable[[str], None]) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:  # type: ignore[valid-type]
+def _network(kind: str, rest: str, bad: Callable[[str], None]) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     if not rest.startswith(":") or len(rest) == 1:
         bad(f"'{kind}' needs ':address' or ':address/prefix'")
         return None
@@ -252,7 +253,7 @@ def _network(kind: str, rest: str, bad: callable[[str], None]) -> ipaddress.IPv4
     return ipaddress.ip_network(f"{ip}/{prefix or limit}", strict=False)
 
 
-def _domain_spec(text: str, bad: callable[[str], None]) -> MacroString | None:  # type: ignore[valid-type]
+def _domain_spec(text: str, bad: Callable[[str], None]) -> MacroString | None:
     value, errors = parse_macro_string(text, allow_exp_letters=False)
     if errors:
         for message in errors:

@@ -70,8 +70,8 @@ class SpfEvaluation:
 def normalize_ip(ip: str | IP) -> IP:
     """IPv4-mapped IPv6 addresses (::ffff:192.0.2.1) are evaluated as the IPv4 address they carry."""
     address = _parse_ip(ip) if isinstance(ip, str) else ip
-    if address.version == 6 and address.ipv4_mapped is not None:  # type: ignore[union-attr]
-        return address.ipv4_mapped  # type: ignore[union-attr]
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
     return address
 
 

@@ -202,6 +202,13 @@ class Received:
     raw: bytes
 
 
+def new_id(result: Any) -> int:
+    """The primary key of the row an INSERT made."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT without a primary key"
+    return int(key[0])
+
+
 def connect(url: str) -> Engine:
     if "://" not in url:  # a directory: the embedded default
         directory = Path(url)
@@ -377,7 +384,7 @@ class Store:
                                 raw=received.raw,
                             )
                         )
-                        ids.append(int(result.inserted_primary_key[0]))
+                        ids.append(new_id(result))
                 for (_, future, loop), message_id in zip(batch, ids):
                     loop.call_soon_threadsafe(_resolve, future, message_id, None)
             except Exception as exc:  # noqa: BLE001  (the sessions answer 451: the client retries later)
