@@ -20,7 +20,7 @@ def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
     assert data["schema"] == 2 and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
     assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua", "dnssec.unsigned"}
     for finding in data["findings"]:
-        assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs"}
+        assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs", "changes"}
     asked = {(q["name"], q["type"], q["outcome"]) for q in data["queries"]}
     assert ("_dmarc.dmarcnone.test", "TXT", "answer") in asked and ("dmarcnone.test", "MX", "answer") in asked
     assert 0 <= data["score"] <= 10

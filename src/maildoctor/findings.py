@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maildoctor import catalog
+from maildoctor.records.change import RecordChange
 
 
 class Severity(enum.IntEnum):
@@ -41,6 +42,7 @@ class Finding:
     fix: str = ""
     refs: tuple[str, ...] = ()
     folded: tuple[Finding, ...] = ()  # findings this one is the cause of: shown under it, not scored
+    changes: tuple[RecordChange, ...] = ()  # the fix as DNS changes a program can apply (a zone patch)
 
     @property
     def area(self) -> str:
@@ -55,6 +57,7 @@ class Finding:
             "evidence": list(self.evidence),
             "fix": self.fix,
             "refs": list(self.refs),
+            "changes": [c.to_json() for c in self.changes],
         }
         if self.folded:
             data["folded"] = [f.to_json() for f in self.folded]
@@ -80,6 +83,7 @@ def make_finding(
     fix: str | None = None,
     severity: Severity | None = None,
     refs: tuple[str, ...] | None = None,
+    changes: tuple[RecordChange, ...] | list[RecordChange] = (),
 ) -> Finding:
     """Build a finding whose severity, default fix and reference come from the catalog."""
     try:
@@ -99,6 +103,7 @@ def make_finding(
         evidence=tuple(evidence),
         fix=fix if fix is not None else known.fix,
         refs=refs if refs is not None else tuple(r.strip() for r in known.ref.split(",") if r.strip() not in ("", "—")),
+        changes=tuple(changes),
     )
 
 

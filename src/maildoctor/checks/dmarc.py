@@ -8,6 +8,8 @@ from maildoctor.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from maildoctor.dmarc.orgdomain import organizational_domain, same_organization
 from maildoctor.dns.answer import ask_all
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
+from maildoctor.records.change import RecordChange
 from maildoctor.records.dmarc import DmarcRecord, ReportUri, is_dmarc_record, parse_dmarc
 from maildoctor.records.problems import Problem
 
@@ -59,6 +61,7 @@ async def check_dmarc(ctx: AuditContext) -> list[Finding]:
                 evidence=evidence,
                 fix="Publish a DMARC record (start with p=none and read the reports, then move to"
                 " p=quarantine and p=reject):\n  " + suggested_record(org),
+                changes=[change.add(f"_dmarc.{org}", 3600, "TXT", quote_txt(f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{org}"))],
             )
         ]
 
@@ -129,6 +132,7 @@ def _syntax_findings(record: DmarcRecord, record_domain: str, evidence: list[str
                 evidence=evidence,
                 fix="Publish the corrected record:\n  "
                 + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
+                changes=[_replaced(record, record_domain, repaired(record, record_domain))],
             )
         )
     if record.unknown_tags:
@@ -141,9 +145,14 @@ def _syntax_findings(record: DmarcRecord, record_domain: str, evidence: list[str
                 evidence=evidence,
                 fix="Remove or correct them:\n  "
                 + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(repaired(record, record_domain))),
+                changes=[_replaced(record, record_domain, repaired(record, record_domain))],
             )
         )
     return findings
+
+
+def _replaced(record: DmarcRecord, record_domain: str, new: str) -> RecordChange:
+    return change.replace(f"_dmarc.{record_domain}", None, "TXT", quote_txt(record.text), quote_txt(new))
 
 
 def repaired(record: DmarcRecord, record_domain: str) -> str:
@@ -180,6 +189,7 @@ def _policy_findings(record: DmarcRecord, record_domain: str, evidence: list[str
                 evidence=evidence,
                 fix="Once the aggregate reports show all your real mail passing, enforce the policy:\n  "
                 + zone_line(f"_dmarc.{record_domain}", 3600, "TXT", quote_txt(improved)),
+                changes=[_replaced(record, record_domain, improved)],
             )
         )
     if "pct" in record.tags and record.pct < 100 and record.policy in ("quarantine", "reject"):
@@ -208,6 +218,7 @@ def _policy_findings(record: DmarcRecord, record_domain: str, evidence: list[str
                     "TXT",
                     quote_txt(record.text.rstrip("; ") + f"; rua=mailto:dmarc-reports@{record_domain}"),
                 ),
+                changes=[_replaced(record, record_domain, record.text.rstrip("; ") + f"; rua=mailto:dmarc-reports@{record_domain}")],
             )
         )
     sp = record.tags.get("sp", "").lower()

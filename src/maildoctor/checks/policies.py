@@ -9,6 +9,7 @@ from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt
 
@@ -50,6 +51,7 @@ async def check_mtasts(ctx: AuditContext) -> list[Finding]:
                 fix="Serve a policy at https://mta-sts.<domain>/.well-known/mta-sts.txt (version: STSv1, mode: testing,"
                 " mx: <your MX hosts>, max_age: 604800), then publish:\n  "
                 + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+                changes=[change.add(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000"))],
             )
         ]
     problems = [f"{len(records)} records: senders ignore MTA-STS when there is more than one"] if len(records) > 1 else []
@@ -65,6 +67,8 @@ async def check_mtasts(ctx: AuditContext) -> list[Finding]:
                 evidence=[answer.describe()],
                 fix="Publish exactly one record:\n  "
                 + zone_line(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000")),
+                changes=[change.replace(f"_mta-sts.{domain}", None, "TXT", quote_txt(records[0]), quote_txt("v=STSv1; id=20260101000000"))]
+                + [change.remove(f"_mta-sts.{domain}", "TXT", quote_txt(other)) for other in records[1:]],
             )
         ]
     )
@@ -88,6 +92,7 @@ async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
                 "Senders that fail to reach your MX over TLS could tell you, but only if you publish where.",
                 evidence=[answer.describe()],
                 fix="Publish:\n  " + fix_record,
+                changes=[change.add(f"_smtp._tls.{domain}", 3600, "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:tls-reports@{domain}"))],
             )
         ]
     problems = [f"{len(records)} records: there must be one"] if len(records) > 1 else []

@@ -11,6 +11,8 @@ from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer
 from maildoctor.dns.overlay import OverlayResolver
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
+from maildoctor.records.change import RecordChange
 from maildoctor.records.spf import SpfRecord, parse_spf
 from maildoctor.spf.evaluator import SpfEvaluation, SpfResult, check_host
 from maildoctor.spf.tree import SpfNode, build_tree, spf_texts
@@ -92,6 +94,7 @@ async def _missing(ctx: AuditContext, answer: Answer) -> list[Finding]:
             + (" A record was found elsewhere (below): receivers never look there." if candidates else ""),
             evidence=[answer.describe(), type99.describe(), misplaced_txt.describe(), misplaced_99.describe()],
             fix="Publish one TXT record (checked against the sending IPs given with --ip):\n" + publish,
+            changes=[change.add(domain, 3600, "TXT", quote_txt(suggestion))],
         )
     ]
     if spf_texts(type99) or spf_texts(misplaced_99):
@@ -167,6 +170,8 @@ def _multiple(domain: str, records: list[str], evidence: list[str]) -> Finding:
         evidence=evidence + [f'record {i + 1}: "{t}"' for i, t in enumerate(records)],
         fix="Replace them with one merged record (check the terms are all still needed):\n  "
         + zone_line(domain, 3600, "TXT", quote_txt(merged)),
+        changes=[change.replace(domain, None, "TXT", quote_txt(records[0]), quote_txt(merged))]
+        + [change.remove(domain, "TXT", quote_txt(other)) for other in records[1:]],
     )
 
 
@@ -180,6 +185,11 @@ def _syntax(domain: str, record: SpfRecord, evidence: list[str]) -> Finding:
         evidence=evidence,
         fix="Correct each term above (mechanisms are written name:value, modifiers name=value, one space between terms).",
     )
+
+
+def _replaced(domain: str, record: SpfRecord, new: str) -> RecordChange:
+    """The SPF record's TXT data, old and new, as a change (its TTL kept)."""
+    return change.replace(domain, None, "TXT", quote_txt(record.text), quote_txt(new))
 
 
 def rewritten(record: SpfRecord, drop: tuple[str, ...] = (), add: tuple[str, ...] = (), ending: str | None = None) -> str:
@@ -202,6 +212,7 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
                 " SPF passing. Receivers know this trick and distrust such records; spam filters score it.",
                 evidence=evidence,
                 fix="End the record with ~all (or -all):\n  " + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, ending="~all"))),
+                changes=[_replaced(domain, record, rewritten(record, ending="~all"))],
             )
         )
     elif final is not None and final.qualifier == "?":
@@ -212,6 +223,7 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
                 "'?all' asserts nothing about hosts not listed, so forged mail is not told apart from yours.",
                 evidence=evidence,
                 fix="End the record with ~all or -all:\n  " + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, ending="~all"))),
+                changes=[_replaced(domain, record, rewritten(record, ending="~all"))],
             )
         )
     if final is None and record.redirect is None:
@@ -222,6 +234,7 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
                 "When no mechanism matches, the result is 'neutral' (RFC 7208 §4.7): hosts not listed are neither authorized nor refused.",
                 evidence=evidence,
                 fix="Add ~all (or -all) at the end:\n  " + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, ending="~all"))),
+                changes=[_replaced(domain, record, rewritten(record, ending="~all"))],
             )
         )
     ptr = [m for m in record.mechanisms if m.kind == "ptr"]
@@ -235,6 +248,7 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
                 evidence=evidence,
                 fix="Replace it with the addresses of your senders (ip4:/ip6:, a, mx):\n  "
                 + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, drop=("ptr",)))),
+                changes=[_replaced(domain, record, rewritten(record, drop=("ptr",)))],
             )
         )
     if record.redirect is not None and final is not None:
@@ -396,6 +410,7 @@ async def _ip_findings(ctx: AuditContext, record: SpfRecord) -> list[Finding]:
                     evidence=evaluation.steps,
                     fix=f"Authorize the IPv6 address ({term}, or an AAAA record for the host that 'a'/'mx' names):\n  "
                     + zone_line(domain, 3600, "TXT", quote_txt(fixed)),
+                    changes=[_replaced(domain, record, fixed)],
                 )
             )
             continue
@@ -408,6 +423,7 @@ async def _ip_findings(ctx: AuditContext, record: SpfRecord) -> list[Finding]:
                 evidence=evaluation.steps,
                 fix=f"If {ip} is yours, add {term} (or the include your sending service documents):\n  "
                 + zone_line(domain, 3600, "TXT", quote_txt(fixed)),
+                changes=[_replaced(domain, record, fixed)],
             )
         )
     return findings

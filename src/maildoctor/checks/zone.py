@@ -10,6 +10,8 @@ import dns.rdatatype
 
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
+from maildoctor.records.change import RecordChange
 from maildoctor.records.zonefile import ZoneEntry, ZoneSource
 
 
@@ -53,6 +55,7 @@ def _missing_dots(source: ZoneSource) -> list[Finding]:
                 f" wrong name; {meant} itself does not have them.",
                 evidence=[_show(e) for e in entries],
                 fix="Write the owner with a trailing dot, or as @:\n" + "\n".join(f"  {line}" for line in rewritten),
+                changes=[c for e in entries for c in _moved(e, meant)],
             )
         )
     return findings
@@ -75,6 +78,7 @@ def _localhost(source: ZoneSource) -> list[Finding]:
             " same-site tricks against browsers (RFC 1912 advises against it).",
             evidence=[_show(e) for e in entries],
             fix="Remove the line(s):\n" + "\n".join(f"  {e.source_line}" for e in entries),
+            changes=[change.remove(e.owner.to_text(), e.rdtype, e.rdata) for e in entries],
         )
     ]
 
@@ -128,3 +132,9 @@ def _escaped_txt(source: ZoneSource) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def _moved(entry: ZoneEntry, meant: str) -> list[RecordChange]:
+    """A record published at the wrong name: gone from there, added where it was meant."""
+    ttl = entry.effective_ttl if entry.effective_ttl is not None else 3600
+    return [change.remove(entry.owner.to_text(), entry.rdtype, entry.rdata), change.add(meant, ttl, entry.rdtype, entry.rdata)]
