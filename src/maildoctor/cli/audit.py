@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,6 +19,7 @@ from maildoctor.cli.common import (
     dns_options,
     emit,
     fail,
+    finish,
     open_database,
     output_options,
     resolver_spec,
@@ -205,5 +205,5 @@ def check_many(
             ):
                 progress.advance(task)
                 worst = max(worst, show(done))
-        sys.exit(max(status, worst))
-    sys.exit(max(status, aio.run(run())))
+        finish(max(status, worst))
+    finish(max(status, aio.run(run())))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from maildoctor.cli.common import (
     dns_options,
     exit_status,
     fail,
+    finish,
     output_options,
     run_with_status,
 )
@@ -104,11 +104,11 @@ def blocklists(
             **{k: v for k, v in report.to_json(verbose).items() if k in ("score", "findings", "queries", *STATUS_KEYS)},
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        sys.exit(status)
+        finish(status)
     console = Console(highlight=False)
     if states:
         render_self_test(states, console)
     if subjects:
         render_results(rows, console, verbose)
         render_terminal(report, console, verbose=verbose)
-    sys.exit(status)
+    finish(status)

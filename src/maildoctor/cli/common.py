@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,10 +21,27 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 FAIL_ON = ["critical", "error", "warning", "notice", "info", "never"]
 
 
-def fail(message: str) -> NoReturn:
+# The exit statuses (documented in the README): 0 nothing at or above --fail-on, 1 something was,
+# 2 usage or input error, 3 the audit is incomplete (Nagios' UNKNOWN).
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+
+
+class InputError(click.ClickException):
     """Bad input: one line on stderr, exit status 2, never a traceback."""
-    click.echo(f"maildoctor: error: {message}", err=True)
-    sys.exit(2)
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"maildoctor: error: {self.format_message()}", err=True)
+
+
+def fail(message: str) -> NoReturn:
+    raise InputError(message)
+
+
+def finish(status: int) -> NoReturn:
+    """End a command with this exit status (click turns it into the process's)."""
+    raise click.exceptions.Exit(status)
 
 
 def _remember_allow_incomplete(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -167,7 +183,7 @@ def emit(report: Report, output_format: str, verbose: bool, fail_on: str) -> NoR
         click.echo(render_json(report, verbose=verbose))
     else:
         render_terminal(report, Console(highlight=False), verbose=verbose)
-    sys.exit(exit_status(report, fail_on))
+    finish(exit_status(report, fail_on))
 
 
 def run_with_status(coro: Any, output_format: str, what: str) -> Any:

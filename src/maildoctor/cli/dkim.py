@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -16,6 +15,7 @@ from maildoctor.cli.common import (
     dns_options,
     exit_status,
     fail,
+    finish,
     output_options,
     run_with_status,
 )
@@ -78,8 +78,8 @@ def dkim(
                 ensure_ascii=False,
             )
         )
-        sys.exit(exit_status(report, fail_on))
+        finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     render_keys(keys, target.domain, console)
     render_terminal(report, console, verbose=verbose)
-    sys.exit(exit_status(report, fail_on))
+    finish(exit_status(report, fail_on))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from maildoctor.cli.common import (
     dns_options,
     exit_status,
     fail,
+    finish,
     output_options,
     run_with_status,
 )
@@ -85,9 +85,9 @@ def message(
     report = run_with_status(analyse_message(data, resolver, options), output_format, "the message")
     if output_format == "json":
         click.echo(render_json(report))
-        sys.exit(exit_status(report, fail_on))
+        finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     if report.facts:
         render_message(report.facts, console)
     render_terminal(report, console, verbose=verbose)
-    sys.exit(exit_status(report, fail_on))
+    finish(exit_status(report, fail_on))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ from rich.console import Console
 from maildoctor.cli.common import (
     CONTEXT,
     fail,
+    finish,
     open_database,
     storage_options,
 )
@@ -109,4 +109,4 @@ def reports_ingest(
             click.echo(f"  repaired {where}: {repair}")
         for where, warning in result.warnings:
             click.echo(f"  warning {where}: {warning}")
-    sys.exit(1 if result.rejected else 0)
+    finish(1 if result.rejected else 0)

@@ -16,6 +16,7 @@ from maildoctor.cli.common import (
     dns_options,
     exit_status,
     fail,
+    finish,
     open_database,
     parse_since,
     storage_options,
@@ -157,4 +158,4 @@ def reports_summary(
                 console.print(f"  … and {len(summary.sources) - 25} more sources (--format csv lists them all)")
             console.print()
         render_terminal(report, console)
-    sys.exit(exit_status(report, "error"))
+    finish(exit_status(report, "error"))

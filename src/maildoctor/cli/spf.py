@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from maildoctor.cli.common import (
     dns_options,
     exit_status,
     fail,
+    finish,
     output_options,
     run_with_status,
 )
@@ -100,13 +100,13 @@ def spf_tree(
                 ensure_ascii=False,
             )
         )
-        sys.exit(exit_status(report, fail_on))
+        finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     if tree:
         render_tree(tree, console)
         console.print()
     render_terminal(report, console, verbose=verbose)
-    sys.exit(exit_status(report, fail_on))
+    finish(exit_status(report, fail_on))
 
 
 @spf.command(
@@ -160,7 +160,7 @@ def spf_eval(
                 "DNS queries:\n"
                 + "\n".join(f"  {q['name']} {q['type']}: {q['outcome']} {' | '.join(q['records'])}" for q in data["queries"])
             )
-    sys.exit(0 if evaluation.result is SpfResult.PASS else 1)
+    finish(0 if evaluation.result is SpfResult.PASS else 1)
 
 
 def receiver_words(result: str, ip: str, domain: str, explanation: str) -> str:
