@@ -45,6 +45,9 @@ def test_mx_pointing_at_a_cname(dns_server: TestDnsServer) -> None:
     finding = only(audit_via(dns_server, "mxcname.test"), "mx.cname")
     assert "mx1.good.test" in finding.title
     assert "mxcname.test. 300 IN MX 10 mx1.good.test." in finding.fix
+    [swap] = finding.changes  # the same fix, for a program to apply
+    assert (swap.op, swap.name, swap.type, swap.new) == ("replace", "mxcname.test", "MX", "10 mx1.good.test.")
+    assert swap.old.startswith("10 ") and swap.old != swap.new
 
 
 def test_mx_ip_literal(dns_server: TestDnsServer) -> None:

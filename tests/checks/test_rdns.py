@@ -34,6 +34,8 @@ def test_each_problem(dns_server: TestDnsServer, ip: str, expected: list[str]) -
 def test_missing_ptr_on_ipv6_mentions_gmail_and_gives_records(dns_server: TestDnsServer) -> None:
     finding = rdns(dns_server, "2001:db8::77")[0]
     assert "Gmail" in finding.detail and "ip6.arpa. 3600 IN PTR mail.rdns.test." in finding.fix
+    assert [(c.op, c.type, c.new) for c in finding.changes] == [("add", "PTR", "mail.rdns.test."), ("add", "AAAA", "2001:db8::77")]
+    assert finding.changes[0].name.endswith(".ip6.arpa") and finding.changes[1].name == "mail.rdns.test"
 
 
 def test_mismatch_shows_where_the_name_points(dns_server: TestDnsServer) -> None:

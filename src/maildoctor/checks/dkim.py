@@ -16,6 +16,7 @@ from maildoctor.checks.registry import AuditContext, check
 from maildoctor.checks.spf import spf_tree
 from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
 from maildoctor.records.dkim import DkimKeyRecord, parse_dkim_key
 
 SIGNATURE = "v=DKIM1; k=rsa; p=<base64 of your public key>"
@@ -190,6 +191,8 @@ def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str,
                 evidence=evidence,
                 fix="Publish exactly one TXT record (long keys as several quoted strings of that one record):\n  "
                 + zone_line(name, 3600, "TXT", quote_txt(parse_dkim_key(joined).cleaned())),
+                changes=[change.remove(name, "TXT", quote_txt(text)) for text in result.records]
+                + [change.add(name, 3600, "TXT", quote_txt(parse_dkim_key(joined).cleaned()))],
             )
         ]
     record = parse_dkim_key(result.records[0])
@@ -236,6 +239,15 @@ def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str,
                 evidence=evidence,
                 fix="Remove t=y once signing works:\n  "
                 + zone_line(name, 3600, "TXT", quote_txt(record.cleaned().replace("t=y", "").replace("; ;", ";").strip("; "))),
+                changes=[
+                    change.replace(
+                        name,
+                        None,
+                        "TXT",
+                        quote_txt(record.text),
+                        quote_txt(record.cleaned().replace("t=y", "").replace("; ;", ";").strip("; ")),
+                    )
+                ],
             )
         )
     if record.hashes and all(h == "sha1" for h in record.hashes):
@@ -300,6 +312,10 @@ def _problem_findings(name: str, record: DkimKeyRecord, evidence: list[str]) -> 
                 if check_id != "dkim.bad_key"
                 else "Regenerate the key pair and publish the public key (base64 of the DER SubjectPublicKeyInfo):\n  "
                 + zone_line(name, 3600, "TXT", quote_txt(SIGNATURE)),
+                # the record as meant, where the words were right and only their writing was not
+                changes=[change.replace(name, None, "TXT", quote_txt(record.text), quote_txt(record.cleaned()))]
+                if check_id != "dkim.bad_key" and record.cleaned() != record.text
+                else [],
             )
         )
     return findings

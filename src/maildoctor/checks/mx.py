@@ -10,6 +10,7 @@ from maildoctor.checks.common import lookup_failed, zone_line
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
 
 
 def _looks_like_ip(host: str) -> bool:
@@ -82,6 +83,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
                 + f"  delete: {zone_line(domain, answer.ttl, 'MX', '0 .')}\n"
                 + "or remove the others if it does not: "
                 + ", ".join(h for _, h in others),
+                changes=[change.remove(domain, "MX", "0 .")],  # the likelier intent: a domain with real MX hosts takes mail
             )
         ]
 
@@ -138,6 +140,15 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
                     " follow the alias anyway, but some refuse or mis-handle it.",
                     evidence=[answer.describe(), via_cname.describe()],
                     fix=f"Point the MX at the canonical name:\n  {zone_line(domain, answer.ttl, 'MX', f'{_preference_of(hosts, host)} {via_cname.cnames[-1]}.')}",
+                    changes=[
+                        change.replace(
+                            domain,
+                            answer.ttl,
+                            "MX",
+                            f"{_preference_of(hosts, host)} {host}.",
+                            f"{_preference_of(hosts, host)} {via_cname.cnames[-1]}.",
+                        )
+                    ],
                 )
             )
         v4, v6 = a.addresses(), aaaa.addresses()

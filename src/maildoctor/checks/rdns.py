@@ -14,6 +14,7 @@ from maildoctor.dmarc.orgdomain import organizational_domain
 from maildoctor.dns.answer import Answer, ask_all
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
 from maildoctor.findings import Finding, make_finding
+from maildoctor.records import change
 
 _GENERIC_WORDS = re.compile(
     r"(^|[.\-_\d])(dyn|dynamic|dhcp|pool|cable|dsl|adsl|vdsl|ppp|pppoe|dial|dialup|client|clients|broadband"
@@ -101,6 +102,10 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
                 fix=f"Ask the owner of {ip} (your hosting provider or ISP; often a setting in their panel) for a"
                 f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(ip.reverse_pointer, 3600, 'PTR', suggested + '.')}\n"
                 f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', str(ip))}",
+                changes=[
+                    change.add(ip.reverse_pointer, 3600, "PTR", suggested + "."),
+                    change.add(suggested, 3600, "AAAA" if ip.version == 6 else "A", str(ip)),
+                ],
             )
         ]
     names = _ptr_names(ptr)
