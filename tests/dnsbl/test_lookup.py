@@ -10,7 +10,7 @@ import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.dns.live import LiveResolver, Nameserver
-from maildoctor.dns.zonedata import ZoneSet
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.dnsbl.lookup import Result, Subject, check_all, self_test
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
@@ -68,7 +68,9 @@ def test_listed_clean_and_reasons(server: TestDnsServer, others: int) -> None:
     assert zen.status == "listed" and sorted(zen.reading.codes) == ["127.0.0.2", "127.0.0.4"]
     assert zen.reading.severity == "critical" and zen.reason == "SBL999 spam operation"
     assert results[("192.0.2.99", "bl.spamcop.net")].reason.startswith("Blocked")
-    assert all(r.status == "clean" for (t, _), r in results.items() if t == "192.0.2.1")
+    assert all(r.status == "clean" for (t, z), r in results.items() if t == "192.0.2.1" and z != DEAD)
+    dead = results[("192.0.2.1", DEAD)]  # its test entry is missing: its silence proves nothing
+    assert dead.status == "unavailable" and "test entry 127.0.0.2 is not listed" in dead.detail
     ipv4_lists = [b for b in shipped_catalog() if "ipv4" in b.kinds]
     assert sum(1 for t, _ in results if t == "192.0.2.1") == len(ipv4_lists)  # every IPv4 list, each once
 
@@ -133,7 +135,8 @@ def test_a_batch_asks_the_reason_of_listings_only(server: TestDnsServer) -> None
     results = run(server, ["192.0.2.99"], eager=False)
     listed = [r for r in results.values() if r.status == "listed"]
     assert results[("192.0.2.99", "zen.spamhaus.org")].reason == "SBL999 spam operation"
-    assert server.questions - before == len(results) + len(listed)
+    lists = {z for _, z in results}  # and each list's test entry, in the same batch, without its reason
+    assert server.questions - before == len(results) + len(listed) + len(lists)
 
 
 def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:
@@ -144,7 +147,7 @@ def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:
         elapsed = time.perf_counter() - started
     finally:
         server.faults.delay = 0.0
-    assert all(r.status == "clean" for r in results.values()) and len(results) > 40
+    assert all(r.status == "clean" for (_, z), r in results.items() if z != DEAD) and len(results) > 40
     assert elapsed < 1.5  # one delay for all lists, not forty
 
 
@@ -159,4 +162,31 @@ def test_self_test(server: TestDnsServer) -> None:
     states = asyncio.run(go())
     assert states["zen.spamhaus.org"] == "working" and states["multi.surbl.org"] == "working"
     assert states[DEAD].startswith("dead") and states["dnsbl-1.uceprotect.net"].startswith("lists everything")
-    assert states["bl.ipv6.spameatingmonkey.net"] == "no test entry documented"
+    assert states["bl.ipv6.spameatingmonkey.net"] == "working"  # by the entry RFC 5782 §5 requires (::ffff:7f00:2)
+
+
+def _through(zones: ZoneSet, targets: list[str]) -> dict[tuple[str, str], Result]:
+    with TestDnsServer(zones) as other:
+        return run(other, targets)
+
+
+def test_a_resolver_that_answers_nxdomain_for_everything_is_no_clean_bill() -> None:
+    # every list's zone served, none with an entry: what a resolver that rewrites answers looks like
+    lying = ZoneSet([blocklist_zone(b, [], test_entry=False) for b in shipped_catalog()])
+    results = _through(lying, ["192.0.2.1", "example.org"])
+    assert results and all(r.status == "unavailable" and "is not listed" in r.detail for r in results.values())
+
+
+def test_spamhaus_refusing_a_public_resolver_is_said_so() -> None:
+    # Spamhaus answers 127.255.255.254 to every query through a public resolver, its test entry included
+    zones = [blocklist_zone(b) for b in shipped_catalog() if b.zone != "zen.spamhaus.org"]
+    zones.append(load_zone_text("$ORIGIN zen.spamhaus.org.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n* IN A 127.255.255.254\n", None))
+    results = _through(ZoneSet(zones), ["192.0.2.1"])
+    zen = results[("192.0.2.1", "zen.spamhaus.org")]
+    assert zen.status == "refused" and "public" in zen.detail  # its own answer for the target says it
+    assert results[("192.0.2.1", "bl.spamcop.net")].status == "clean"  # the other lists are unaffected
+
+
+def test_every_list_of_the_catalog_has_a_test_entry() -> None:
+    for blocklist in shipped_catalog():
+        assert blocklist.test and Subject.test_entry(blocklist).kind in blocklist.kinds, blocklist.zone

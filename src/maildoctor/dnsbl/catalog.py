@@ -56,6 +56,16 @@ class Reading:
     severity: str = "none"  # the heaviest of the listed codes
 
 
+def rfc5782_test_entry(kinds: tuple[str, ...]) -> str:
+    """The entry every list must carry (RFC 5782 §5): 127.0.0.2 for IPv4 lists, ::ffff:7f00:2 for
+    IPv6 lists, the name TEST for domain lists. A catalog entry names another where a list uses one."""
+    if "ipv4" in kinds:
+        return "127.0.0.2"
+    if "ipv6" in kinds:
+        return "::ffff:7f00:2"
+    return "test"
+
+
 def interpret(blocklist: Blocklist, answers: list[str]) -> Reading:
     """The meaning of the addresses a list returned for one query (RFC 5782 §2.3: any A record in
     127.0.0.0/8 other than the list's refusal codes means listed)."""
@@ -189,7 +199,7 @@ def _blocklist(entry: object) -> Blocklist:
         severity=severity,
         delist=_text(entry, "delist"),
         public_resolvers=public,
-        test=_text(entry, "test", required=False),
+        test=_text(entry, "test", required=False) or rfc5782_test_entry(tuple(kinds)),
         bitmask=bitmask,
         codes=codes,
         refused=tuple(refused.items()),

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.dnsbl.catalog import Blocklist, Reading, interpret
@@ -27,6 +29,11 @@ class Subject:
 
     text: str
     kind: str  # "ipv4", "ipv6" or "domain"
+
+    @classmethod
+    def test_entry(cls, blocklist: Blocklist) -> Subject:
+        """The list's own test entry as a subject ("test" is the RFC 5782 domain, not a valid domain name)."""
+        return cls("test", "domain") if blocklist.test.lower() == "test" else cls.parse(blocklist.test)
 
     @classmethod
     def parse(cls, text: str) -> Subject:
@@ -72,7 +79,9 @@ class Result:
         }
 
 
-async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist, eager_reason: bool = False) -> Result:
+async def check_one(
+    resolver: Resolver, subject: Subject, blocklist: Blocklist, eager_reason: bool = False, reason_wanted: bool = True
+) -> Result:
     """eager_reason asks for the TXT reason together with the A record: one round trip instead of
     two for a listing, at the price of a TXT question per list (worth it for a few targets)."""
     name = subject.query_name(blocklist.zone)
@@ -85,7 +94,7 @@ async def check_one(resolver: Resolver, subject: Subject, blocklist: Blocklist, 
             reason.cancel()
         raise
     result = _read(subject, blocklist, name, answer)
-    if result.status == LISTED:
+    if result.status == LISTED and reason_wanted:
         txt = await (reason or resolver.query(name, "TXT"))
         result.reason = " ".join(txt.texts()) if txt.ok else ""
     if reason is not None and not reason.done():
@@ -110,7 +119,7 @@ def _read(subject: Subject, blocklist: Blocklist, name: str, answer: Answer) -> 
     return result
 
 
-async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]], deadline: float) -> list[Result]:
+async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]], deadline: float, with_reasons: int) -> list[Result]:
     """Every pair's A question as one batch, then the TXT reasons of the listings as another: an
     audit's way, with no task per list. A batch still unanswered at the deadline is all 'unavailable'."""
     names = [subject.query_name(blocklist.zone) for subject, blocklist in pairs]
@@ -121,7 +130,7 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
         detail = f"no answer within the {deadline:g} s deadline" if isinstance(exc, asyncio.TimeoutError) else f"failed: {exc}"
         return [Result(s, b, UNAVAILABLE, name, detail=detail) for (s, b), name in zip(pairs, names)]
     results = [_read(s, b, name, answer) for (s, b), name, answer in zip(pairs, names, answers)]
-    listed = [r for r in results if r.status == LISTED]
+    listed = [r for r in results[:with_reasons] if r.status == LISTED]
     if listed:
         left = max(deadline - (time.perf_counter() - started), 0.001)
         try:
@@ -136,6 +145,38 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
     return results
 
 
+# A list's test entry answered through a resolver, remembered for a while: the canary proves the
+# path to the list works, and a bulk run of many audits need not ask it again for every domain.
+CANARY_SECONDS = 300.0
+_canaries: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Result]]] = weakref.WeakKeyDictionary()
+
+
+def _remembered(resolver: Resolver) -> dict[str, tuple[float, Result]]:
+    base = getattr(resolver, "inner", resolver)  # the per-audit tracer wraps the shared client
+    try:
+        return _canaries.setdefault(base, {})
+    except TypeError:  # an object that cannot be weakly referenced: nothing is remembered
+        return {}
+
+
+def _distrusted(result: Result, canary: Result) -> Result:
+    """A 'clean' answer from a list whose own test entry did not come back listed: unavailable."""
+    test = canary.subject.text
+    if canary.status == REFUSED:
+        why = f"the list refused this resolver when asked for its test entry {test} ({canary.detail})"
+        if not result.blocklist.public_resolvers:
+            why += "; it answers no public resolver: query it from your own resolver"
+    elif canary.status == UNAVAILABLE:
+        why = f"its test entry {test} got no answer ({canary.detail})"
+    else:
+        why = (
+            f"its test entry {test} is not listed: the resolver does not reach the list (it answers"
+            " NXDOMAIN for everything, or the list is gone), so 'not listed' means nothing"
+        )
+    result.status, result.detail = UNAVAILABLE, why
+    return result
+
+
 async def check_all(
     resolver: Resolver,
     subjects: list[Subject],
@@ -146,19 +187,56 @@ async def check_all(
 ) -> list[Result]:
     """Every list that serves a subject's kind, for every subject; results in (subject, list) order.
     Whatever has not answered when the deadline passes is 'unavailable'. eager_reasons asks for
-    the listing reasons (TXT) together with the A records, up to EAGER_REASONS_UP_TO pairs."""
+    the listing reasons (TXT) together with the A records, up to EAGER_REASONS_UP_TO pairs.
+
+    Each list's test entry rides in the same batch (unless answered through this resolver in the
+    last CANARY_SECONDS): an absence is read as 'clean' only from a list that lists its test entry."""
     pairs = [(s, b) for s in subjects for b in lists if b.serves(s.kind)]
+    remembered = _remembered(resolver)
+    now = time.monotonic()
+    used = {b.zone: b for _, b in pairs}
+    ask = [(Subject.test_entry(b), b) for zone, b in used.items() if b.test and remembered.get(zone, (0.0,))[0] <= now]
+    found = await _check_pairs(resolver, pairs + ask, deadline, in_flight, eager_reasons, len(pairs))
+    results, tested = found[: len(pairs)], found[len(pairs) :]
+    for canary in tested:
+        if canary.status != UNAVAILABLE:  # a failure is asked again next time
+            remembered[canary.blocklist.zone] = (now + CANARY_SECONDS, canary)
+    canaries = {zone: verdict for zone, (_, verdict) in remembered.items()} | {c.blocklist.zone: c for c in tested}
+    for result in results:
+        verdict = canaries.get(result.blocklist.zone)
+        if result.status == CLEAN and verdict is not None and verdict.status != LISTED:
+            _distrusted(result, verdict)
+    return results
+
+
+async def _check_pairs(
+    resolver: Resolver,
+    pairs: list[tuple[Subject, Blocklist]],
+    deadline: float,
+    in_flight: int,
+    eager_reasons: bool,
+    with_reasons: int,
+) -> list[Result]:
+    """The first with_reasons pairs are the targets (their listings get their TXT reason); the rest
+    are the lists' test entries, which need none."""
     limit = asyncio.Semaphore(in_flight)
     eager = eager_reasons and len(pairs) <= EAGER_REASONS_UP_TO
 
-    async def bounded(subject: Subject, blocklist: Blocklist) -> Result:
+    async def bounded(subject: Subject, blocklist: Blocklist, eager: bool, wanted: bool) -> Result:
         async with limit:
-            return await check_one(resolver, subject, blocklist, eager)
+            return await check_one(resolver, subject, blocklist, eager, wanted)
 
     few = len(pairs) <= in_flight  # then no bound is needed, nor its cost per question
     if few and not eager:
-        return await _check_batch(resolver, pairs, deadline)
-    tasks = [asyncio.ensure_future(check_one(resolver, s, b, eager) if few else bounded(s, b)) for s, b in pairs]
+        return await _check_batch(resolver, pairs, deadline, with_reasons)
+    tasks = [
+        asyncio.ensure_future(
+            check_one(resolver, s, b, eager and i < with_reasons, i < with_reasons)
+            if few
+            else bounded(s, b, eager and i < with_reasons, i < with_reasons)
+        )
+        for i, (s, b) in enumerate(pairs)
+    ]
     if tasks:
         await asyncio.wait(tasks, timeout=deadline)
     results = []
@@ -178,7 +256,7 @@ async def check_all(
 async def self_test(resolver: Resolver, lists: list[Blocklist], deadline: float = DEFAULT_DEADLINE) -> dict[str, str]:
     """Each list's state from its test entry (must be listed) and 127.0.0.1 (must not be, RFC 5782 §5):
     working, dead (the test entry is not listed), lists everything, refused or unavailable."""
-    probes = [(b, Subject.parse(b.test)) for b in lists if b.test]
+    probes = [(b, Subject.test_entry(b)) for b in lists if b.test]
     results: dict[str, str] = {}
 
     async def probe(blocklist: Blocklist, entry: Subject) -> None:
