@@ -148,6 +148,7 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
 # A list's test entry answered through a resolver, remembered for a while: the canary proves the
 # path to the list works, and a bulk run of many audits need not ask it again for every domain.
 CANARY_SECONDS = 300.0
+CANARY_RETRY_SECONDS = 30.0  # after a test entry got no answer
 _canaries: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Result]]] = weakref.WeakKeyDictionary()
 
 
@@ -198,9 +199,8 @@ async def check_all(
     ask = [(Subject.test_entry(b), b) for zone, b in used.items() if b.test and remembered.get(zone, (0.0,))[0] <= now]
     found = await _check_pairs(resolver, pairs + ask, deadline, in_flight, eager_reasons, len(pairs))
     results, tested = found[: len(pairs)], found[len(pairs) :]
-    for canary in tested:
-        if canary.status != UNAVAILABLE:  # a failure is asked again next time
-            remembered[canary.blocklist.zone] = (now + CANARY_SECONDS, canary)
+    for canary in tested:  # a failure is asked again sooner: it may pass
+        remembered[canary.blocklist.zone] = (now + (CANARY_SECONDS if canary.status != UNAVAILABLE else CANARY_RETRY_SECONDS), canary)
     canaries = {zone: verdict for zone, (_, verdict) in remembered.items()} | {c.blocklist.zone: c for c in tested}
     for result in results:
         verdict = canaries.get(result.blocklist.zone)
