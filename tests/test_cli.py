@@ -257,3 +257,22 @@ def test_internationalized_names_are_encoded_by_uts46(dns_server: TestDnsServer)
     bad = run("check", "xn--zz.de")
     assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
+
+
+def test_inputs_that_are_not_what_they_claim_are_input_errors(tmp_path: Path) -> None:
+    """Exit 2 with one line and no score: a binary file as a message, zone files with no records,
+    no SOA, or an origin that is no domain."""
+    (tmp_path / "blob.eml").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "empty.zone").write_text("")
+    (tmp_path / "nosoa.example.zone").write_text("$ORIGIN nosoa.example.\n@ 300 IN A 192.0.2.1\n")
+    (tmp_path / "onlyorigin.zone").write_text("$ORIGIN onlyorigin.example.\n")
+    cases = {
+        ("message", str(tmp_path / "blob.eml"), "--zone", str(ZONES)): "is not a mail message",
+        ("zone", str(tmp_path / "empty.zone")): "is not a domain name",
+        ("zone", str(tmp_path / "nosoa.example.zone")): "no SOA record at nosoa.example",
+        ("zone", str(tmp_path / "onlyorigin.zone")): "no records",
+    }
+    for arguments, said in cases.items():
+        done = run(*arguments)
+        assert done.returncode == 2 and said in done.stderr, (arguments, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr and "Score" not in done.stdout

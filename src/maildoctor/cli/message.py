@@ -83,6 +83,9 @@ def message(
     )
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(analyse_message(data, resolver, options), output_format, "the message")
+    unreadable = next((f for f in report.findings if f.id == "msg.parse_error"), None)
+    if unreadable is not None and not report.facts:  # nothing was analysed: an input error, not a score
+        fail(f"{getattr(source, 'name', 'the input')} is not a mail message: {unreadable.detail}")
     if output_format == "json":
         click.echo(render_json(report))
         finish(exit_status(report, fail_on))

@@ -13,7 +13,7 @@ from maildoctor.cli.common import (
     output_options,
     run_with_status,
 )
-from maildoctor.dns.zonedata import ZoneLoadError, ZoneSet
+from maildoctor.dns.zonedata import NotAZone, ZoneLoadError, ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report, make_finding
@@ -45,7 +45,7 @@ def zone(
             origin = parse_domain(origin)
         parsed_ips = [parse_ip(i) for i in ips]
         source = read_zone_source(zonefile, origin)
-    except ValueError as exc:
+    except (ValueError, NotAZone) as exc:
         fail(str(exc))
     except ZoneLoadError as exc:
         report = Report(target=origin or zonefile.name, kind="zone")

@@ -23,6 +23,11 @@ class ZoneLoadError(Exception):
     """A zone file that cannot be read; carries the file and the parser's reason with its line."""
 
 
+class NotAZone(ZoneLoadError):
+    """A file that parses but is no domain's zone (no records, no SOA, an origin that is no domain):
+    an input error, not a zone to report findings on."""
+
+
 def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> LoadedZone:
     where = str(path) if path else "<zone>"
     try:
@@ -35,7 +40,8 @@ def load_zone_text(text: str, origin: str | None, path: Path | None = None) -> L
         )
     except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
         raise ZoneLoadError(_locate_error(text, origin, where) or f"{where}: {exc}".replace(f"{where}: {where}", where)) from exc
-    assert zone.origin is not None  # from_text sets it or raises
+    if zone.origin is None:  # no $ORIGIN and no record to take it from
+        raise NotAZone(f"{where}: no records and no $ORIGIN: an empty zone file?")
     return LoadedZone(zone.origin, zone, path)
 
 
