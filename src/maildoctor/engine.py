@@ -18,7 +18,7 @@ from maildoctor import findings as findings_module
 from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec, NotChecked
 from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.dns.tracing import TracingResolver, failures_seen
-from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding
+from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding, share_fixes
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
@@ -88,7 +88,7 @@ async def run_audit(
         found, run = _outcome(spec, task, seen, (finished.get(task, time.perf_counter()) - started) * 1000, budget)
         report.findings += found
         report.runs.append(run)
-    report.findings = fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN)
+    report.findings = share_fixes(fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN))
     report.queries = [q.to_json() for q in context.dns.trace]
     report.facts = context.facts
     return report

@@ -142,6 +142,34 @@ def fold_under(findings: list[Finding], cause_id: str, implied: frozenset[str]) 
     return [replace(cause, folded=cause.folded + moved)] + kept
 
 
+def _records_of(fix: str) -> frozenset[str]:
+    """The zone-file lines of a fix (indented by two spaces)."""
+    return frozenset(line.strip() for line in fix.splitlines() if line.startswith("  ") and " IN " in line)
+
+
+def share_fixes(findings: list[Finding]) -> list[Finding]:
+    """One fix per problem: a finding whose records are all in the fix of a worse (or earlier)
+    finding points to that one instead of printing them again."""
+    order = sorted(range(len(findings)), key=lambda i: (-findings[i].severity, i))
+    given: list[tuple[frozenset[str], Finding]] = []
+    out = list(findings)
+    for i in order:
+        finding = findings[i]
+        records = _records_of(finding.fix)
+        owner = next((f for seen, f in given if records and records <= seen), None) if records else None
+        if owner is None:
+            if records:
+                given.append((records, finding))
+            continue
+        words = " ".join(line.strip() for line in finding.fix.splitlines() if line.strip() not in records).rstrip(" :")
+        out[i] = replace(
+            finding,
+            fix=f"{words}: the records are those of the fix of {owner.id} ({owner.title}).",
+            changes=tuple(c for c in finding.changes if c not in owner.changes),  # what only this fix changes stays
+        )
+    return out
+
+
 # The score model (documented in the README): start from 10 and take off points per finding;
 # any critical finding caps the score, so one fatal mistake can never be hidden by many
 # good results.

@@ -91,7 +91,8 @@ async def _missing(ctx: AuditContext, answer: Answer) -> list[Finding]:
             f"There is no TXT record starting with v=spf1 at {domain}. Receivers evaluate SPF to"
             " 'none': nothing authorizes your servers, Gmail and Yahoo require SPF or DKIM from every"
             " sender (and both from bulk senders), and many receivers spam or reject such mail."
-            + (" A record was found elsewhere (below): receivers never look there." if candidates else ""),
+            + (" A record was found elsewhere (below): receivers never look there." if candidates else "")
+            + (_dropped(candidates[0]) if candidates else ""),
             evidence=[answer.describe(), type99.describe(), misplaced_txt.describe(), misplaced_99.describe()],
             fix="Publish one TXT record (checked against the sending IPs given with --ip):\n" + publish,
             changes=[change.add(domain, 3600, "TXT", quote_txt(suggestion))],
@@ -128,6 +129,20 @@ async def _missing(ctx: AuditContext, answer: Answer) -> list[Finding]:
             )
         )
     return findings
+
+
+def _dropped(base: str) -> str:
+    """What the suggested record leaves out of the record found elsewhere, and why: its problems are
+    reported here, with the one fix, rather than as findings about a record no receiver reads."""
+    reasons = []
+    for m in parse_spf(base).mechanisms:
+        if m.kind == "ptr":
+            reasons.append(f"'{m.text}' is left out: ptr is deprecated (RFC 7208 §5.5), slow, and ignored by large receivers")
+        elif m.kind == "all" and m.qualifier == "+":
+            reasons.append(f"'{m.text}' is replaced by ~all: it would authorize every host on the internet")
+        elif m.kind == "all" and m.qualifier == "?":
+            reasons.append(f"'{m.text}' is replaced by ~all: it tells receivers nothing about forged mail")
+    return (" In the record found elsewhere: " + "; ".join(reasons) + ".") if reasons else ""
 
 
 async def suggest_record(ctx: AuditContext, base: str | None) -> str:

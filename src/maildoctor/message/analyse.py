@@ -12,7 +12,7 @@ from maildoctor.dmarc.discovery import discover_dmarc
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
-from maildoctor.findings import Report, make_finding
+from maildoctor.findings import Report, make_finding, share_fixes
 from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import infer_connection
@@ -139,6 +139,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     if audit is not None:
         seen = {f.id for f in report.findings}
         report.findings += [f for f in audit.findings if f.id not in seen]
+    report.findings = share_fixes(report.findings)
     report.queries = [q.to_json() for q in dns.trace]
     report.runs = list(audit.runs) if audit is not None else []
     report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
