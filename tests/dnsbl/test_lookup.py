@@ -28,6 +28,8 @@ LISTINGS = {
     "dnsbl-1.uceprotect.net": [("127.0.0.1", "127.0.0.2", "")],  # a broken list: lists everything
 }
 DEAD = "ips.backscatterer.org"  # serves the zone, but without its test entry
+EVERYTHING = "dnsbl-1.uceprotect.net"  # lists 127.0.0.1 too
+UNTRUSTED = (DEAD, EVERYTHING)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def test_listed_clean_and_reasons(server: TestDnsServer, others: int) -> None:
     assert zen.status == "listed" and sorted(zen.reading.codes) == ["127.0.0.2", "127.0.0.4"]
     assert zen.reading.severity == "critical" and zen.reason == "SBL999 spam operation"
     assert results[("192.0.2.99", "bl.spamcop.net")].reason.startswith("Blocked")
-    assert all(r.status == "clean" for (t, z), r in results.items() if t == "192.0.2.1" and z != DEAD)
+    assert all(r.status == "clean" for (t, z), r in results.items() if t == "192.0.2.1" and z not in UNTRUSTED)
     dead = results[("192.0.2.1", DEAD)]  # its test entry is missing: its silence proves nothing
     assert dead.status == "unavailable" and "test entry 127.0.0.2 is not listed" in dead.detail
     ipv4_lists = [b for b in shipped_catalog() if "ipv4" in b.kinds]
@@ -135,8 +137,8 @@ def test_a_batch_asks_the_reason_of_listings_only(server: TestDnsServer) -> None
     results = run(server, ["192.0.2.99"], eager=False)
     listed = [r for r in results.values() if r.status == "listed"]
     assert results[("192.0.2.99", "zen.spamhaus.org")].reason == "SBL999 spam operation"
-    lists = {z for _, z in results}  # and each list's test entry, in the same batch, without its reason
-    assert server.questions - before == len(results) + len(listed) + len(lists)
+    lists = {z for _, z in results}  # and each list's test entry and 127.0.0.1, in the same batch, without reasons
+    assert server.questions - before == len(results) + len(listed) + 2 * len(lists)
 
 
 def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:
@@ -147,7 +149,7 @@ def test_all_lists_are_asked_at_once(server: TestDnsServer) -> None:
         elapsed = time.perf_counter() - started
     finally:
         server.faults.delay = 0.0
-    assert all(r.status == "clean" for (_, z), r in results.items() if z != DEAD) and len(results) > 40
+    assert all(r.status == "clean" for (_, z), r in results.items() if z not in UNTRUSTED) and len(results) > 40
     assert elapsed < 1.5  # one delay for all lists, not forty
 
 
@@ -190,3 +192,13 @@ def test_spamhaus_refusing_a_public_resolver_is_said_so() -> None:
 def test_every_list_of_the_catalog_has_a_test_entry() -> None:
     for blocklist in shipped_catalog():
         assert blocklist.test and Subject.test_entry(blocklist).kind in blocklist.kinds, blocklist.zone
+
+
+def test_a_list_that_lists_127_0_0_1_lists_everything_and_proves_nothing(server: TestDnsServer) -> None:
+    # the module's server has EVERYTHING list 127.0.0.1 (as a resolver that answers
+    # every name with an address would): neither its listings nor its silence count
+    results = run(server, ["192.0.2.99", "192.0.2.1"])
+    for target in ("192.0.2.99", "192.0.2.1"):
+        uce = results[(target, EVERYTHING)]
+        assert uce.status == "unavailable" and "lists 127.0.0.1" in uce.detail
+    assert results[("192.0.2.99", "zen.spamhaus.org")].status == "listed"  # the other lists still count

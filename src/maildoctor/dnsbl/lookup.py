@@ -149,10 +149,14 @@ async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]
 # path to the list works, and a bulk run of many audits need not ask it again for every domain.
 CANARY_SECONDS = 300.0
 CANARY_RETRY_SECONDS = 30.0  # after a test entry got no answer
-_canaries: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Result]]] = weakref.WeakKeyDictionary()
+# Per list, two canaries (RFC 5782 §5): its test entry must be listed, and 127.0.0.1 must not be
+# (for IPv4 lists): a resolver that answers every name with 127.0.0.2 passes the first, not the second.
+TEST, CONTROL = "test entry", "127.0.0.1"
+CanaryKey = tuple[str, str]  # (zone, TEST or CONTROL)
+_canaries: weakref.WeakKeyDictionary[Any, dict[CanaryKey, tuple[float, Result]]] = weakref.WeakKeyDictionary()
 
 
-def _remembered(resolver: Resolver) -> dict[str, tuple[float, Result]]:
+def _remembered(resolver: Resolver) -> dict[CanaryKey, tuple[float, Result]]:
     base = getattr(resolver, "inner", resolver)  # the per-audit tracer wraps the shared client
     try:
         return _canaries.setdefault(base, {})
@@ -161,9 +165,11 @@ def _remembered(resolver: Resolver) -> dict[str, tuple[float, Result]]:
 
 
 def _distrusted(result: Result, canary: Result) -> Result:
-    """A 'clean' answer from a list whose own test entry did not come back listed: unavailable."""
+    """An answer from a list whose canary failed: unavailable, with why."""
     test = canary.subject.text
-    if canary.status == REFUSED:
+    if test == CONTROL and canary.status == LISTED:
+        why = "it lists 127.0.0.1, which no list may (RFC 5782 §5): it, or the resolver, lists everything"
+    elif canary.status == REFUSED:
         why = f"the list refused this resolver when asked for its test entry {test} ({canary.detail})"
         if not result.blocklist.public_resolvers:
             why += "; it answers no public resolver: query it from your own resolver"
@@ -196,16 +202,19 @@ async def check_all(
     remembered = _remembered(resolver)
     now = time.monotonic()
     used = {b.zone: b for _, b in pairs}
-    ask = [(Subject.test_entry(b), b) for zone, b in used.items() if b.test and remembered.get(zone, (0.0,))[0] <= now]
-    found = await _check_pairs(resolver, pairs + ask, deadline, in_flight, eager_reasons, len(pairs))
-    results, tested = found[: len(pairs)], found[len(pairs) :]
-    for canary in tested:  # a failure is asked again sooner: it may pass
-        remembered[canary.blocklist.zone] = (now + (CANARY_SECONDS if canary.status != UNAVAILABLE else CANARY_RETRY_SECONDS), canary)
-    canaries = {zone: verdict for zone, (_, verdict) in remembered.items()} | {c.blocklist.zone: c for c in tested}
+    wanted = [((zone, TEST), Subject.test_entry(b), b) for zone, b in used.items() if b.test]
+    wanted += [((zone, CONTROL), Subject(CONTROL, "ipv4"), b) for zone, b in used.items() if "ipv4" in b.kinds]
+    ask = [(key, subject, b) for key, subject, b in wanted if remembered.get(key, (0.0,))[0] <= now]
+    found = await _check_pairs(resolver, pairs + [(s, b) for _, s, b in ask], deadline, in_flight, eager_reasons, len(pairs))
+    results = found[: len(pairs)]
+    for (key, _, _), canary in zip(ask, found[len(pairs) :]):  # a failure is asked again sooner: it may pass
+        remembered[key] = (now + (CANARY_SECONDS if canary.status != UNAVAILABLE else CANARY_RETRY_SECONDS), canary)
     for result in results:
-        verdict = canaries.get(result.blocklist.zone)
-        if result.status == CLEAN and verdict is not None and verdict.status != LISTED:
-            _distrusted(result, verdict)
+        test, control = (remembered.get((result.blocklist.zone, which), (0.0, None))[1] for which in (TEST, CONTROL))
+        if control is not None and control.status == LISTED:
+            _distrusted(result, control)
+        elif result.status == CLEAN and test is not None and test.status != LISTED:
+            _distrusted(result, test)
     return results
 
 
