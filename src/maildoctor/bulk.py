@@ -77,6 +77,7 @@ class Finished:
     findings: int
     worst: tuple[str, str] | None  # (severity, id) of the worst finding
     incomplete: tuple[str, ...] = ()  # the areas that could not be checked
+    failed: tuple[str, ...] = ()  # the areas in state fail
 
     @classmethod
     def of(cls, report: Report) -> Finished:
@@ -89,6 +90,7 @@ class Finished:
             len(data["findings"]),
             (top["severity"], top["id"]) if top else None,
             tuple(data["incomplete"]),
+            tuple(a["area"] for a in data["areas"] if a["state"] == "fail"),
         )
 
 

@@ -18,16 +18,25 @@ from maildoctor import findings as findings_module
 from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec, NotChecked
 from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.dns.tracing import TracingResolver, failures_seen
-from maildoctor.findings import CRASHED, RAN, SKIPPED, UNAVAILABLE, CheckRun, Finding, Report, fold_under, log, make_finding, share_fixes
+from maildoctor.findings import (
+    CRASHED,
+    NOT_ASKED,
+    RAN,
+    SKIPPED,
+    UNAVAILABLE,
+    CheckRun,
+    Finding,
+    Report,
+    fold_under,
+    log,
+    make_finding,
+    says_unavailable,
+    share_fixes,
+)
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
 CHECK_BUDGET = 60.0  # seconds for every check of an audit; each DNS question and probe has its own, shorter timeout
-
-
-# Findings that say an area could not be checked: its run is `unavailable`, not `ran`.
-def _is_unavailable(finding_id: str) -> bool:
-    return finding_id.endswith(".lookup_failed") or finding_id == "dnsbl.unavailable"
 
 
 # What a domain that does not exist implies: reported once, under domain.nxdomain.
@@ -58,7 +67,7 @@ async def run_audit(
     specs = []
     for spec in load_checks():
         if areas and spec.area not in areas:
-            report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not asked"))
+            report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, NOT_ASKED))
         elif spec.needs_zone and zone is None:
             report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not applicable: no zone file"))
         else:
@@ -89,8 +98,9 @@ async def run_audit(
         report.findings += found
         report.runs.append(run)
     report.findings = share_fixes(fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN))
-    report.queries = [q.to_json() for q in context.dns.trace]
+    report.queries = context.dns.trace_json(target.spamhaus_dqs_key)
     report.facts = context.facts
+    report.verified = context.verified_lines
     return report
 
 
@@ -127,7 +137,7 @@ def run_of(area: str, name: str, found: list[Finding], ms: float = 0.0, failed_a
     """The run of a check that returned these findings, having read these failed DNS answers:
     unavailable when a finding says a lookup failed, or when any answer it rests on failed (a
     check that says nothing about a failure must not pass for one that checked)."""
-    failed = [f for f in found if _is_unavailable(f.id)]
+    failed = [f for f in found if says_unavailable(f.id)]
     if failed:
         return CheckRun(area, name, UNAVAILABLE, "; ".join(dict.fromkeys(f.title for f in failed)), ms)
     if failed_answers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import os
 import traceback
@@ -32,6 +33,17 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+def area_of(finding_id: str) -> str:
+    """The area a finding speaks about: its id's prefix, except that a message's own SPF, DKIM and
+    DMARC results (auth.spf_fail, auth.dkim_none, ...) belong to those areas."""
+    prefix, _, rest = finding_id.partition(".")
+    if prefix == "auth":
+        for area in ("spf", "dkim", "dmarc"):
+            if rest.startswith(area):
+                return area
+    return prefix
+
+
 @dataclass(frozen=True)
 class Finding:
     id: str
@@ -46,11 +58,12 @@ class Finding:
 
     @property
     def area(self) -> str:
-        return self.id.split(".", 1)[0]
+        return area_of(self.id)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
+            "area": self.area,
             "severity": str(self.severity),
             "title": self.title,
             "detail": self.detail,
@@ -128,6 +141,93 @@ class CheckRun:
 
 RAN, SKIPPED, UNAVAILABLE, CRASHED = "ran", "skipped", "unavailable", "crashed"
 INCOMPLETE_STATES = (UNAVAILABLE, CRASHED)
+NOT_ASKED = "not asked"  # the reason of a check a command does not cover (`maildoctor dkim` asks only DKIM)
+
+# Area states (the README documents them): derived from the check runs, never from the absence of findings.
+PASS, FAIL, NOT_CHECKED = "pass", "fail", "not_checked"
+AREA_STATES = (PASS, FAIL, NOT_CHECKED, UNAVAILABLE)
+
+
+def says_unavailable(finding_id: str) -> bool:
+    """Findings that say an area could not be checked (or that its answers cannot be trusted)."""
+    return finding_id.endswith(".lookup_failed") or finding_id in ("dnsbl.unavailable", "dnsbl.query_refused")
+
+
+def _titles(found: list[Finding], shown: int = 3) -> str:
+    titles = list(dict.fromkeys(f.title for f in found))
+    more = f" (and {len(titles) - shown} more)" if len(titles) > shown else ""
+    return "; ".join(titles[:shown]) + more
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    """One area of a report: its state, why (for every state but pass), the points its findings
+    cost, and what was verified (shown on pass as on fail)."""
+
+    area: str
+    state: str
+    reason: str = ""
+    points_lost: float = 0.0
+    verified: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return area_title(self.area)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "title": self.title,
+            "state": self.state,
+            "reason": self.reason,
+            "points_lost": self.points_lost,
+            "verified": list(self.verified),
+        }
+
+
+@functools.cache
+def area_order() -> dict[str, int]:
+    """The areas in the catalog's order."""
+    return {area: i for i, area in enumerate(dict.fromkeys(e.area for e in catalog.catalog().values()))}
+
+
+def area_results(runs: list[CheckRun], findings: list[Finding], verified: dict[str, list[str]]) -> list[AreaResult]:
+    """Each area's state: fail when a finding of at least warning names a problem there (a folded
+    one too: its cause is scored elsewhere); otherwise unavailable when a check of the area could
+    not finish or its answers failed; not_checked when every check of the area was skipped (with
+    their reasons); pass only when a check of the area ran to an answer."""
+    order = area_order()
+    runs_of: dict[str, list[CheckRun]] = {}
+    for run in runs:
+        runs_of.setdefault(run.area, []).append(run)
+    problems: dict[str, list[Finding]] = {}
+    lost: dict[str, float] = {}
+    for finding in findings:
+        lost[finding.area] = lost.get(finding.area, 0.0) + DEDUCTION[finding.severity]
+        for f in (finding, *finding.folded):
+            if f.severity >= Severity.WARNING and not says_unavailable(f.id):
+                problems.setdefault(f.area, []).append(f)
+    notes: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.severity == Severity.NOTICE:
+            notes.setdefault(finding.area, []).append(finding)
+    areas = [a for a in dict.fromkeys([*runs_of, *lost]) if a != "engine"]  # a crash is its area's, shown there
+    out = []
+    for area in sorted(areas, key=lambda a: order.get(a, len(order))):
+        mine = runs_of.get(area, [])
+        incomplete = [r for r in mine if r.state in INCOMPLETE_STATES]
+        if area in problems:
+            state, reason = FAIL, _titles(problems[area])
+            if incomplete:
+                reason += "; not checked to the end: " + "; ".join(dict.fromkeys(r.reason for r in incomplete))
+        elif incomplete:
+            state, reason = UNAVAILABLE, "; ".join(dict.fromkeys(r.reason for r in incomplete))
+        elif mine and all(r.state == SKIPPED for r in mine):
+            state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine))
+        else:  # a pass may still carry notices: said, and their points shown
+            state, reason = PASS, _titles(notes.get(area, []))
+        out.append(AreaResult(area, state, reason, round(lost.get(area, 0.0), 1), tuple(verified.get(area, ()))))
+    return out
 
 
 def fold_under(findings: list[Finding], cause_id: str, implied: frozenset[str]) -> list[Finding]:
@@ -202,6 +302,7 @@ class Report:
     queries: list[dict[str, Any]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     runs: list[CheckRun] = field(default_factory=list)
+    verified: dict[str, list[str]] = field(default_factory=dict)  # per area: what the checks verified
 
     @property
     def score(self) -> float:
@@ -225,12 +326,15 @@ class Report:
         """The score as shown: never a plain grade when something could not be checked."""
         return f"{self.score if value is None else value:.1f}/10{self.incomplete_text(missing)}"
 
+    def areas(self) -> list[AreaResult]:
+        return area_results(self.runs, self.findings, self.verified)
+
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
 
     def by_area(self) -> dict[str, list[Finding]]:
         """Findings grouped by area, areas in the catalog's order, worst finding first within each."""
-        order = {area: i for i, area in enumerate(dict.fromkeys(e.area for e in catalog.catalog().values()))}
+        order = area_order()
         grouped: dict[str, list[Finding]] = {}
         for f in sorted(self.findings, key=lambda f: (order.get(f.area, len(order)), -f.severity, f.id)):
             grouped.setdefault(f.area, []).append(f)
@@ -245,6 +349,7 @@ class Report:
             "complete": not missing,
             "incomplete": missing,
             "score_text": self.score_text(value, missing),
+            "areas": [a.to_json() for a in self.areas()],
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: (-f.severity, f.id))],
             "runs": [run.to_json(verbose) for run in self.runs],
             "facts": self.facts,
@@ -270,6 +375,7 @@ AREA_TITLES = {
     "msg": "Message",
     "auth": "Authentication",
     "content": "Content",
+    "tls": "TLS",
     "feedback": "Feedback",
     "engine": "maildoctor",
     "message": "Message",

@@ -126,6 +126,10 @@ async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
             continue
         findings += _key_findings(domain, result, keys)
     ctx.facts["dkim"] = keys
+    for selector, key in keys.items():
+        size = f" of {key['bits']} bits" if key["bits"] else ""
+        flags = f", flags {key['flags']}" if key["flags"] else ""
+        ctx.verified("dkim", f"s={selector} d={domain}: {key['key_type']} key{size}{flags}" + ("" if key["valid"] else " (with problems)"))
     if not published and not any(r.given for r in results) and not any(r.answer.outcome.is_temporary for r in results):
         tried = ", ".join(r.selector for r in results)
         findings.append(

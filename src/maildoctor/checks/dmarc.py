@@ -96,12 +96,21 @@ async def check_dmarc(ctx: AuditContext) -> list[Finding]:
         return findings
     text = found.records[0]
     record = parse_dmarc(text)
+    ctx.verified("dmarc", f"record at _dmarc.{record_domain}: {text}")
+    if record.policy:
+        applies = record.subdomain_policy if found.inherited else record.policy
+        alignment = f"DKIM {_mode(record.tags.get('adkim'))}, SPF {_mode(record.tags.get('aspf'))}"
+        ctx.verified("dmarc", f"policy applied to {domain}: p={applies}, pct={record.pct}; alignment {alignment}")
     findings += _syntax_findings(record, record_domain, evidence)
     if not valid:
         return findings
     findings += _policy_findings(record, record_domain, evidence)
     findings += await _report_authorization(ctx, record, record_domain)
     return findings
+
+
+def _mode(tag: str | None) -> str:
+    return "strict" if (tag or "").strip().lower() == "s" else "relaxed"
 
 
 def _syntax_findings(record: DmarcRecord, record_domain: str, evidence: list[str]) -> list[Finding]:

@@ -47,6 +47,10 @@ async def mtasts_policy_findings(ctx: AuditContext) -> list[Finding]:
     }
     policy = parse_mtasts_policy(fetch.body)
     ctx.facts["mtasts_policy"]["notes"] = policy.notes
+    if fetch.status == 200:
+        ctx.verified(
+            "mtasts", f"policy at {fetch.url}: " + "; ".join(line.strip() for line in fetch.body.splitlines() if line.strip())[:200]
+        )
     why = fetch.error or (
         f"the server redirects to {fetch.redirect or 'another place'}, and senders must not follow redirects"
         if fetch.redirect

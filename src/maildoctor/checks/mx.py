@@ -168,6 +168,8 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
                 )
             )
     ctx.facts["mx_addresses"] = addresses
+    for preference, host in hosts:
+        ctx.verified("mx", f"MX {preference} {host}: " + (", ".join(addresses.get(host, [])) or "no address"))
     if any_v4 and not any_v6:
         findings.append(
             make_finding(

@@ -54,6 +54,7 @@ async def check_mtasts(ctx: AuditContext) -> list[Finding]:
                 changes=[change.add(f"_mta-sts.{domain}", 3600, "TXT", quote_txt("v=STSv1; id=20260101000000"))],
             )
         ]
+    ctx.verified("mtasts", f"record at _mta-sts.{domain}: {records[0]}")
     problems = [f"{len(records)} records: senders ignore MTA-STS when there is more than one"] if len(records) > 1 else []
     problems += parse_mtasts_txt(records[0]).problems
     findings = (
@@ -95,6 +96,7 @@ async def check_tlsrpt(ctx: AuditContext) -> list[Finding]:
                 changes=[change.add(f"_smtp._tls.{domain}", 3600, "TXT", quote_txt(f"v=TLSRPTv1; rua=mailto:tls-reports@{domain}"))],
             )
         ]
+    ctx.verified("tlsrpt", f"record at _smtp._tls.{domain}: {records[0]}")
     problems = [f"{len(records)} records: there must be one"] if len(records) > 1 else []
     problems += parse_tlsrpt(records[0]).problems
     if not problems:
@@ -122,7 +124,9 @@ async def check_dane(ctx: AuditContext) -> list[Finding]:
             findings.append(lookup_failed("mx", answer, f"the TLSA records of {host}"))
             continue
         if not answer.ok:
+            ctx.verified("dane", f"_25._tcp.{host}: no TLSA record ({answer.outcome.value})")
             continue
+        ctx.verified("dane", f"_25._tcp.{host}: " + "; ".join(rd.to_text()[:80] for rd in answer.records))
         published.append(host)
         bad = []
         for rd in answer.records:
@@ -165,6 +169,7 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
     if not records:
         return []
     findings = []
+    ctx.verified("bimi", f"record at default._bimi.{domain}: {records[0]}")
     record = parse_bimi(records[0])
     if record.problems:
         findings.append(
@@ -206,6 +211,10 @@ async def check_dnssec(ctx: AuditContext) -> list[Finding]:
         "validated": dnskey.authenticated or ds.authenticated,
         "unknown": ds.outcome.is_temporary or dnskey.outcome.is_temporary,
     }
+    if ds.ok:
+        ctx.verified(
+            "dnssec", f"DS of {domain} in its parent zone" + (", validated by the resolver" if ctx.facts["dnssec"]["validated"] else "")
+        )
     if ds.ok or ds.outcome.is_temporary or dnskey.outcome.is_temporary:
         return []
     if dnskey.ok and ctx.zone is not None:

@@ -83,6 +83,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     ptr = await ctx.dns.query(ip.reverse_pointer, "PTR")
     if ptr.detail == OUTSIDE_ZONES:
         ctx.facts.setdefault("rdns_not_checked", []).append(f"{ip}: its reverse zone is not among the zone files")
+        ctx.verified("rdns", f"{ip} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files")
         return []
     if ptr.outcome.is_temporary:
         return [lookup_failed("rdns", ptr, f"the PTR record of {ip}")]
@@ -123,6 +124,9 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     rdtype = "AAAA" if ip.version == 6 else "A"
     forwards = await ask_all(ctx.dns, [(n, rdtype) for n in names])
     confirmed = [n for n, f in zip(names, forwards) if ip in f.ip_objects]
+    for name, forward in zip(names, forwards):
+        back = "resolves back to it" if name in confirmed else f"resolves to {', '.join(forward.addresses()) or forward.outcome.value}"
+        ctx.verified("rdns", f"{ip} ({source}): PTR {name}, which {back}")
     failed = [f for f in forwards if f.outcome.is_temporary]
     if not confirmed and failed:
         findings.append(lookup_failed("rdns", failed[0], f"the address of {names[0]}"))
@@ -165,6 +169,12 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
             )
         )
     return findings
+
+
+def _reverse_zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The usual delegation of the address's reverse zone: the /24 for IPv4, the /48 for IPv6."""
+    labels = ip.reverse_pointer.split(".")
+    return ".".join(labels[1:] if ip.version == 4 else labels[20:])
 
 
 def _ptr_names(ptr: Answer) -> list[str]:

@@ -53,8 +53,16 @@ class AuditContext:
     dns: TracingResolver
     zone: ZoneSource | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    verified_lines: dict[str, list[str]] = field(default_factory=dict)
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _shared_failures: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def verified(self, area: str, line: str) -> None:
+        """Record what a check verified in its area (the record read, the mechanism that matched,
+        the key size): a report shows it on pass as on fail."""
+        lines = self.verified_lines.setdefault(area, [])
+        if line not in lines:
+            lines.append(line)
 
     async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within

@@ -61,6 +61,13 @@ async def check_smtp(ctx: AuditContext) -> list[Finding]:
         *(probe_smtp(host, address, port, cafile=ctx.target.cafile) for (host, port), address in zip(servers, addresses) if address)
     )
     ctx.facts["smtp"] = [_summary(p) for p in probes]
+    for probe in probes:
+        if probe.connected:
+            where = f"{probe.host} ({probe.address} port {probe.port})"
+            ctx.verified("smtp", f"{where}: greeting {probe.banner_code} {probe.banner}".rstrip())
+            if probe.tls_version:
+                valid = "certificate valid" if not probe.verify_error else f"certificate: {probe.verify_error}"
+                ctx.verified("smtp", f"{where}: STARTTLS, {probe.tls_version} with {probe.tls_cipher}; {valid}")
     findings: list[Finding] = []
     for (host, _port), address in zip(servers, addresses):
         if not address:

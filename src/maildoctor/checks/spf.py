@@ -63,8 +63,10 @@ async def check_spf(ctx: AuditContext) -> list[Finding]:
     record = tree.record
     assert record is not None
     findings: list[Finding] = []
+    ctx.verified("spf", f"record at {domain}: {record.text}")
     if tree.status == "invalid":
         return [_syntax(domain, record, evidence)]
+    ctx.verified("spf", f"{tree.total_lookups} of 10 DNS lookups used, {tree.total_voids} of 2 void lookups")
     findings += _policy_findings(domain, record, evidence)
     findings += _tree_findings(domain, tree, evidence)
     findings += _size_finding(domain, answer)
@@ -398,6 +400,7 @@ async def _ip_findings(ctx: AuditContext, record: SpfRecord) -> list[Finding]:
     findings = []
     for ip, evaluation in results.items():
         ctx.facts.setdefault("spf_results", {})[ip] = evaluation.to_json()
+        ctx.verified("spf", evaluation.summary(ip))
         if evaluation.result is SpfResult.TEMPERROR:
             findings.append(
                 make_finding(

@@ -17,6 +17,7 @@ from maildoctor.cli.common import (
     allow_incomplete,
     build_resolver,
     dns_options,
+    dqs_option,
     emit,
     fail,
     finish,
@@ -65,6 +66,7 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
 @click.option(
     "--cafile", type=click.Path(exists=True, dir_okay=False), help="Also trust the CA certificates in this PEM file (private CAs)."
 )
+@dqs_option
 @storage_options
 @dns_options
 @output_options
@@ -78,6 +80,7 @@ def check(
     smtp: str | None,
     probe: bool,
     cafile: str | None,
+    spamhaus_dqs_key: str | None,
     data_dir: Path,
     db: str | None,
     nameservers: tuple[str, ...],
@@ -107,6 +110,7 @@ def check(
             smtp=smtp,
             probe=probe,
             cafile=cafile,
+            spamhaus_dqs_key=spamhaus_dqs_key,
         )
         if smtp:
             parse_host_port(smtp, 25)
@@ -175,6 +179,7 @@ def check_many(
             click.echo(
                 f"{done.target:40} {done.score:4.1f}/10  {done.findings:3} finding(s)"
                 + (f"  worst: {done.worst[0]} {done.worst[1]}" if done.worst else "")
+                + (f"  fail: {', '.join(area_title(a) for a in done.failed)}" if done.failed else "")
                 + (f"  incomplete: {', '.join(area_title(a) for a in done.incomplete)}" if done.incomplete else "")
             )
         if done.incomplete and incomplete_counts:

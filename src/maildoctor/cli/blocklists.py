@@ -14,6 +14,7 @@ from maildoctor.cli.common import (
     STATUS_KEYS,
     build_resolver,
     dns_options,
+    dqs_option,
     exit_status,
     fail,
     finish,
@@ -49,6 +50,7 @@ Exit status: 0 not listed at or above --fail-on, 1 listed, 2 bad input,
 )
 @click.option("--self-test", is_flag=True, help="Query each list's documented test entry (must be listed) and 127.0.0.1 (must not be).")
 @click.option("--deadline", type=click.FloatRange(0.1, 120), default=10.0, show_default=True, help="Seconds for all the queries together.")
+@dqs_option
 @dns_options
 @output_options
 def blocklists(
@@ -56,6 +58,7 @@ def blocklists(
     lists_file: str | None,
     self_test: bool,
     deadline: float,
+    spamhaus_dqs_key: str | None,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
     timeout: float,
@@ -65,8 +68,8 @@ def blocklists(
 ) -> None:
     """Look up IP addresses (IPv4, IPv6) and domains on the DNS blocklists receivers use: what
     each listing means, the list's reason, and where to request removal."""
-    from maildoctor.checks.dnsbl import blocklist_findings, shipped_catalog
-    from maildoctor.dnsbl.catalog import CatalogError, load_catalog
+    from maildoctor.checks.dnsbl import blocklist_findings, blocklist_verified, catalog_for
+    from maildoctor.dnsbl.catalog import CatalogError
     from maildoctor.dnsbl.lookup import Subject, check_all
     from maildoctor.dnsbl.lookup import self_test as run_self_test
     from maildoctor.render.dnsbl import render_results, render_self_test
@@ -75,7 +78,7 @@ def blocklists(
         fail("give at least one IP address or domain (or --self-test)")
     try:
         subjects = list(dict.fromkeys(Subject.parse(t) for t in targets))
-        lists = load_catalog(lists_file) if lists_file else list(shipped_catalog())
+        lists = catalog_for(lists_file, spamhaus_dqs_key)
     except (ValueError, CatalogError) as exc:
         fail(str(exc))
     resolver = TracingResolver(build_resolver(nameservers, zones, timeout))
@@ -87,9 +90,10 @@ def blocklists(
 
     results, states = run_with_status(run(), output_format, f"{len(subjects)} target(s) on {len(lists)} lists")
     report = Report(target=", ".join(s.text for s in subjects) or "self-test", kind="blocklists")
-    report.findings = blocklist_findings(results)
+    report.findings = blocklist_findings(results, resolver)
     report.runs = [run_of("dnsbl", "blocklists", report.findings)] if subjects else []
-    report.queries = [q.to_json() for q in resolver.trace]
+    report.verified = {"dnsbl": blocklist_verified(results)} if subjects else {}
+    report.queries = resolver.trace_json(spamhaus_dqs_key)
     rows = [r.to_json() for r in results]
     broken = any(not s.startswith(("working", "no test", "unavailable")) for s in states.values())
     status = max(exit_status(report, fail_on), 1 if broken and fail_on != "never" else 0)

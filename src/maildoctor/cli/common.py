@@ -100,6 +100,28 @@ def dns_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _dqs_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from maildoctor.dnsbl.catalog import CatalogError, parse_dqs_key
+
+    if not value:
+        return None
+    try:
+        return parse_dqs_key(value)
+    except CatalogError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def dqs_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--spamhaus-dqs-key",
+        envvar="MAILDOCTOR_SPAMHAUS_DQS_KEY",
+        metavar="KEY",
+        callback=_dqs_key,
+        help="Ask Spamhaus through its Data Query Service with this key (answers through any resolver;"
+        " also read from MAILDOCTOR_SPAMHAUS_DQS_KEY). Never shown in the output.",
+    )(func)
+
+
 def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--db", metavar="URL", help="A database URL instead of SQLite in --data (e.g. postgresql+psycopg://...).")(func)
     func = click.option(

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from maildoctor.dns.answer import TEMPORARY, Answer, QueryRecord, Resolver, ask_all, normalize_name
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
@@ -34,6 +35,14 @@ class TracingResolver:
     @property
     def query_count(self) -> int:
         return len(self.trace)
+
+    def trace_json(self, secret: str | None = None) -> list[dict[str, Any]]:
+        """The questions asked, as JSON, with a key some names carry (a Spamhaus DQS key) hidden."""
+        questions: list[dict[str, Any]] = [q.to_json() for q in self.trace]
+        if secret:
+            for question in questions:
+                question["name"] = str(question["name"]).replace(secret, "<key>")
+        return questions
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (normalize_name(name), rdtype.upper())

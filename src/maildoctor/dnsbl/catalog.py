@@ -6,8 +6,9 @@ an answer (interpret) never raises."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -40,9 +41,44 @@ class Blocklist:
     bitmask: bool = False
     codes: tuple[Code, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()  # (answer, why)
+    query_via: str = ""  # the zone actually asked, when it is not `zone` (Spamhaus DQS: <key>.zen.dq.spamhaus.net)
+    secret: str = ""  # a key inside query_via, never shown
 
     def serves(self, kind: str) -> bool:
         return kind in self.kinds
+
+    @property
+    def query_zone(self) -> str:
+        return self.query_via or self.zone
+
+    def shown(self, text: str) -> str:
+        """Text that may hold a query name, with the key replaced."""
+        return text.replace(self.secret, "<key>") if self.secret else text
+
+
+DQS_KEY = re.compile(r"^[a-z0-9]{20,40}$")
+
+
+def parse_dqs_key(text: str) -> str:
+    key = text.strip().lower()
+    if not DQS_KEY.match(key):
+        raise CatalogError("a Spamhaus DQS key is 20 to 40 letters and digits (the 'DQS key' of your Spamhaus account)")
+    return key
+
+
+def with_spamhaus_dqs_key(lists: list[Blocklist], key: str) -> list[Blocklist]:
+    """The lists with Spamhaus' public mirrors (*.spamhaus.org) replaced by its Data Query Service:
+    <key>.<list>.dq.spamhaus.net answers through any resolver, public ones too, for a registered key."""
+    key = parse_dqs_key(key)
+    out = []
+    for blocklist in lists:
+        if blocklist.zone.endswith(".spamhaus.org"):
+            mirror = blocklist.zone.removesuffix(".spamhaus.org")
+            blocklist = replace(
+                blocklist, name=f"{blocklist.name} (DQS)", query_via=f"{key}.{mirror}.dq.spamhaus.net", secret=key, public_resolvers=True
+            )
+        out.append(blocklist)
+    return out
 
 
 @dataclass

@@ -60,6 +60,19 @@ class Result:
     reason: str = ""  # the list's TXT record, when it gives one
     detail: str = ""  # why refused or unavailable
     ms: float = 0.0
+    canary: str = ""  # the status of the canary that made this answer unavailable (the test entry's, or LISTED for 127.0.0.1)
+
+    @property
+    def shown_query(self) -> str:
+        return self.blocklist.shown(self.query)
+
+    def outcome(self) -> str:
+        """What the list said of the subject, in a few words: listed (codes, meanings), clean, refused or unavailable (why)."""
+        if self.status == LISTED:
+            return f"listed ({', '.join(self.reading.codes)}: {'; '.join(dict.fromkeys(self.reading.meanings))})"
+        if self.status in (REFUSED, UNAVAILABLE):
+            return f"{self.status}: {self.detail}"
+        return "not listed"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -74,7 +87,7 @@ class Result:
             "reason": self.reason,
             "detail": self.detail,
             "delist": self.blocklist.delist,
-            "query": self.query,
+            "query": self.shown_query,
             "ms": round(self.ms, 1),
         }
 
@@ -84,7 +97,7 @@ async def check_one(
 ) -> Result:
     """eager_reason asks for the TXT reason together with the A record: one round trip instead of
     two for a listing, at the price of a TXT question per list (worth it for a few targets)."""
-    name = subject.query_name(blocklist.zone)
+    name = subject.query_name(blocklist.query_zone)
     started = time.perf_counter()
     reason = asyncio.ensure_future(resolver.query(name, "TXT")) if eager_reason else None
     try:
@@ -122,7 +135,7 @@ def _read(subject: Subject, blocklist: Blocklist, name: str, answer: Answer) -> 
 async def _check_batch(resolver: Resolver, pairs: list[tuple[Subject, Blocklist]], deadline: float, with_reasons: int) -> list[Result]:
     """Every pair's A question as one batch, then the TXT reasons of the listings as another: an
     audit's way, with no task per list. A batch still unanswered at the deadline is all 'unavailable'."""
-    names = [subject.query_name(blocklist.zone) for subject, blocklist in pairs]
+    names = [subject.query_name(blocklist.query_zone) for subject, blocklist in pairs]
     started = time.perf_counter()
     try:
         answers = await asyncio.wait_for(ask_all(resolver, [(name, "A") for name in names]), deadline)
@@ -180,7 +193,7 @@ def _distrusted(result: Result, canary: Result) -> Result:
             f"its test entry {test} is not listed: the resolver does not reach the list (it answers"
             " NXDOMAIN for everything, or the list is gone), so 'not listed' means nothing"
         )
-    result.status, result.detail = UNAVAILABLE, why
+    result.status, result.detail, result.canary = UNAVAILABLE, why, canary.status
     return result
 
 
@@ -201,7 +214,7 @@ async def check_all(
     pairs = [(s, b) for s in subjects for b in lists if b.serves(s.kind)]
     remembered = _remembered(resolver)
     now = time.monotonic()
-    used = {b.zone: b for _, b in pairs}
+    used = {b.query_zone: b for _, b in pairs}
     wanted = [((zone, TEST), Subject.test_entry(b), b) for zone, b in used.items() if b.test]
     wanted += [((zone, CONTROL), Subject(CONTROL, "ipv4"), b) for zone, b in used.items() if "ipv4" in b.kinds]
     ask = [(key, subject, b) for key, subject, b in wanted if remembered.get(key, (0.0,))[0] <= now]
@@ -210,7 +223,7 @@ async def check_all(
     for (key, _, _), canary in zip(ask, found[len(pairs) :]):  # a failure is asked again sooner: it may pass
         remembered[key] = (now + (CANARY_SECONDS if canary.status != UNAVAILABLE else CANARY_RETRY_SECONDS), canary)
     for result in results:
-        test, control = (remembered.get((result.blocklist.zone, which), (0.0, None))[1] for which in (TEST, CONTROL))
+        test, control = (remembered.get((result.blocklist.query_zone, which), (0.0, None))[1] for which in (TEST, CONTROL))
         if control is not None and control.status == LISTED:
             _distrusted(result, control)
         elif result.status == CLEAN and test is not None and test.status != LISTED:
@@ -257,7 +270,7 @@ async def _check_pairs(
         if task.done() and not task.cancelled():
             detail = f"failed: {task.exception()}"
         task.cancel()
-        results.append(Result(subject, blocklist, UNAVAILABLE, subject.query_name(blocklist.zone), detail=detail))
+        results.append(Result(subject, blocklist, UNAVAILABLE, subject.query_name(blocklist.query_zone), detail=detail))
     await asyncio.gather(*tasks, return_exceptions=True)
     return results
 

@@ -47,7 +47,12 @@ async def grade_rows(
                     row["raw"],
                     resolver,
                     MessageOptions(
-                        client_ip=row["client_ip"], helo=row["helo"], mail_from=row["mail_from"], audit_areas=INBOX_AREAS, budget=budget
+                        client_ip=row["client_ip"],
+                        helo=row["helo"],
+                        mail_from=row["mail_from"],
+                        audit_areas=INBOX_AREAS,
+                        budget=budget,
+                        tls=(row.get("tls_cipher") or "TLS") if row["tls"] else "",
                     ),
                 ),
                 2 * budget,
@@ -64,6 +69,7 @@ async def grade_rows(
             "mail_from": row["mail_from"],
             "rcpt": row["rcpt"],
             "tls": bool(row["tls"]),
+            "tls_cipher": row.get("tls_cipher", ""),
             "size": row["size"],
             "at": row["received"],
         }

@@ -77,6 +77,7 @@ class InboxHandler:
                             mail_from=envelope.mail_from or "",
                             rcpt=rcpt,
                             tls=session.ssl is not None,
+                            tls_cipher=_cipher(session.ssl),
                             raw=raw,
                         )
                     )
@@ -132,3 +133,12 @@ class LimitedSMTP(SMTP):
                 del self.connections[self._counted]
             self._counted = None
         super().connection_lost(error)
+
+
+def _cipher(extra: Any) -> str:
+    """'TLSv1.3 TLS_AES_256_GCM_SHA384' from the session's TLS details (aiosmtpd keeps the transport's extra info)."""
+    cipher = extra.get("cipher") if isinstance(extra, dict) else None
+    if not cipher:
+        return ""
+    name, version, _bits = cipher
+    return f"{version} {name}"

@@ -7,7 +7,6 @@ anything in the viewer's browser."""
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import json
 import time
 from collections.abc import Callable
@@ -32,18 +31,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",  # a form post carries its Origin (no-referrer makes it "null"); nothing leaves the site
     "X-Frame-Options": "DENY",
 }
-# How the page groups findings: (title, finding id patterns, the fact that gives the verdict)
-SECTIONS = [
-    ("SPF", ("spf.*", "auth.spf*"), "spf"),
-    ("DKIM", ("dkim.*", "auth.dkim*"), "dkim"),
-    ("DMARC", ("dmarc.*", "auth.dmarc*"), "dmarc"),
-    ("Reverse DNS", ("rdns.*",), None),
-    ("Blocklists", ("dnsbl.*",), None),
-    ("Headers and structure", ("msg.*",), None),
-    ("Content", ("content.*",), None),
-    ("What receivers recorded", ("auth.results*", "auth.arc*"), None),
-    ("The sender's domain", ("mx.*", "mtasts.*", "tlsrpt.*", "dane.*", "dnssec.*", "bimi.*"), None),
-]
+# The page's words for areas whose report title is terse
+PAGE_TITLES = {"msg": "Headers and structure", "auth": "What receivers recorded", "mx": "MX (receiving mail)"}
+STATE_WORDS = {"pass": "pass", "fail": "fail", "not_checked": "not checked", "unavailable": "unavailable"}
 
 
 def _template_env() -> Environment:
@@ -54,32 +44,29 @@ def _template_env() -> Environment:
 
 
 def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One section per area of the report, in its state (never pass for an area that did not run to
+    an answer), with what was verified and the area's findings."""
     findings = report.get("findings", [])
-    facts = report.get("facts", {})
-    used: set[int] = set()
     out = []
-    for title, patterns, fact in SECTIONS:
-        mine = []
-        for index, f in enumerate(findings):
-            if index not in used and any(fnmatch.fnmatchcase(f["id"], p) for p in patterns):
-                mine.append(f)
-                used.add(index)
-        worst = max((Severity.parse(f["severity"]) for f in mine), default=None)
-        verdict = "pass" if worst is None or worst <= Severity.NOTICE else "fail"
-        if fact == "spf" and facts.get("spf"):
-            verdict = facts["spf"]["result"]
-        elif fact == "dkim":
-            results = [s["result"] for s in facts.get("dkim", [])]
-            verdict = "pass" if "pass" in results else (results[0] if results else "none")
-        elif fact == "dmarc" and facts.get("dmarc"):
-            verdict = facts["dmarc"]["result"]
-        out.append({"title": title, "verdict": verdict, "findings": mine, "ok": verdict == "pass"})
-    rest = [f for index, f in enumerate(findings) if index not in used]
-    if rest:
-        worst = max(Severity.parse(f["severity"]) for f in rest)
+    for area in report.get("areas", []):
+        mine = [f for f in findings if f.get("area") == area["area"]]
         out.append(
-            {"title": "Other", "verdict": "pass" if worst <= Severity.NOTICE else "fail", "findings": rest, "ok": worst <= Severity.NOTICE}
+            {
+                "title": PAGE_TITLES.get(area["area"], area["title"]),
+                "state": area["state"],
+                "verdict": STATE_WORDS.get(area["state"], area["state"]),
+                "reason": area["reason"],
+                "verified": area["verified"],
+                "points_lost": area["points_lost"],
+                "findings": mine,
+            }
         )
+    shown = {a["area"] for a in report.get("areas", [])}
+    rest = [f for f in findings if f.get("area") not in shown]
+    if rest:  # a crash of maildoctor itself, for one
+        worst = max(Severity.parse(f["severity"]) for f in rest)
+        state = "pass" if worst <= Severity.NOTICE else "fail"
+        out.append({"title": "Other", "state": state, "verdict": state, "reason": "", "verified": [], "points_lost": 0, "findings": rest})
     return out
 
 

@@ -12,13 +12,14 @@ from maildoctor.dmarc.discovery import discover_dmarc
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
-from maildoctor.findings import Report, make_finding, share_fixes
+from maildoctor.findings import Finding, Report, make_finding, share_fixes
 from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import infer_connection
 from maildoctor.message.parse import ParsedMessage, address_domain, addresses, parse_message
 from maildoctor.message.signatures import check_arc, check_signatures, fetch_keys, signature_tags
 from maildoctor.message.structure import is_excerpt, structure_findings
+from maildoctor.message.verified import message_checks
 from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.spf.evaluator import SpfEvaluation, check_identity
@@ -35,6 +36,8 @@ class MessageOptions:
     audit_domain: bool = True  # also audit the sender domain (and the client IP) ...
     audit_areas: tuple[str, ...] = ("spf", "dkim", "dmarc")  # ... in these areas
     budget: float = CHECK_BUDGET  # seconds for the domain audit's checks
+    tls: str | None = None  # how the message reached our own server ("TLSv1.3 TLS_AES_256_GCM_SHA384", "" without TLS)
+    spamhaus_dqs_key: str | None = None
 
 
 def receiver_results(message: ParsedMessage) -> list[AuthResults]:
@@ -96,6 +99,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
             ips=[connection.ip] if connection.ip else [],
             known_selectors=[s for _, s in signatures_of_from],
             discover_selectors=discover,
+            spamhaus_dqs_key=options.spamhaus_dqs_key,
         )
         return keys, await run_audit(target, dns, areas=options.audit_areas, budget=options.budget)
 
@@ -136,14 +140,33 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     )
     report.findings += authfindings.auth_findings(context)
     report.findings += [authfindings.engine_finding(r) for r in engine_results]
+    if options.tls == "":
+        report.findings.append(_unencrypted(connection))
     if audit is not None:
         seen = {f.id for f in report.findings}
         report.findings += [f for f in audit.findings if f.id not in seen]
     report.findings = share_fixes(report.findings)
-    report.queries = [q.to_json() for q in dns.trace]
-    report.runs = list(audit.runs) if audit is not None else []
+    report.queries = dns.trace_json(options.spamhaus_dqs_key)
+    own = message_checks(
+        message, connection, spf_evaluation, recorded, signatures, dmarc_found, verdict, engine_results, options.tls, results
+    )
+    report.runs = own.runs + (list(audit.runs) if audit is not None else [])
+    report.verified = {area: lines + (audit.verified.get(area, []) if audit else []) for area, lines in own.verified.items()}
+    for area, lines in audit.verified.items() if audit else ():
+        report.verified.setdefault(area, lines)
     report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
     return report
+
+
+def _unencrypted(connection: Any) -> Finding:
+    return make_finding(
+        "tls.not_encrypted",
+        "The message was delivered without TLS",
+        f"The sending server{' ' + connection.ip if connection.ip else ''} did not use STARTTLS. Anyone on the path can read and"
+        " change the mail; Gmail marks such mail with a red open lock, and its sender guidelines require TLS.",
+        fix="Turn on opportunistic TLS for outgoing mail (Postfix: smtp_tls_security_level = may; Exim: it is on by default"
+        " once a certificate is set).",
+    )
 
 
 def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:

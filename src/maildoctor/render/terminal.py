@@ -44,25 +44,42 @@ def _print_finding(console: Console, f: Finding, verbose: bool) -> None:
         console.print(Padding(Text("See: " + "; ".join(f.refs), style="dim"), (0, 0, 0, INDENT)))
 
 
-RUN_STYLE = {"unavailable": ("UNAVAILABLE", "bold magenta"), "crashed": ("CRASHED", "bold magenta"), "skipped": ("NOT CHECKED", "dim")}
+AREA_STYLE = {
+    "pass": ("PASS", "bold green"),
+    "fail": ("FAIL", "bold red"),
+    "unavailable": ("UNAVAILABLE", "bold magenta"),
+    "not_checked": ("NOT CHECKED", "dim"),
+}
+VERIFIED_SHOWN = 3  # lines per area without --verbose
 
 
-def _print_runs(console: Console, report: Report) -> None:
-    """The checks that did not run to an answer, and why: never silence where nothing was checked."""
+def _print_areas(console: Console, report: Report, verbose: bool) -> None:
+    """Each area's state, what it cost and what was verified: pass only where a check ran to an answer."""
     # areas a command does not cover (`maildoctor dkim` asks only DKIM) need no line each
-    shown = [run for run in report.runs if run.state in RUN_STYLE and run.reason != "not asked"]
-    if not shown:
+    areas = [a for a in report.areas() if not (a.state == "not_checked" and a.reason == findings_module.NOT_ASKED)]
+    if not areas:
         return
     console.print()
-    console.rule(Text("Not checked", style="bold"), align="left")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column(no_wrap=True)
     grid.add_column()
-    for run in sorted(shown, key=lambda r: r.state == "skipped"):
-        label, style = RUN_STYLE[run.state]
+    for area in areas:
+        label, style = AREA_STYLE[area.state]
+        lines = list(area.verified) if verbose else list(area.verified[:VERIFIED_SHOWN])
+        if len(area.verified) > len(lines):
+            lines.append(f"… and {len(area.verified) - len(lines)} more (--verbose shows them)")
+        said = Text()
+        if area.reason:
+            said.append(area.reason, "cyan" if area.state == "pass" else style)
+        for line in lines:
+            said.append(("\n" if said else "") + line, "dim")
         grid.add_row(
             Text(f" {label}", style),
-            Text.assemble((AREA_TITLES.get(run.area, run.area), "bold"), (f": {run.reason}" if run.reason else "", "")),
+            Text(f"-{area.points_lost:g}" if area.points_lost else "", "dim"),
+            Text(AREA_TITLES.get(area.area, area.area), "bold"),
+            said,
         )
     console.print(grid)
 
@@ -89,12 +106,12 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
             expand=False,
         )
     )
+    _print_areas(console, report, verbose)
     for area, findings in report.by_area().items():
         console.print()
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
         for finding in findings:
             _print_finding(console, finding, verbose)
-    _print_runs(console, report)
     if not report.findings and report.complete:
         console.print("\n[green]Nothing to fix in the areas checked.[/green]")
     if verbose and report.queries:

@@ -52,6 +52,13 @@ class SpfEvaluation:
     record: str = ""  # the top-level record evaluated
     steps: list[str] = field(default_factory=list)
 
+    def summary(self, ip: str) -> str:
+        """What the evaluation verified, in one line: the result, the term that decided it and where."""
+        decided = f", matched {self.mechanism}" if self.mechanism else ""
+        where = f" in the record of {self.mechanism_domain}" if self.mechanism_domain and self.mechanism_domain != self.domain else ""
+        why = f" ({self.reason})" if self.reason and not self.mechanism else ""
+        return f"{ip} for {self.domain}: {self.result.value}{decided}{where}{why}; {self.lookups} of 10 DNS lookups"
+
     def to_json(self) -> dict[str, object]:
         return {
             "result": self.result.value,

@@ -56,6 +56,7 @@ messages = Table(
     Column("mail_from", String(320), nullable=False),
     Column("rcpt", String(320), nullable=False),
     Column("tls", Integer, nullable=False),
+    Column("tls_cipher", String(128), nullable=False, server_default=""),  # "TLSv1.3 TLS_AES_256_GCM_SHA384"
     Column("size", Integer, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("score", Float),
@@ -177,6 +178,7 @@ MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[suppression_changes]),
     lambda conn: metadata.create_all(conn, tables=[reputation]),
     lambda conn: _add_column(conn, "reports", "repairs", "TEXT NOT NULL DEFAULT ''"),
+    lambda conn: _add_column(conn, "messages", "tls_cipher", "VARCHAR(128) NOT NULL DEFAULT ''"),
 ]
 
 
@@ -200,6 +202,7 @@ class Received:
     rcpt: str
     tls: bool
     raw: bytes
+    tls_cipher: str = ""  # protocol and cipher of the session, when tls
 
 
 def new_id(result: Any) -> int:
@@ -289,6 +292,7 @@ class Store:
                         messages.c.helo,
                         messages.c.mail_from,
                         messages.c.tls,
+                        messages.c.tls_cipher,
                         messages.c.size,
                         messages.c.score,
                         messages.c.report,
@@ -380,6 +384,7 @@ class Store:
                                 mail_from=received.mail_from[:320],
                                 rcpt=received.rcpt[:320],
                                 tls=int(received.tls),
+                                tls_cipher=received.tls_cipher[:128],
                                 size=len(received.raw),
                                 raw=received.raw,
                             )
