@@ -10,12 +10,12 @@ Listing = tuple[str, str, str]  # (IP or domain, answer, TXT reason or "")
 
 
 def blocklist_zone(blocklist: Blocklist, listings: list[Listing] = (), test_entry: bool = True) -> LoadedZone:
-    lines = [f"$ORIGIN {blocklist.zone}.", "$TTL 300", "@ IN SOA ns h 1 2 3 4 5", "@ IN NS ns"]
+    lines = [f"$ORIGIN {blocklist.query_zone}.", "$TTL 300", "@ IN SOA ns h 1 2 3 4 5", "@ IN NS ns"]
     entries = [(Subject.parse(subject), answer, reason) for subject, answer, reason in listings]
     if test_entry and blocklist.test:
         entries.append((Subject.test_entry(blocklist), _listed_answer(blocklist), ""))
     for subject, answer, reason in entries:
-        owner = subject.query_name(blocklist.zone) + "."
+        owner = subject.query_name(blocklist.query_zone) + "."
         lines.append(f"{owner} IN A {answer}")
         if reason:
             lines.append(f'{owner} IN TXT "{reason}"')

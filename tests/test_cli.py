@@ -1,6 +1,7 @@
 """The command line, run as users run it: a subprocess, against the loopback DNS server."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,18 +10,21 @@ from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import EXAMPLES, ROOT, ZONES
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "maildoctor", *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(
+        [sys.executable, "-m", "maildoctor", *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=environment
+    )
 
 
 def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
     result = run("check", "dmarcnone.test", "--nameserver", dns_server.address, "--format", "json")
     assert result.returncode == 0, result.stderr  # only warnings: below the default --fail-on error
     data = json.loads(result.stdout)
-    assert data["schema"] == 2 and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
+    assert data["schema"] == 3 and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
     assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua", "dnssec.unsigned"}
     for finding in data["findings"]:
-        assert set(finding) == {"id", "severity", "title", "detail", "evidence", "fix", "refs", "changes"}
+        assert set(finding) == {"id", "area", "severity", "title", "detail", "evidence", "fix", "refs", "changes"}
     asked = {(q["name"], q["type"], q["outcome"]) for q in data["queries"]}
     assert ("_dmarc.dmarcnone.test", "TXT", "answer") in asked and ("dmarcnone.test", "MX", "answer") in asked
     assert 0 <= data["score"] <= 10
@@ -206,7 +210,7 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     assert parallel.returncode == 1
     documents = [json.loads(line) for line in parallel.stdout.splitlines()]
     assert sorted(d["target"] for d in documents) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]
-    assert all(d["schema"] == 2 and d["queries"] for d in documents) and all(r["schema"] == 2 for r in reports)
+    assert all(d["schema"] == 3 and d["queries"] for d in documents) and all(r["schema"] == 3 for r in reports)
     summary = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--jobs", "2")
     lines = {line.split()[0]: line for line in summary.stdout.splitlines()}
     assert summary.returncode == 1 and sorted(lines) == sorted(d["target"] for d in documents)

@@ -21,6 +21,7 @@ from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import (
     CRASHED,
     NOT_ASKED,
+    PARTIAL,
     RAN,
     SKIPPED,
     UNAVAILABLE,
@@ -97,6 +98,8 @@ async def run_audit(
         found, run = _outcome(spec, task, seen, (finished.get(task, time.perf_counter()) - started) * 1000, budget)
         report.findings += found
         report.runs.append(run)
+    for area, reasons in context.unchecked_parts.items():
+        report.runs.append(CheckRun(area, f"{area}_parts", PARTIAL, "; ".join(reasons)))
     report.findings = share_fixes(fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN))
     report.queries = context.dns.trace_json(target.spamhaus_dqs_key)
     report.facts = context.facts

@@ -123,7 +123,8 @@ def make_finding(
 @dataclass(frozen=True)
 class CheckRun:
     """How one check of an audit went: ran; skipped (why: not asked, offline, not applicable);
-    unavailable (the DNS answers it needed failed); crashed (exception type and message)."""
+    partial (a part of what was asked could not be checked, and why); unavailable (the DNS
+    answers it needed failed); crashed (exception type and message)."""
 
     area: str
     check: str
@@ -140,6 +141,7 @@ class CheckRun:
 
 
 RAN, SKIPPED, UNAVAILABLE, CRASHED = "ran", "skipped", "unavailable", "crashed"
+PARTIAL = "partial"  # a part of what was asked could not be checked here (a --ip outside the zone files)
 INCOMPLETE_STATES = (UNAVAILABLE, CRASHED)
 NOT_ASKED = "not asked"  # the reason of a check a command does not cover (`maildoctor dkim` asks only DKIM)
 
@@ -150,7 +152,7 @@ AREA_STATES = (PASS, FAIL, NOT_CHECKED, UNAVAILABLE)
 
 def says_unavailable(finding_id: str) -> bool:
     """Findings that say an area could not be checked (or that its answers cannot be trusted)."""
-    return finding_id.endswith(".lookup_failed") or finding_id in ("dnsbl.unavailable", "dnsbl.query_refused")
+    return finding_id.endswith(".lookup_failed") or finding_id in ("dnsbl.unavailable", "dnsbl.query_refused", "dnsbl.public_resolver")
 
 
 def _titles(found: list[Finding], shown: int = 3) -> str:
@@ -224,6 +226,8 @@ def area_results(runs: list[CheckRun], findings: list[Finding], verified: dict[s
             state, reason = UNAVAILABLE, "; ".join(dict.fromkeys(r.reason for r in incomplete))
         elif mine and all(r.state == SKIPPED for r in mine):
             state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine))
+        elif any(r.state == PARTIAL for r in mine):
+            state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine if r.state == PARTIAL))
         else:  # a pass may still carry notices: said, and their points shown
             state, reason = PASS, _titles(notes.get(area, []))
         out.append(AreaResult(area, state, reason, round(lost.get(area, 0.0), 1), tuple(verified.get(area, ()))))

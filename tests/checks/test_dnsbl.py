@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from maildoctor.checks.dnsbl import shipped_catalog
-from maildoctor.dns.zonedata import ZoneSet
+from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.findings import Severity
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
@@ -93,3 +93,97 @@ def test_own_list_file(server: TestDnsServer, tmp_path: Path) -> None:
     broken.write_text('[[list]]\nzone = "x"\n')
     result = run("blocklists", "192.0.2.99", "--lists", str(broken))
     assert result.returncode == 2 and "broken.toml: list 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def _area(report_or_data: object, area: str) -> dict[str, object]:
+    areas = report_or_data["areas"] if isinstance(report_or_data, dict) else [a.to_json() for a in report_or_data.areas()]  # type: ignore[attr-defined]
+    return next(a for a in areas if a["area"] == area)
+
+
+def test_a_clean_audit_shows_every_list_asked(server: TestDnsServer) -> None:
+    report = audit_via(server, "spfok.test", ips=["192.0.2.1"])
+    area = _area(report, "dnsbl")
+    assert area["state"] == "pass" and area["points_lost"] == 0
+    lines = area["verified"]
+    assert lines[0].startswith("test entries: ") and "192.0.2.1 on Spamhaus ZEN (zen.spamhaus.org): not listed" in lines
+    asked = {r["list"] for r in report.facts["dnsbl"]}
+    assert all(any(f"({zone})" in line for line in lines) for zone in asked)
+
+
+def test_a_listing_fails_the_area_and_a_refusal_keeps_it_from_passing(server: TestDnsServer) -> None:
+    listed = _area(audit_via(server, "good.test", ips=["192.0.2.99"]), "dnsbl")
+    assert listed["state"] == "fail" and "PBL" in listed["reason"] and "not checked to the end" in listed["reason"]  # Barracuda refused
+    assert any("listed (127.0.0.11" in line for line in listed["verified"])
+
+
+def _public_resolver_zones() -> ZoneSet:
+    """What a public resolver sees: Spamhaus answers 127.255.255.254 to everything, its DBL and ZRD
+    (Google's way) NXDOMAIN even for their test entry; the lists that take public resolvers answer."""
+    zones = [blocklist_zone(b) for b in shipped_catalog() if b.public_resolvers]
+    zones.append(load_zone_text("$ORIGIN zen.spamhaus.org.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n* IN A 127.255.255.254\n", None))
+    zones += [blocklist_zone(b, test_entry=False) for b in shipped_catalog() if not b.public_resolvers and b.zone != "zen.spamhaus.org"]
+    return ZoneSet(zones)
+
+
+def test_a_public_resolver_is_said_once_and_the_area_is_unavailable() -> None:
+    with TestDnsServer(_public_resolver_zones()) as public:
+        report = audit_via(public, "example.org", ips=["192.0.2.1"])
+    found = [f for f in report.findings if f.area == "dnsbl"]
+    assert [f.id for f in found] == ["dnsbl.public_resolver"]  # the refusals are under it, not beside it
+    public_finding = found[0]
+    assert {f.id for f in public_finding.folded} == {"dnsbl.query_refused", "dnsbl.unavailable"}
+    assert "Spamhaus ZEN" in public_finding.detail and "DQS" in public_finding.fix
+    area = _area(report, "dnsbl")
+    assert area["state"] == "unavailable" and not report.complete
+    assert "192.0.2.1 on Spamhaus ZEN (zen.spamhaus.org): refused: " in "\n".join(area["verified"])
+
+
+def test_a_resolver_that_fails_every_list_is_not_called_public() -> None:
+    lying = ZoneSet([blocklist_zone(b, [], test_entry=False) for b in shipped_catalog()])
+    with TestDnsServer(lying) as broken:
+        report = audit_via(broken, "example.org", ips=["192.0.2.1"])
+        done = run("blocklists", "192.0.2.1", "--nameserver", broken.address, "--format", "json")
+    assert "dnsbl.public_resolver" not in {f.id for f in report.findings}
+    assert _area(report, "dnsbl")["state"] == "unavailable"
+    data = json.loads(done.stdout)
+    assert done.returncode == 3 and _area(data, "dnsbl")["state"] == "unavailable" and data["complete"] is False
+
+
+def test_a_known_public_resolver_address_is_named() -> None:
+    from maildoctor.checks.dnsbl import public_resolver_finding
+    from maildoctor.dns.live import LiveResolver, Nameserver
+    from maildoctor.dns.tracing import TracingResolver
+    from maildoctor.dnsbl.lookup import Result, Subject
+
+    resolver = TracingResolver(LiveResolver([Nameserver.parse("8.8.8.8")]))  # never asked: only its address is read
+    zen = next(b for b in shipped_catalog() if b.zone == "zen.spamhaus.org")
+    spamcop = next(b for b in shipped_catalog() if b.zone == "bl.spamcop.net")
+    subject = Subject.parse("192.0.2.1")
+    finding = public_resolver_finding([Result(subject, zen, "clean", "q"), Result(subject, spamcop, "clean", "q")], resolver)
+    assert finding is not None and "Google Public DNS (8.8.8.8)" in finding.title
+    assert public_resolver_finding([Result(subject, spamcop, "clean", "q")], resolver) is None  # no list that refuses it was asked
+
+
+def test_spamhaus_through_dqs_with_a_key_that_is_never_shown(tmp_path: Path) -> None:
+    from maildoctor.dnsbl.catalog import with_spamhaus_dqs_key
+
+    key = "abcdefghij0123456789abcdef"
+    lists = with_spamhaus_dqs_key(list(shipped_catalog()), key)
+    zen = next(b for b in lists if b.zone == "zen.spamhaus.org")
+    assert zen.query_zone == f"{key}.zen.dq.spamhaus.net" and zen.public_resolvers
+    zones = ZoneSet([blocklist_zone(b, [("192.0.2.99", "127.0.0.2", "")] if b is zen else []) for b in lists])
+    with TestDnsServer(zones) as dqs:
+        done = run("blocklists", "192.0.2.99", "--nameserver", dqs.address, "--spamhaus-dqs-key", key, "--format", "json", "-v")
+        audit = run(
+            "check", "example.org", "--ip", "192.0.2.99", "--nameserver", dqs.address, "--spamhaus-dqs-key", key, "--format", "json"
+        )
+        env_key = run("blocklists", "192.0.2.99", "--nameserver", dqs.address, env={"MAILDOCTOR_SPAMHAUS_DQS_KEY": key})
+    assert done.returncode == 1, done.stdout[-500:]
+    assert key not in done.stdout and "<key>.zen.dq.spamhaus.net" in done.stdout
+    listed = [r for r in json.loads(done.stdout)["results"] if r["status"] == "listed"]
+    assert [(r["list"], r["name"]) for r in listed] == [("zen.spamhaus.org", "Spamhaus ZEN (DQS)")]
+    assert "Spamhaus ZEN (DQS)" in env_key.stdout and env_key.returncode == 1
+    assert key not in audit.stdout and "99.2.0.192.<key>.zen.dq.spamhaus.net" in audit.stdout  # in the queries, masked
+    assert "dnsbl.listed" in audit.stdout
+    bad = run("blocklists", "192.0.2.99", "--spamhaus-dqs-key", "no!")
+    assert bad.returncode == 2 and "DQS key" in bad.stderr and "Traceback" not in bad.stderr

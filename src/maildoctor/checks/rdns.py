@@ -23,6 +23,9 @@ _GENERIC_WORDS = re.compile(
 )
 
 
+SENDING_IP = "sending IP"
+
+
 def looks_generic(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Names ISPs give to whole ranges: the address digits in the name, or dynamic/dsl/pool words."""
     first_labels = ".".join(name.split(".")[:-2]) or name
@@ -40,7 +43,7 @@ def looks_generic(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) 
 
 async def addresses_to_check(ctx: AuditContext) -> list[tuple[str, str]]:
     """(ip, where it came from): the --ip addresses, then the MX hosts' addresses."""
-    out: list[tuple[str, str]] = [(ip, "sending IP") for ip in ctx.target.ips]
+    out: list[tuple[str, str]] = [(ip, SENDING_IP) for ip in ctx.target.ips]
     mx = await mx_records(ctx)
     hosts = [h for _, h in mx.mx_hosts if h != "."] if mx.ok else []
     answers = await ask_all(ctx.dns, [(h, t) for h in hosts for t in ("A", "AAAA")])
@@ -83,7 +86,11 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     ptr = await ctx.dns.query(ip.reverse_pointer, "PTR")
     if ptr.detail == OUTSIDE_ZONES:
         ctx.facts.setdefault("rdns_not_checked", []).append(f"{ip}: its reverse zone is not among the zone files")
-        ctx.verified("rdns", f"{ip} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files")
+        why = f"{ip} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files"
+        if source == SENDING_IP:
+            ctx.not_checked_part("rdns", why + " (add that reverse zone file to check its PTR)")
+        else:
+            ctx.verified("rdns", why)
         return []
     if ptr.outcome.is_temporary:
         return [lookup_failed("rdns", ptr, f"the PTR record of {ip}")]

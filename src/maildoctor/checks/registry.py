@@ -54,6 +54,7 @@ class AuditContext:
     zone: ZoneSource | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     verified_lines: dict[str, list[str]] = field(default_factory=dict)
+    unchecked_parts: dict[str, list[str]] = field(default_factory=dict)  # per area: what was asked and not checked
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     _shared_failures: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
@@ -63,6 +64,10 @@ class AuditContext:
         lines = self.verified_lines.setdefault(area, [])
         if line not in lines:
             lines.append(line)
+
+    def not_checked_part(self, area: str, reason: str) -> None:
+        """A part of what the user asked that this audit cannot check (the area is then not a pass)."""
+        self.unchecked_parts.setdefault(area, []).append(reason)
 
     async def shared(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         """Work several checks need (the MX hosts, the DMARC policy) is done once per audit: within

@@ -28,6 +28,7 @@ Examples:
   maildoctor zone example.com.zone
   maildoctor zone db.example --origin example.com --format json
   maildoctor zone example.com.zone --ip 203.0.113.7 -v
+  maildoctor zone example.com.zone --ip 2001:db8::25 --reverse-zone 0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone
 \b
 No network is used: every DNS question is answered from the file.""",
 )
@@ -35,9 +36,23 @@ No network is used: every DNS question is answered from the file.""",
 @click.option("--origin", help="The zone's domain, when the file has no $ORIGIN and is not named DOMAIN.zone.")
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
+@click.option(
+    "--reverse-zone",
+    "reverse_zones",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The reverse zone of a --ip address (in-addr.arpa, ip6.arpa), to check its PTR; a file or a directory (repeatable).",
+)
 @output_options
 def zone(
-    zonefile: Path, origin: str | None, ips: tuple[str, ...], selectors: tuple[str, ...], output_format: str, verbose: bool, fail_on: str
+    zonefile: Path,
+    origin: str | None,
+    ips: tuple[str, ...],
+    selectors: tuple[str, ...],
+    reverse_zones: tuple[Path, ...],
+    output_format: str,
+    verbose: bool,
+    fail_on: str,
 ) -> None:
     """Audit a zone file offline, before it is published."""
     try:
@@ -60,5 +75,10 @@ def zone(
         )
         emit(report, output_format, verbose, fail_on)
     target = Target(domain=source.domain, ips=parsed_ips, dkim_selectors=list(selectors), known_selectors=source.dkim_selectors())
-    report = run_with_status(run_audit(target, ZoneResolver(ZoneSet([source.loaded])), zone=source), output_format, str(zonefile))
+    try:
+        zones = ZoneSet.from_paths(list(reverse_zones))
+    except (ValueError, ZoneLoadError) as exc:
+        fail(f"--reverse-zone: {exc}")
+    zones.add(source.loaded)
+    report = run_with_status(run_audit(target, ZoneResolver(zones), zone=source), output_format, str(zonefile))
     emit(report, output_format, verbose, fail_on)

@@ -9,7 +9,8 @@ from maildoctor.findings import Report
 
 # 2: "complete", "incomplete", "score_text" and "runs" added; a finding may carry "folded";
 #    outcome "malformed" in queries.
-SCHEMA_VERSION = 2
+# 3: "areas" (each area's state, points lost and what was verified), a finding's "area", run state "partial".
+SCHEMA_VERSION = 3
 
 
 def document(report: Report, verbose: bool = False) -> dict[str, Any]:
