@@ -215,6 +215,8 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     lines = {line.split()[0]: line for line in summary.stdout.splitlines()}
     assert summary.returncode == 1 and sorted(lines) == sorted(d["target"] for d in documents)
     assert "0 finding(s)" in lines["good.test"] and "worst: warning dmarc.no_rua" in lines["dmarcnone.test"]
+    assert "fail: DMARC" in lines["dmarcnone.test"] and "fail:" not in lines["good.test"]
+    assert all({a["state"] for a in d["areas"]} <= {"pass", "fail", "not_checked", "unavailable"} for d in documents)
 
 
 def test_a_dead_name_server_makes_the_audit_incomplete_exit_3() -> None:
@@ -280,3 +282,20 @@ def test_inputs_that_are_not_what_they_claim_are_input_errors(tmp_path: Path) ->
         done = run(*arguments)
         assert done.returncode == 2 and said in done.stderr, (arguments, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr and "Score" not in done.stdout
+
+
+def test_a_zone_audit_checks_the_ptr_of_ip_in_a_given_reverse_zone(tmp_path: Path) -> None:
+    zone = str(EXAMPLES / "afspraakmanager.be.zone")
+    ip = "2a02:348:8e:6048::1"  # the example case: Gmail wants a PTR for IPv6 senders
+    alone = json.loads(run("zone", zone, "--ip", ip, "--format", "json").stdout)
+    rdns = next(a for a in alone["areas"] if a["area"] == "rdns")
+    assert rdns["state"] == "not_checked" and f"{ip} (sending IP): not checked" in rdns["reason"]
+    reverse = tmp_path / "8.4.3.0.2.0.a.2.ip6.arpa.zone"
+    reverse.write_text("$TTL 3600\n@ IN SOA ns.example. h.example. 1 2 3 4 5\n@ IN NS ns.example.\n")  # the zone, without the PTR
+    given = json.loads(run("zone", zone, "--ip", ip, "--reverse-zone", str(reverse), "--format", "json").stdout)
+    rdns = next(a for a in given["areas"] if a["area"] == "rdns")
+    assert rdns["state"] == "fail" and any(f["id"] == "rdns.ptr_missing" and ip in f["title"] for f in given["findings"])
+    broken = tmp_path / "broken.zone"
+    broken.write_text("this is no zone\n")
+    bad = run("zone", zone, "--ip", ip, "--reverse-zone", str(broken))
+    assert bad.returncode == 2 and "--reverse-zone" in bad.stderr and "Traceback" not in bad.stderr

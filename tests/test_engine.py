@@ -198,3 +198,38 @@ def test_a_check_that_read_failed_answers_and_said_nothing_is_unavailable(dns_se
     assert runs["check_dane"][0] == "unavailable" and "good.test MX (servfail)" in runs["check_dane"][1]
     assert runs["check_reverse_dns"][0] == "unavailable"  # not "skipped: no address": the MX lookup failed
     assert runs["check_dmarc"][0] == "ran" and not report.complete
+
+
+def test_what_each_area_verified_is_in_the_report(dns_server: TestDnsServer) -> None:
+    from tests.conftest import audit_via
+
+    report = audit_via(dns_server, "good.test", ips=["192.0.2.10"])
+    areas = {a.area: a for a in report.areas()}
+    spf = areas["spf"].verified
+    assert spf[0] == "record at good.test: v=spf1 mx -all" and any(
+        line.endswith("of 10 DNS lookups used, 0 of 2 void lookups") for line in spf
+    )
+    assert any(line.startswith("192.0.2.10 for good.test: pass, matched mx") for line in spf)
+    assert areas["dmarc"].verified == (
+        "record at _dmarc.good.test: v=DMARC1; p=reject; rua=mailto:dmarc@good.test; adkim=s",
+        "policy applied to good.test: p=reject, pct=100; alignment DKIM strict, SPF relaxed",
+    )
+    assert "192.0.2.10 (sending IP): PTR mx1.good.test, which resolves back to it" in areas["rdns"].verified
+    assert "MX 10 mx1.good.test: 192.0.2.10, 2001:db8::10" in areas["mx"].verified
+    assert areas["spf"].state == areas["dmarc"].state == areas["rdns"].state == "pass"
+    assert areas["smtp"].state == "not_checked"
+
+
+def test_nothing_answering_makes_every_area_unavailable_and_none_pass() -> None:
+    from maildoctor.dns.live import LiveResolver, Nameserver
+
+    async def run() -> object:
+        resolver = LiveResolver([Nameserver.parse("127.0.0.9:9")], timeout=0.1)  # nothing listens there
+        try:
+            return await run_audit(Target(domain="example.test", ips=["192.0.2.1"]), resolver, budget=10)
+        finally:
+            resolver.close()
+
+    report = asyncio.run(run())
+    found = {a.area: a.state for a in report.areas()}  # type: ignore[attr-defined]
+    assert "pass" not in found.values() and found["spf"] == found["dmarc"] == found["dnsbl"] == "unavailable"

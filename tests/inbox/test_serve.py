@@ -76,7 +76,9 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
     facts = result["report"]["facts"]
     assert facts["spf"]["result"] == "pass" and facts["dkim"][0]["result"] == "pass" and facts["dmarc"]["result"] == "pass"
     assert facts["received"]["tls"] and facts["received"]["helo"] == "mail.sender.test"
-    assert facts["received"]["client_ip"] == "127.0.0.1"
+    assert facts["received"]["client_ip"] == "127.0.0.1" and facts["received"]["tls_cipher"].startswith("TLSv1.")
+    states = {a["area"]: a["state"] for a in result["report"]["areas"]}
+    assert states["dnsbl"] == "unavailable" and states["content"] == "pass" and states["tls"] == "pass"
     score = result["report"]["score"]
     manager, chromium = browser()
     try:
@@ -84,8 +86,18 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
         page.goto(inbox.url + test["url"])
         page.wait_for_selector("#score")
         assert float(page.inner_text("#score")) == score
-        for area in ("SPF", "DKIM", "DMARC"):
+        for area in ("SPF", "DKIM", "DMARC", "TLS"):
             assert page.inner_text(f'[data-verdict="{area}"]').lower() == "pass", area
+        # the test DNS server serves no blocklist: unknown, never "PASS — nothing to fix here"
+        blocklists = page.locator('[data-area="Blocklists"]')
+        assert blocklists.get_attribute("data-state") == "unavailable"
+        assert page.inner_text('[data-verdict="Blocklists"]').lower() == "unavailable"
+        assert "Nothing to fix here" not in blocklists.inner_text()
+        assert page.is_visible("#incomplete")
+        dkim = page.inner_text('[data-area="DKIM"] .verified')
+        assert "d=sender.test s=rsa a=rsa-sha256, 2048-bit key: pass: body hash and signature verified" in dkim
+        assert "TLSv1.3" in page.inner_text('[data-area="TLS"] .verified')
+        assert "2048-bit" not in page.inner_text('[data-area="Content"]')
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "inbox-result.png"), full_page=True)
     finally:

@@ -176,3 +176,33 @@ def test_headers_only_are_checked_without_the_body(server: TestDnsServer) -> Non
 def test_not_a_message() -> None:
     report = asyncio.run(analyse_message(b"\x00\x01\x02 binary junk", ZoneResolver(ZoneSet([]))))
     assert [f.id for f in report.findings] == ["msg.parse_error"]
+
+
+def _areas(report: Report) -> dict[str, object]:
+    return {a.area: a for a in report.areas()}
+
+
+def test_a_message_report_says_what_each_area_verified(server: TestDnsServer) -> None:
+    unsubscribe = "List-Unsubscribe: <https://signed.test/u/1>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    raw = sign(message(extra=unsubscribe), include_headers=[b"from", b"to", b"subject", b"date", b"list-unsubscribe"])
+    report = analyse(server, raw, tls="TLSv1.3 TLS_AES_256_GCM_SHA384")
+    areas = _areas(report)
+    assert {area: areas[area].state for area in ("spf", "dkim", "dmarc", "tls")} == dict.fromkeys(("spf", "dkim", "dmarc", "tls"), "pass")
+    dkim = areas["dkim"].verified
+    assert dkim[0] == "d=signed.test s=rsa a=rsa-sha256, 2048-bit key: pass: body hash and signature verified"
+    assert dkim[1].startswith("d=signed.test signs: from, to, subject, date, list-unsubscribe")
+    assert dkim[1].endswith("; covers List-Unsubscribe; does not cover List-Unsubscribe-Post")
+    assert areas["spf"].verified[0].startswith(f"{IP} for signed.test: pass, matched ")
+    assert any("counts for DMARC" in line and line.startswith("DKIM pass for signed.test") for line in areas["dmarc"].verified)
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in areas["msg"].verified
+    assert areas["tls"].verified == ("delivered over TLSv1.3 TLS_AES_256_GCM_SHA384",)
+    assert areas["content"].state == "pass"  # the phrases were read; no content filter was asked
+    assert any(r.check == "content_engines" and r.state == "skipped" for r in report.runs)
+
+
+def test_an_area_the_message_gives_nothing_for_is_not_checked(server: TestDnsServer) -> None:
+    report = analyse(server, message("root@vm"), ip="", mail_from="", audit_domain=False, tls="")
+    areas = _areas(report)
+    assert areas["dmarc"].state == "not_checked" and "From header" in areas["dmarc"].reason  # no DMARC evaluated: never a pass
+    assert areas["spf"].state == "not_checked" and "connecting IP" in areas["spf"].reason
+    assert areas["tls"].state == "fail" and "tls.not_encrypted" in by_id(report)

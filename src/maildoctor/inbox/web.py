@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from maildoctor.findings import Severity
+from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
 from maildoctor.store.database import Store
 
@@ -49,6 +49,8 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     findings = report.get("findings", [])
     out = []
     for area in report.get("areas", []):
+        if area["state"] == "not_checked" and area["reason"] == NOT_ASKED:
+            continue  # what the inbox does not check (a zone file, SMTP probes) needs no section
         mine = [f for f in findings if f.get("area") == area["area"]]
         out.append(
             {
