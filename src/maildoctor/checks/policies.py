@@ -167,6 +167,7 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
     if failed:
         return failed
     if not records:
+        ctx.verified("bimi", f"no BIMI record at default._bimi.{domain} (optional: a logo beside your mail)")
         return []
     findings = []
     ctx.verified("bimi", f"record at default._bimi.{domain}: {records[0]}")
