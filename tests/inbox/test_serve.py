@@ -98,12 +98,39 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
         assert "d=sender.test s=rsa a=rsa-sha256, 2048-bit key: pass: body hash and signature verified" in dkim
         assert "TLSv1.3" in page.inner_text('[data-area="TLS"] .verified')
         assert "2048-bit" not in page.inner_text('[data-area="Content"]')
+        recorded = page.locator('[data-area="What receivers recorded"]')  # a message straight from its sender
+        assert recorded.get_attribute("data-state") == "not_checked" and "no receiver recorded" in recorded.inner_text()
+        assert page.locator('[data-area="SMTP"]').count() == 0  # not asked of the inbox: no section
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "inbox-result.png"), full_page=True)
     finally:
         chromium.close()
         manager.stop()
     assert (OUTPUT / "inbox-result.png").stat().st_size > 10_000
+
+
+def test_an_unsigned_message_without_tls_fails_those_areas_on_the_page(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, local_hostname="mail.sender.test", timeout=10) as client:
+        client.sendmail("bounce@sender.test", [test["address"]], message("alice@sender.test", subject="Plain"))  # no STARTTLS
+    report = inbox.wait_graded(test["id"])["report"]
+    states = {a["area"]: a["state"] for a in report["areas"]}
+    assert states["dkim"] == "fail" and states["tls"] == "fail" and states["spf"] == "pass"
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + test["url"])
+        page.wait_for_selector("#score")
+        for area, state in (("DKIM", "fail"), ("TLS", "fail"), ("SPF", "pass"), ("Blocklists", "unavailable")):
+            assert page.locator(f'[data-area="{area}"]').get_attribute("data-state") == state, area
+            assert page.inner_text(f'[data-verdict="{area}"]').lower() == state.replace("_", " "), area
+        assert "tls.not_encrypted" in page.inner_text('[data-area="TLS"]') and "delivered without TLS" in page.inner_text(
+            '[data-area="TLS"]'
+        )
+        assert "The message is not DKIM-signed" in page.inner_text('[data-area="DKIM"]')
+    finally:
+        chromium.close()
+        manager.stop()
 
 
 def test_swaks_delivers_too(inbox: Inbox, tmp_path: Path) -> None:

@@ -186,6 +186,8 @@ def _distrusted(result: Result, canary: Result) -> Result:
         why = f"the list refused this resolver when asked for its test entry {test} ({canary.detail})"
         if not result.blocklist.public_resolvers:
             why += "; it answers no public resolver: query it from your own resolver"
+            if result.blocklist.zone.endswith(".spamhaus.org"):
+                why += ", or with a Spamhaus DQS key"
     elif canary.status == UNAVAILABLE:
         why = f"its test entry {test} got no answer ({canary.detail})"
     else:

@@ -84,7 +84,7 @@ def unfold_headers(head: bytes) -> tuple[list[tuple[str, str]], list[str]]:
             field_name, _, field_value = line.partition(b":")
             headers.append((field_name.decode("ascii", "replace"), field_value.decode("utf-8", "replace").strip()))
         else:
-            problems.append(f"line {number} is not a header: {line[:60].decode('utf-8', 'replace')!r}")
+            problems.append(f"line {number} is not a header: {line[:32].decode('utf-8', 'replace')!r}" + (" …" if len(line) > 32 else ""))
     return headers, problems
 
 
