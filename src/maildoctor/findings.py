@@ -7,11 +7,12 @@ import functools
 import logging
 import os
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maildoctor import catalog
-from maildoctor.records.change import RecordChange
+from maildoctor.records.change import Change
 
 
 class Severity(enum.IntEnum):
@@ -54,7 +55,7 @@ class Finding:
     fix: str = ""
     refs: tuple[str, ...] = ()
     folded: tuple[Finding, ...] = ()  # findings this one is the cause of: shown under it, not scored
-    changes: tuple[RecordChange, ...] = ()  # the fix as DNS changes a program can apply (a zone patch)
+    changes: tuple[Change, ...] = ()  # the fix as changes a program can apply (a zone patch, MTA settings)
 
     @property
     def area(self) -> str:
@@ -96,7 +97,7 @@ def make_finding(
     fix: str | None = None,
     severity: Severity | None = None,
     refs: tuple[str, ...] | None = None,
-    changes: tuple[RecordChange, ...] | list[RecordChange] = (),
+    changes: Sequence[Change] = (),
 ) -> Finding:
     """Build a finding whose severity, default fix and reference come from the catalog."""
     try:

@@ -16,6 +16,7 @@ from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.engine import run_audit
 from maildoctor.findings import Report
 from maildoctor.probes.smtp import name_matches, probe_smtp
+from maildoctor.records import change
 from maildoctor.target import Target
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.processes import free_port
@@ -119,6 +120,15 @@ def test_each_problem(dns_server: TestDnsServer, ca: TestCA, banner: str, tls: s
     finally:
         controller.stop()
     assert smtp_ids(report) == expected
+    settings = {
+        "smtp.no_starttls": "smtpd_tls_security_level = may",
+        "smtp.banner_not_fqdn": "myhostname = mx.smtptest.test",
+        "smtp.tls_old_version": "smtpd_tls_protocols = >=TLSv1.2",
+    }
+    if expected[0] in settings:  # the fix as a Postfix setting a program can apply
+        [found] = [f for f in report.findings if f.id == expected[0]]
+        lines = [c.config_line() for c in found.changes if isinstance(c, change.SettingChange) and c.software == "postfix"]
+        assert settings[expected[0]] in lines and found.to_json()["changes"][0]["file"] == "main.cf"
     if tls == "expired":
         assert "expired" in report.findings[0].detail
     if tls == "wrong-name":

@@ -40,6 +40,7 @@ def test_a_change_says_what_it_changes() -> None:
 
 def _apply(zone: dns.zone.Zone, changes: list[dict[str, object]]) -> None:
     for c in changes:
+        assert c["op"] in ("add", "replace", "remove"), c  # a zone audit asks for no MTA setting
         name = dns.name.from_text(str(c["name"]), origin=dns.name.root)
         rdtype = dns.rdatatype.from_text(str(c["type"]))
         if c["old"]:
@@ -67,3 +68,18 @@ def test_the_changes_of_the_example_audit_fix_what_they_say(tmp_path: Path) -> N
     after = json.loads(run("zone", str(patched), "--format", "json").stdout)
     assert not fixed_ids & {f["id"] for f in after["findings"]}, [f["id"] for f in after["findings"]]
     assert after["score"] > before["score"]
+
+
+def test_a_setting_change_is_one_parameter_of_a_known_mta() -> None:
+    setting = change.postfix("smtp_tls_security_level", "may")
+    assert setting.to_json() == {
+        "op": "set",
+        "software": "postfix",
+        "file": "main.cf",
+        "setting": "smtp_tls_security_level",
+        "value": "may",
+    }
+    assert setting.config_line() == "smtp_tls_security_level = may"
+    for software, name, value in (("sendmail", "x", "y"), ("postfix", "", "y"), ("postfix", "x", "a\nb")):
+        with pytest.raises(ValueError):
+            change.SettingChange(software, name, value)

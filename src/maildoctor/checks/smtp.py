@@ -13,6 +13,7 @@ from maildoctor.checks.registry import AuditContext, NotChecked, check
 from maildoctor.dns.answer import ask_all
 from maildoctor.findings import Finding, make_finding
 from maildoctor.probes.smtp import SmtpProbe, probe_smtp
+from maildoctor.records import change
 from maildoctor.target import parse_host_port
 
 OLD_TLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
@@ -139,6 +140,7 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
         ]
     findings = []
     name = probe.banner_name
+    hostname = probe.host if not _is_ip(probe.host) else f"mail.{ctx.target.domain}"
     if not _FQDN.match(name):
         findings.append(
             make_finding(
@@ -148,7 +150,8 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
                 f" name first ('{name or 'nothing'}' is not one). Spam filters read a bare or local name"
                 " as a misconfigured server.",
                 evidence=evidence,
-                fix=f"Set the server's host name (Postfix: myhostname = {probe.host if not _is_ip(probe.host) else 'mail.' + ctx.target.domain}).",
+                fix=f"Set the server's host name (Postfix: myhostname = {hostname}).",
+                changes=[change.postfix("myhostname", hostname)],
             )
         )
     else:
@@ -173,6 +176,11 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
                 " server travels in clear text, and Gmail marks such mail with a red padlock.",
                 evidence=evidence,
                 fix="Enable TLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may, smtpd_tls_cert_file, smtpd_tls_key_file).",
+                changes=[
+                    change.postfix("smtpd_tls_security_level", "may"),
+                    change.postfix("smtpd_tls_cert_file", f"/etc/letsencrypt/live/{hostname}/fullchain.pem"),
+                    change.postfix("smtpd_tls_key_file", f"/etc/letsencrypt/live/{hostname}/privkey.pem"),
+                ],
             )
         )
         return findings
@@ -196,6 +204,7 @@ async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:
                 "TLS 1.0 and 1.1 are deprecated (RFC 8996); modern senders refuse them and fall back to clear text.",
                 evidence=evidence,
                 fix="Enable TLS 1.2 and 1.3 (Postfix: smtpd_tls_protocols = >=TLSv1.2).",
+                changes=[change.postfix("smtpd_tls_protocols", ">=TLSv1.2"), change.postfix("smtpd_tls_mandatory_protocols", ">=TLSv1.2")],
             )
         )
     cert = probe.certificate

@@ -21,6 +21,7 @@ from maildoctor.message.signatures import check_arc, check_signatures, fetch_key
 from maildoctor.message.structure import is_excerpt, structure_findings
 from maildoctor.message.verified import message_checks
 from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
+from maildoctor.records import change
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.spf.evaluator import SpfEvaluation, check_identity
 from maildoctor.target import Target
@@ -166,6 +167,7 @@ def _unencrypted(connection: Any) -> Finding:
         " change the mail; Gmail marks such mail with a red open lock, and its sender guidelines require TLS.",
         fix="Turn on opportunistic TLS for outgoing mail (Postfix: smtp_tls_security_level = may; Exim: it is on by default"
         " once a certificate is set).",
+        changes=[change.postfix("smtp_tls_security_level", "may")],
     )
 
 

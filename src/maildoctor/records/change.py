@@ -1,6 +1,7 @@
-"""A change to a DNS zone that a fix asks for, in a form a program can apply: add a record,
-replace one record's data by another, or remove a record. Names are absolute without the
-trailing dot; data is in zone-file syntax (TXT data quoted and split as published)."""
+"""The changes a fix asks for, in a form a program can apply: to a DNS zone (add a record,
+replace one record's data by another, or remove a record; names absolute without the trailing
+dot, data in zone-file syntax, TXT data quoted and split as published), or to an MTA's
+configuration (set a parameter of Postfix's main.cf, OpenDKIM's opendkim.conf, ...)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,38 @@ def replace(name: str, ttl: int | None, rdtype: str, old: str, new: str) -> Reco
 
 def remove(name: str, rdtype: str, data: str) -> RecordChange:
     return RecordChange("remove", name.rstrip("."), rdtype, None, old=data)
+
+
+SOFTWARE = {"postfix": "main.cf", "opendkim": "opendkim.conf", "exim": "exim4.conf"}
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One parameter of an MTA's configuration set to a value (`postconf -e 'setting = value'`)."""
+
+    software: str  # postfix, opendkim, exim
+    setting: str
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.software not in SOFTWARE:
+            raise ValueError(f"a setting change is for {', '.join(SOFTWARE)}, not {self.software!r}")
+        if not self.setting or "\n" in self.setting + self.value:
+            raise ValueError("a setting change names one parameter and a one-line value")
+
+    @property
+    def file(self) -> str:
+        return SOFTWARE[self.software]
+
+    def to_json(self) -> dict[str, object]:
+        return {"op": "set", "software": self.software, "file": self.file, "setting": self.setting, "value": self.value}
+
+    def config_line(self) -> str:
+        return f"{self.setting} = {self.value}"
+
+
+Change = RecordChange | SettingChange
+
+
+def postfix(setting: str, value: str) -> SettingChange:
+    return SettingChange("postfix", setting, value)
