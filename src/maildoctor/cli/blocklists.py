@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ from rich.console import Console
 
 from maildoctor.cli.common import (
     CONTEXT,
-    STATUS_KEYS,
     build_resolver,
     dns_options,
     dqs_option,
@@ -24,7 +22,7 @@ from maildoctor.cli.common import (
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import run_of
 from maildoctor.findings import Report
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import command_document, dumps
 from maildoctor.render.terminal import render_terminal
 
 
@@ -98,16 +96,11 @@ def blocklists(
     broken = any(not s.startswith(("working", "no test", "unavailable")) for s in states.values())
     status = max(exit_status(report, fail_on), 1 if broken and fail_on != "never" else 0)
     if output_format == "json":
-        data = {
-            "schema": SCHEMA_VERSION,
-            "kind": "blocklists",
-            "targets": [s.text for s in subjects],
-            "lists": len(lists),
-            "results": rows,
-            **({"self_test": states} if self_test else {}),
-            **{k: v for k, v in report.to_json(verbose).items() if k in ("score", "findings", "queries", *STATUS_KEYS)},
-        }
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        fields: dict[str, Any] = {"kind": "blocklists", "targets": [s.text for s in subjects], "lists": len(lists), "results": rows}
+        if self_test:
+            fields["self_test"] = states
+        data = command_document(report, verbose, **fields)
+        click.echo(dumps(data))
         finish(status)
     console = Console(highlight=False)
     if states:

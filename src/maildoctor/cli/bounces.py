@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ from maildoctor.cli.common import (
     CONTEXT,
     fail,
 )
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import dumps
 
 
 @click.group(context_settings=CONTEXT)
@@ -42,12 +41,9 @@ def bounces_classify(files: tuple[Path, ...], output_format: str) -> None:
             fail(f"cannot read {path}: {exc}")
         results.append((path, found))
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {"schema": SCHEMA_VERSION, "files": [{"file": str(p), "bounces": [b.to_json() for b in found]} for p, found in results]},
-                indent=2,
-            )
-        )
+        from maildoctor.render.feedback import bounces_document
+
+        click.echo(dumps(bounces_document(results)))
         return
     for path, found in results:
         if not found:

@@ -182,8 +182,6 @@ def resolver_spec(nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout
 
 
 EXIT_INCOMPLETE = 3  # an area could not be checked (Nagios' UNKNOWN)
-# What every command's JSON carries of its report besides its own fields.
-STATUS_KEYS = ("complete", "incomplete", "score_text", "areas", "runs")
 
 
 def allow_incomplete() -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,7 +9,6 @@ from rich.console import Console
 
 from maildoctor.cli.common import (
     CONTEXT,
-    STATUS_KEYS,
     build_resolver,
     dns_options,
     exit_status,
@@ -21,7 +19,7 @@ from maildoctor.cli.common import (
 )
 from maildoctor.engine import run_audit
 from maildoctor.render.dkim import render_keys
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import command_document, dumps
 from maildoctor.render.terminal import render_terminal
 from maildoctor.target import Target, parse_domain
 
@@ -65,19 +63,7 @@ def dkim(
     report = run_with_status(run_audit(target, resolver, areas=("dkim",)), output_format, target.domain)
     keys = report.facts.get("dkim", {})
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "schema": SCHEMA_VERSION,
-                    "domain": target.domain,
-                    "score": report.score,
-                    "keys": keys,
-                    **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        click.echo(dumps(command_document(report, verbose, domain=target.domain, keys=keys)))
         finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     render_keys(keys, target.domain, console)

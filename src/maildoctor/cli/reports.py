@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from maildoctor.cli.common import (
     open_database,
     storage_options,
 )
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import dumps, versioned
 
 
 @click.group(
@@ -95,7 +94,7 @@ def reports_ingest(
         except ValueError as exc:
             fail(str(exc))
     if output_format == "json":
-        click.echo(json.dumps({"schema": SCHEMA_VERSION, **result.to_json()}, indent=2))
+        click.echo(dumps(versioned(result.to_json())))
     else:
         click.echo(
             f"{result.files} file(s): {result.reports} DMARC aggregate report(s) with {result.records} record(s),"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from rich.console import Console
 from maildoctor import aio
 from maildoctor.cli.common import (
     CONTEXT,
-    STATUS_KEYS,
     build_resolver,
     dns_options,
     exit_status,
@@ -23,7 +21,7 @@ from maildoctor.cli.common import (
 )
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import run_audit
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import SCHEMA_VERSION, command_document, dumps
 from maildoctor.render.spf import render_evaluation, render_tree
 from maildoctor.render.terminal import render_terminal
 from maildoctor.spf.evaluator import SpfResult, check_identity
@@ -87,18 +85,7 @@ def spf_tree(
     tree = report.facts.get("spf")
     if output_format == "json":
         click.echo(
-            json.dumps(
-                {
-                    "schema": SCHEMA_VERSION,
-                    "domain": target.domain,
-                    "score": report.score,
-                    "lookups": tree["total_lookups"] if tree else None,
-                    "tree": tree,
-                    **{k: v for k, v in report.to_json(verbose).items() if k in ("findings", "queries", *STATUS_KEYS)},
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
+            dumps(command_document(report, verbose, domain=target.domain, lookups=tree["total_lookups"] if tree else None, tree=tree))
         )
         finish(exit_status(report, fail_on))
     console = Console(highlight=False)
@@ -150,7 +137,7 @@ def spf_eval(
     data["receiver_says"] = receiver_words(evaluation.result.value, address, evaluation.domain, evaluation.explanation)
     data["queries"] = [q.to_json() for q in resolver.trace]
     if output_format == "json":
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(dumps(data))
     else:
         console = Console(highlight=False)
         render_evaluation(data, console)

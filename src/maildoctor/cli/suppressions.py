@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from maildoctor.cli.common import (
     seconds_of,
     storage_options,
 )
-from maildoctor.render.json import SCHEMA_VERSION
+from maildoctor.render.json import dumps, versioned
 
 
 @click.group(context_settings=CONTEXT)
@@ -54,18 +53,14 @@ Examples:
 def suppressions_export(output_format: str, expire_soft_after: str | None, data_dir: Path, db: str | None) -> None:
     """Every address that complained, bounced hard, bounced soft 5 times or more, or was
     imported; less those removed (until they bounce again)."""
-    import csv
-
     from maildoctor.feedback.ingest import suppressions as suppressed
+    from maildoctor.render.feedback import write_suppressions_csv
 
     rows = suppressed(open_database(data_dir, db), parse_duration(expire_soft_after))
     if output_format == "json":
-        click.echo(json.dumps({"schema": SCHEMA_VERSION, "suppressions": rows}, indent=2))
+        click.echo(dumps(versioned({"suppressions": rows})))
     elif output_format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["address", "why", "reason", "bounces", "last_seen", "evidence"])
-        for row in rows:
-            writer.writerow([row["address"], row["why"], row["reason"], row["bounces"], row["last_seen"], row["evidence"]])
+        write_suppressions_csv(rows, sys.stdout)
     else:
         for row in rows:
             click.echo(str(row["address"]))

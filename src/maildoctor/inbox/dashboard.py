@@ -7,7 +7,6 @@ script and without any request leaving the server."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import ipaddress
 import time
@@ -22,6 +21,7 @@ from maildoctor.feedback import summary as feedback
 from maildoctor.feedback.ingest import change_suppressions, suppressions
 from maildoctor.feedback.reputation import Observation, reputation_findings
 from maildoctor.inbox import admin
+from maildoctor.render.feedback import write_summary_csv
 from maildoctor.store.database import Store
 
 # The choices of the period selector: days before the latest report held ("all": everything).
@@ -173,23 +173,6 @@ def source_rows(sources: list[feedback.Source]) -> list[dict[str, Any]]:
     ]
 
 
-def export_rows(summaries: list[feedback.DomainSummary]) -> list[dict[str, Any]]:
-    return [
-        {
-            "domain": summary.domain,
-            "source_ip": s.ip,
-            "reverse_name": s.reverse_name,
-            "provider": s.provider,
-            "messages": s.messages,
-            "dkim_aligned_pass": round(s.rate(s.dkim_pass), 4),
-            "spf_aligned_pass": round(s.rate(s.spf_pass), 4),
-            "dmarc_pass": round(s.rate(s.dmarc_pass), 4),
-        }
-        for summary in summaries
-        for s in summary.sources
-    ]
-
-
 def routes(store: Store, token: str | None, page: Callable[..., Response], resolver_factory: Callable[[], Any] | None) -> list[Route]:
     engine = store.engine
 
@@ -322,10 +305,7 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
             }
             return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{stamp}.json"'})
         out = io.StringIO()
-        rows = export_rows(summaries)
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["domain", "source_ip", "messages"])
-        writer.writeheader()
-        writer.writerows(rows)
+        write_summary_csv(summaries, out)
         return Response(
             out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{stamp}.csv"'}
         )
