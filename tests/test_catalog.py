@@ -9,7 +9,7 @@ from maildoctor.engine import load_checks
 from tests.conftest import ROOT
 
 ID_LITERAL = re.compile(
-    r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|feedback)\.[a-z0-9_]+[\"']"
+    r"[\"'](?:domain|engine|zone|mx|spf|dkim|dmarc|rdns|smtp|mtasts|tlsrpt|dane|dnssec|bimi|dnsbl|msg|auth|content|tls|feedback)\.[a-z0-9_]+[\"']"
 )
 
 
@@ -48,3 +48,23 @@ def test_an_unknown_finding_id_fails_in_tests_and_is_reported_in_production(monk
     monkeypatch.setattr(findings, "STRICT", False)
     reported = findings.make_finding("spf.not_in_the_catalog", "A title", "A detail")
     assert reported.id == "spf.not_in_the_catalog" and reported.title == "A title" and str(reported.severity) == "warning"
+
+
+def test_a_title_of_fixed_wording_comes_from_the_catalog() -> None:
+    """make_finding builds a title; one that never varies is the catalog's (catalog_finding)."""
+    import ast
+
+    literal = []
+    for path in (ROOT / "src" / "maildoctor").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = getattr(node.func, "id", getattr(node.func, "attr", None)) if isinstance(node, ast.Call) else None
+            if name == "make_finding" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                literal.append(f"{path.name}: {node.args[0].value}")
+    assert literal == []
+    titled = {e.id: e.title for e in catalog().values() if e.title}
+    assert len(titled) >= 20 and all(t.strip() == t and not t.endswith(".") for t in titled.values())
+    from maildoctor.findings import catalog_finding
+
+    assert catalog_finding("spf.no_all", "d").title == titled["spf.no_all"]
+    with pytest.raises(KeyError, match="no title"):
+        catalog_finding("spf.missing", "d")  # its title names the domain

@@ -19,6 +19,7 @@ class CatalogEntry:
     what: str
     fix: str
     ref: str
+    title: str = ""  # for findings whose title never varies; the others build theirs
 
     @property
     def area(self) -> str:
@@ -28,7 +29,9 @@ class CatalogEntry:
 @cache
 def catalog() -> dict[str, CatalogEntry]:
     raw = json.loads(resources.files("maildoctor.data").joinpath("checks.json").read_text("utf-8"))
-    return {check_id: CatalogEntry(check_id, e["severity"], e["what"], e["fix"], e["ref"]) for check_id, e in raw.items()}
+    return {
+        check_id: CatalogEntry(check_id, e["severity"], e["what"], e["fix"], e["ref"], e.get("title", "")) for check_id, e in raw.items()
+    }
 
 
 def entry(check_id: str) -> CatalogEntry:

@@ -121,6 +121,23 @@ def make_finding(
     )
 
 
+def catalog_finding(
+    check_id: str,
+    detail: str,
+    *,
+    evidence: list[str] | tuple[str, ...] = (),
+    fix: str | None = None,
+    severity: Severity | None = None,
+    refs: tuple[str, ...] | None = None,
+    changes: Sequence[Change] = (),
+) -> Finding:
+    """A finding whose title is the catalog's (findings that always say the same thing)."""
+    title = catalog.entry(check_id).title
+    if not title:
+        raise KeyError(f"the catalog gives {check_id!r} no title: build its title with make_finding")
+    return make_finding(check_id, title, detail, evidence=evidence, fix=fix, severity=severity, refs=refs, changes=changes)
+
+
 @dataclass(frozen=True)
 class CheckRun:
     """How one check of an audit went: ran; skipped (why: not asked, offline, not applicable);
@@ -397,9 +414,8 @@ def crashed_report(target: str, kind: str, area: str, exc: BaseException) -> Rep
     what = f"{type(exc).__name__}: {exc}"
     report = Report(target=target, kind=kind)
     report.findings.append(
-        make_finding(
+        catalog_finding(
             "engine.check_crashed",
-            "maildoctor could not finish this run",
             f"maildoctor stopped with {what}. Nothing is known from this run; run it again, and report it to the"
             " maildoctor developers if it repeats.",
             evidence=[what],

@@ -7,7 +7,7 @@ from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dmarc.discovery import DmarcDiscovery, discover_dmarc
 from maildoctor.dmarc.orgdomain import organizational_domain, same_organization
 from maildoctor.dns.answer import ask_all
-from maildoctor.findings import Finding, make_finding
+from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.records import change
 from maildoctor.records.change import RecordChange
 from maildoctor.records.dmarc import DmarcRecord, ReportUri, is_dmarc_record, parse_dmarc
@@ -146,9 +146,8 @@ def _syntax_findings(record: DmarcRecord, record_domain: str, evidence: list[str
         )
     if record.unknown_tags:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "dmarc.unknown_tag",
-                "The DMARC record has tags receivers do not know",
                 f"Receivers ignore the tags {', '.join(t + '=' for t in record.unknown_tags)} in `{record.text}`."
                 " A typo (rue= for rua=) silently disables what it was meant to set.",
                 evidence=evidence,
@@ -214,9 +213,8 @@ def _policy_findings(record: DmarcRecord, record_domain: str, evidence: list[str
         )
     if not record.rua and "rua" not in record.tags:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "dmarc.no_rua",
-                "No DMARC aggregate reports are requested",
                 "Without rua=, receivers send you no aggregate reports: you cannot see who sends mail as"
                 " your domain, nor which of your own services fail SPF or DKIM.",
                 evidence=evidence,

@@ -9,7 +9,7 @@ from collections import defaultdict
 from maildoctor.checks.common import lookup_failed, zone_line
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, Outcome, ask_all
-from maildoctor.findings import Finding, make_finding
+from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.records import change
 
 
@@ -73,9 +73,8 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
             ]
         others = [h for h in hosts if h[1] not in ("", ".")]
         return [
-            make_finding(
+            catalog_finding(
                 "mx.null_with_others",
-                "A null MX stands next to real MX records",
                 "RFC 7505 says a null MX must be the only MX record. Senders may treat the domain as"
                 " taking no mail, or try the other hosts: behaviour is undefined.",
                 evidence=evidence,
@@ -172,9 +171,8 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
         ctx.verified("mx", f"MX {preference} {host}: " + (", ".join(addresses.get(host, [])) or "no address"))
     if any_v4 and not any_v6:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "mx.no_ipv6",
-                "No MX host has an IPv6 address",
                 "The domain receives mail over IPv4 only. That works today, but IPv6-only senders cannot"
                 " reach you and some checkers count it against modern setups.",
                 evidence=[answer.describe()] + [f"{h}: {', '.join(a) or 'no address'}" for h, a in addresses.items()],

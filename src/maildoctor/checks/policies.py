@@ -8,7 +8,7 @@ from maildoctor.checks.mtasts_policy import mtasts_policy_findings
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, ask_all
-from maildoctor.findings import Finding, make_finding
+from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.records import change
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.records.policies import parse_bimi, parse_mtasts_txt, parse_tlsrpt
@@ -189,9 +189,8 @@ async def check_bimi(ctx: AuditContext) -> list[Finding]:
     policy = parse_dmarc(dmarc.records[0]).policy if len(dmarc.records) == 1 else None
     if policy not in ("quarantine", "reject"):
         findings.append(
-            make_finding(
+            catalog_finding(
                 "bimi.policy_too_weak",
-                "BIMI is published but DMARC is not enforced",
                 f"The DMARC policy is {policy or 'missing'}; Gmail, Yahoo and Apple show a BIMI logo only for"
                 " mail under p=quarantine or p=reject (with pct=100).",
                 evidence=[answer.describe()] + [a.describe() for a in dmarc.answers],

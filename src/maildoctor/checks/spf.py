@@ -10,7 +10,7 @@ from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer
 from maildoctor.dns.overlay import OverlayResolver
-from maildoctor.findings import Finding, make_finding
+from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.records import change
 from maildoctor.records.change import RecordChange
 from maildoctor.records.spf import SpfRecord, parse_spf
@@ -107,9 +107,8 @@ async def _missing(ctx: AuditContext, answer: Answer) -> list[Finding]:
         if spf_texts(misplaced_99):
             where.append(f"at {doubled} (an owner name without its trailing dot in the zone file)")
         findings.append(
-            make_finding(
+            catalog_finding(
                 "spf.rrtype99",
-                "The SPF record is published only as the obsolete SPF record type",
                 f"An SPF record of type SPF (99) exists {' and '.join(where)}: "
                 + "; ".join(f'"{t}"' for t in spf_texts(type99) + spf_texts(misplaced_99))
                 + ". RFC 7208 removed that type; receivers only read TXT records, so for them the"
@@ -234,9 +233,8 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
         )
     elif final is not None and final.qualifier == "?":
         findings.append(
-            make_finding(
+            catalog_finding(
                 "spf.neutral_all",
-                "Unauthorized senders get 'neutral'",
                 "'?all' asserts nothing about hosts not listed, so forged mail is not told apart from yours.",
                 evidence=evidence,
                 fix="End the record with ~all or -all:\n  " + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, ending="~all"))),
@@ -245,9 +243,8 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
         )
     if final is None and record.redirect is None:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "spf.no_all",
-                "The SPF record has no 'all' and no 'redirect'",
                 "When no mechanism matches, the result is 'neutral' (RFC 7208 §4.7): hosts not listed are neither authorized nor refused.",
                 evidence=evidence,
                 fix="Add ~all (or -all) at the end:\n  " + zone_line(domain, 3600, "TXT", quote_txt(rewritten(record, ending="~all"))),
@@ -257,9 +254,8 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
     ptr = [m for m in record.mechanisms if m.kind == "ptr"]
     if ptr:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "spf.ptr_mechanism",
-                "The SPF record uses the deprecated 'ptr' mechanism",
                 "RFC 7208 §5.5: ptr must not be used. It is slow, unreliable, costs many DNS lookups,"
                 " and some large receivers ignore it, so it may authorize nothing at all.",
                 evidence=evidence,
@@ -281,9 +277,8 @@ def _policy_findings(domain: str, record: SpfRecord, evidence: list[str]) -> lis
         )
     if record.exp is not None:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "spf.exp_present",
-                "The SPF record has an explanation (exp=)",
                 f"Receivers that reject mail for failing SPF may show the text found at {record.exp.value.text}.",
                 evidence=evidence,
                 fix="",

@@ -12,7 +12,7 @@ from maildoctor.dmarc.discovery import discover_dmarc
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
-from maildoctor.findings import Finding, Report, make_finding, share_fixes
+from maildoctor.findings import Finding, Report, catalog_finding, share_fixes
 from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import infer_connection
@@ -66,9 +66,8 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     report = Report(target=sender or (message.first("Subject") or "message"), kind="message")
     if not message.headers:
         report.findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.parse_error",
-                "This is not a mail message",
                 "No header could be read (" + ("; ".join(message.problems[:3]) or "the input is empty") + "). Give the"
                 " whole message (.eml, 'Download original' or 'Show original'), or at least its header block.",
                 evidence=message.problems[:5],
@@ -160,9 +159,8 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
 
 
 def _unencrypted(connection: Any) -> Finding:
-    return make_finding(
+    return catalog_finding(
         "tls.not_encrypted",
-        "The message was delivered without TLS",
         f"The sending server{' ' + connection.ip if connection.ip else ''} did not use STARTTLS. Anyone on the path can read and"
         " change the mail; Gmail marks such mail with a red open lock, and its sender guidelines require TLS.",
         fix="Turn on opportunistic TLS for outgoing mail (Postfix: smtp_tls_security_level = may; Exim: it is on by default"

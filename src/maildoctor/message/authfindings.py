@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maildoctor.dmarc.alignment import DmarcVerdict
-from maildoctor.findings import Finding, Report, Severity, make_finding
+from maildoctor.findings import Finding, Report, Severity, catalog_finding, make_finding
 from maildoctor.message.authresults import AuthResults, explain
 from maildoctor.message.connection import Connection
 from maildoctor.message.parse import ParsedMessage, address_domain
@@ -126,9 +126,8 @@ def _dkim(ctx: Context) -> list[Finding]:
             return []  # an excerpt of headers: a signature may simply not have been pasted
         domain = ctx.from_domain or "your domain"
         return [
-            make_finding(
+            catalog_finding(
                 "auth.dkim_none",
-                "The message is not DKIM-signed",
                 "There is no DKIM-Signature header. Without DKIM, DMARC rests on SPF alone, which breaks on every"
                 " forward; Gmail and Yahoo require DKIM from bulk senders.",
                 fix=f"Sign outgoing mail with a key of {domain} (OpenDKIM, rspamd or your provider's DKIM setting) and publish"

@@ -11,7 +11,7 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from maildoctor.dmarc.orgdomain import organizational_domain
-from maildoctor.findings import Finding, make_finding
+from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.message.parse import ParsedMessage, address_domain, addresses
 
 LARGE_MESSAGE = 10 * 1024 * 1024
@@ -99,9 +99,8 @@ def header_findings(message: ParsedMessage) -> list[Finding]:
     )
     if problem and not (excerpt and not froms):
         findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.bad_from",
-                "The From header is not one valid address",
                 f"The From header must hold exactly one address with a domain: {problem}. DMARC cannot be evaluated"
                 " without it, and Gmail rejects such mail.",
                 evidence=[f"From: {f}" for f in froms],
@@ -117,9 +116,8 @@ def unsubscribe_findings(message: ParsedMessage) -> list[Finding]:
     unsubscribe = message.first("List-Unsubscribe")
     if not unsubscribe:
         return [
-            make_finding(
+            catalog_finding(
                 "msg.no_unsubscribe",
-                "Bulk mail without a List-Unsubscribe header",
                 "This message looks like a newsletter or campaign (list or ESP headers, or an unsubscribe link), but"
                 " has no List-Unsubscribe header. Since February 2024 Gmail and Yahoo require it, with one-click"
                 " unsubscribe, from bulk senders; without it recipients press 'Report spam' instead.",
@@ -138,9 +136,8 @@ def unsubscribe_findings(message: ParsedMessage) -> list[Finding]:
     if not https:
         missing.append("List-Unsubscribe has no https URI to POST to")
     return [
-        make_finding(
+        catalog_finding(
             "msg.no_one_click",
-            "List-Unsubscribe without RFC 8058 one-click",
             f"{' and '.join(missing).capitalize()}. Gmail and Yahoo require one-click unsubscribe from bulk senders;"
             " without it their unsubscribe button cannot work and complaints rise.",
             evidence=[f"List-Unsubscribe: {unsubscribe}"] + [f"List-Unsubscribe-Post: {p}" for p in message.all("List-Unsubscribe-Post")],
@@ -158,9 +155,8 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
     types = [p.content_type for p in message.parts]
     if message.html and not message.text.strip():
         findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.html_only",
-                "HTML without a plain-text part",
                 "The message has an HTML part but no text/plain alternative. Spam filters score HTML-only mail higher,"
                 " and text-only readers see nothing useful.",
                 evidence=[f"MIME parts: {', '.join(types)}"],
@@ -170,9 +166,8 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
     visible = len(message.html_text) if message.html else len(message.text)
     if message.images and visible < LITTLE_TEXT and not message.text.strip():
         findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.image_only",
-                "Mostly images, little text",
                 f"The HTML shows {message.images} image(s) and only {visible} characters of text. Spammers hide"
                 " their text in images, so filters distrust mail that does this.",
                 evidence=[f"visible text: {message.html_text[:120]!r}"],
@@ -217,9 +212,8 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
             shortened.append(url)
     if mismatched:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.link_mismatch",
-                "Links that show one domain and lead to another",
                 "The visible text of a link names a domain, but the link goes elsewhere — the signature of phishing."
                 " Click-tracking by your mailing service causes this too when the text is a URL.",
                 evidence=mismatched[:10],
@@ -228,9 +222,8 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
         )
     if shortened:
         findings.append(
-            make_finding(
+            catalog_finding(
                 "msg.url_shortener",
-                "Links through public URL shorteners",
                 "Public shorteners hide the destination and are heavily used by spammers; blocklists such as SURBL"
                 " and Spamhaus DBL list their domains when abused, and filters score them.",
                 evidence=list(dict.fromkeys(shortened))[:10],
@@ -259,9 +252,8 @@ def subject_findings(message: ParsedMessage) -> list[Finding]:
     if not reasons:
         return []
     return [
-        make_finding(
+        catalog_finding(
             "msg.subject_shouting",
-            "The subject shouts",
             f"The subject '{subject}': {' and '.join(reasons)}. Filters score such subjects as spam.",
             evidence=[f"Subject: {subject}"],
             fix="Write the subject in sentence case, without runs of !, ? or $.",
