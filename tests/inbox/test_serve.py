@@ -346,3 +346,44 @@ def test_the_reports_page_shows_the_ingested_report_to_the_admin_only(inbox: Inb
     with urllib.request.urlopen(request, timeout=10) as admin:
         body = admin.read().decode()
     assert 'data-domain="shop.test"' in body and "192.0.2.10" in body and 'class="chart by-source"' in body
+
+
+def test_the_inbox_speaks_smtp_as_a_receiving_mta_does(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    subject = "=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?="
+    raw = message("alice@sender.test", subject=subject)
+    with smtplib.SMTP("127.0.0.1", inbox.smtp_port, local_hostname="mail.sender.test", timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("pipelining") and client.has_extn("enhancedstatuscodes") and not client.has_extn("auth")
+        client.starttls()
+        client.ehlo()
+        assert "PLAIN" in client.esmtp_features["auth"].upper()  # offered after STARTTLS only
+        code, said = client.login("anyone", "anything")  # a relay's credentials: taken, they grant nothing
+        assert code == 235 and b"any credentials" in said
+        code, said = client.mail("bounce@sender.test")
+        assert (code, said[:5]) == (250, b"2.1.0")
+        assert client.rcpt("someone@elsewhere.test")[0] == 550  # still no relay
+        assert client.rcpt(test["address"])[0] == 250
+        assert client.data(raw)[0] == 250
+        assert client.rset()[1].startswith(b"2.0.0")
+    report = inbox.wait_graded(test["id"])["report"]
+    assert report["facts"]["subject"] == "Grüße aus Köln"
+    assert set(report["facts"]["connection"]["sources"].values()) == {"the SMTP session"}
+    with sqlite3.connect(inbox.data / "maildoctor.sqlite3") as db:
+        (stored,) = db.execute("SELECT raw FROM messages WHERE test_id = ?", (test["id"],)).fetchone()
+    first = stored.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[:4]
+    assert first[0] == b"Received: from mail.sender.test ([127.0.0.1])" and first[1].startswith(b"\t(using TLSv1.")
+    assert first[2] == b"\tby inbox.test (maildoctor test inbox) with ESMTPSA"
+    assert first[3].startswith(f"\tfor <{test['address']}>; ".encode())
+
+
+def test_a_selector_verified_in_earlier_mail_is_tried_for_the_domain(inbox: Inbox) -> None:
+    signed_test, unsigned_test = inbox.new_test(), inbox.new_test()
+    send(inbox, signed_test["address"], signed(subject="Signed first"))
+    assert inbox.wait_graded(signed_test["id"])["report"]["facts"]["dkim"][0]["result"] == "pass"
+    send(inbox, unsigned_test["address"], message("alice@sender.test", subject="Then unsigned"))
+    report = inbox.wait_graded(unsigned_test["id"])["report"]
+    ids = {f["id"] for f in report["findings"]}
+    assert "auth.dkim_none" in ids and "dkim.no_keys_found" not in ids  # the key of s=rsa is known to exist
+    dkim = next(a for a in report["areas"] if a["area"] == "dkim")
+    assert any(line.startswith("s=rsa d=sender.test: rsa key of 2048 bits") for line in dkim["verified"])

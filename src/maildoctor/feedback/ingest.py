@@ -419,19 +419,7 @@ def _ingest_document(engine: Engine, document: Document, source: str, result: In
             stored += len(batch)
         if meta.repairs:  # known only once the whole report was read (a bad byte may be anywhere)
             conn.execute(reports.update().where(reports.c.id == pk).values(repairs=json.dumps(meta.repairs)))
-        now = time.time()
-        for domain, selector in selectors:
-            known = conn.execute(
-                select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
-            ).first()
-            if known is None:
-                conn.execute(insert(dkim_selectors).values(domain=domain, selector=selector, last_seen=now))
-            else:
-                conn.execute(
-                    dkim_selectors.update()
-                    .where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
-                    .values(last_seen=now)
-                )
+        _remember(conn, selectors, time.time())
     result.reports += 1
     result.records += stored
     result.repaired += [(f"{source} ({document.name})", repair) for repair in meta.repairs]
@@ -463,6 +451,29 @@ def _insert_records(conn: Connection, rows: list[tuple[object, ...]]) -> None:
         conn.exec_driver_sql(sql, rows)
     else:
         conn.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
+
+
+def _remember(conn: Connection, selectors: Iterable[tuple[str, str]], now: float) -> None:
+    for domain, selector in selectors:
+        known = conn.execute(
+            select(dkim_selectors.c.domain).where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
+        ).first()
+        if known is None:
+            conn.execute(insert(dkim_selectors).values(domain=domain, selector=selector, last_seen=now))
+        else:
+            conn.execute(
+                dkim_selectors.update()
+                .where(dkim_selectors.c.domain == domain, dkim_selectors.c.selector == selector)
+                .values(last_seen=now)
+            )
+
+
+def remember_selectors(engine: Engine, selectors: Iterable[tuple[str, str]]) -> None:
+    """DKIM selectors seen working for a domain (in mail the inbox verified): later audits try them."""
+    pairs = {(d.lower().rstrip("."), s.lower()) for d, s in selectors if d and s}
+    if pairs:
+        with engine.begin() as conn:
+            _remember(conn, sorted(pairs), time.time())
 
 
 def selectors_seen(engine: Engine, domain: str) -> list[str]:

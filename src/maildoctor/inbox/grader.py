@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,7 @@ from maildoctor.dns.answer import Resolver
 from maildoctor.dns.cache import CachingResolver
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.engine import CHECK_BUDGET
+from maildoctor.feedback.ingest import remember_selectors, selectors_seen
 from maildoctor.findings import crashed_report
 from maildoctor.message.analyse import MessageOptions, analyse_message
 from maildoctor.store.database import Store
@@ -53,6 +55,8 @@ async def grade_rows(
                         audit_areas=INBOX_AREAS,
                         budget=budget,
                         tls=(row.get("tls_cipher") or "TLS") if row["tls"] else "",
+                        given_by="the SMTP session",
+                        known_selectors=tuple(row.get("known_selectors", ())),
                     ),
                 ),
                 2 * budget,
@@ -85,6 +89,21 @@ async def _reverse_name(resolver: Resolver, ip: str) -> str:
     except ValueError:
         return ""
     return ", ".join(str(rd.target).rstrip(".") for rd in answer.records) if answer.ok else ""
+
+
+def _from_domain(raw: bytes) -> str:
+    """The From domain, read cheaply from the header block (the analysis reads it properly)."""
+    header = raw[:65536].split(b"\r\n\r\n", 1)[0]
+    found = _FROM.search(header)
+    return found.group(1).decode("ascii", "replace").lower().rstrip(".") if found else ""
+
+
+_FROM = re.compile(rb"^From:[^\r\n]*@([A-Za-z0-9.-]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def _verified_keys(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(d=, s=) of every signature that verified in a graded message."""
+    return [(sig["d"], sig["s"]) for sig in data.get("facts", {}).get("dkim") or [] if sig.get("result") == "pass"]
 
 
 # -- inside a worker process ------------------------------------------------------------------
@@ -148,6 +167,13 @@ class Grader:
             except TimeoutError:
                 pass
 
+    def _add_known_selectors(self, rows: list[dict[str, Any]]) -> None:
+        """The selectors that worked for each message's From domain before: an unsigned or
+        mis-signed message is then checked against the keys the domain really uses."""
+        for row in rows:
+            domain = _from_domain(row["raw"])
+            row["known_selectors"] = selectors_seen(self.store.engine, domain)[:8] if domain else []
+
     def _update_room(self) -> None:
         if self.backlog >= MAX_BACKLOG:
             self._room.clear()
@@ -169,14 +195,18 @@ class Grader:
                 ids.append(self.queue.get_nowait())
             self._in_flight += len(ids)
             try:
-                rows = [r for r in await asyncio.to_thread(self.store.messages_for_grading, ids) if r["report"] is None]
+                rows = [dict(r) for r in await asyncio.to_thread(self.store.messages_for_grading, ids) if r["report"] is None]
                 if rows:
+                    await asyncio.to_thread(self._add_known_selectors, rows)
                     if self._pool is not None:
                         grades = await loop.run_in_executor(self._pool, _child_grade, rows)
                     else:
                         assert self._resolver is not None
                         grades = await grade_rows(rows, self._resolver)
                     await asyncio.to_thread(self.store.save_grades, grades)
+                    await asyncio.to_thread(
+                        remember_selectors, self.store.engine, [pair for _, _, data in grades for pair in _verified_keys(data)]
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001  (the messages stay ungraded in the database: a restart retries)

@@ -13,7 +13,7 @@ import uvicorn
 
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.inbox.grader import Grader
-from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits
+from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits, any_credentials
 from maildoctor.inbox.tlscert import server_context
 from maildoctor.inbox.web import create_app
 from maildoctor.store.database import Store
@@ -67,6 +67,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
             enable_SMTPUTF8=True,
             max_per_ip=config.limits.max_connections_per_ip,
             ident="maildoctor test inbox",
+            authenticator=any_credentials,
         ),
         config.host,
         config.smtp_port,

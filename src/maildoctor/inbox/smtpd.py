@@ -4,12 +4,14 @@ limits on size, recipients, connections per IP and command time; 250 only once s
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from maildoctor.feedback.ingest import ingest
 from maildoctor.store.database import Received, Store
@@ -29,6 +31,27 @@ class SmtpLimits:
 class InboxHandler:
     def __init__(self, store: Store, domain: str, grader: Any, limits: SmtpLimits) -> None:
         self.store, self.domain, self.grader, self.limits = store, domain.lower().rstrip("."), grader, limits
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802
+        """What a receiving MTA offers: PIPELINING (serve answers pipelined commands in order) and
+        ENHANCEDSTATUSCODES (every reply carries one), beside aiosmtpd's own."""
+        session.host_name = hostname
+        *first, last = responses
+        return [*first, "250-PIPELINING", "250-ENHANCEDSTATUSCODES", last]
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]) -> str:  # noqa: N802
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        return "250 2.0.0 OK"
+
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:  # noqa: N802
+        return "250 2.0.0 OK"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        return "221 2.0.0 Bye"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
         local, at, domain = address.rpartition("@")
@@ -78,7 +101,7 @@ class InboxHandler:
                             rcpt=rcpt,
                             tls=session.ssl is not None,
                             tls_cipher=_cipher(session.ssl),
-                            raw=raw,
+                            raw=received_header(self.domain, peer, session, rcpt) + raw,
                         )
                     )
                 )
@@ -133,6 +156,26 @@ class LimitedSMTP(SMTP):
                 del self.connections[self._counted]
             self._counted = None
         super().connection_lost(error)
+
+
+def any_credentials(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
+    """A sender set up to authenticate to its relay can test through the inbox: any login is
+    taken (after STARTTLS only), and the reply says so. It grants nothing: the inbox never relays."""
+    return AuthResult(success=True, message="235 2.7.0 Accepted: this test inbox takes any credentials and never relays")
+
+
+def received_header(domain: str, peer: str, session: Session, rcpt: str) -> bytes:
+    """The inbox's own trace field (RFC 5321 §4.4), so a downloaded message keeps the receiving hop."""
+    protocol = "ESMTP" if session.extended_smtp else "SMTP"
+    protocol += "S" if session.ssl is not None else ""
+    protocol += "A" if session.authenticated else ""
+    cipher = _cipher(session.ssl)
+    tls = f"\r\n\t(using {cipher})" if cipher else ""
+    helo = (session.host_name or "unknown").replace("\r", "").replace("\n", "")[:255]
+    when = email.utils.format_datetime(datetime.datetime.now(datetime.UTC))
+    return (
+        f"Received: from {helo} ([{peer}]){tls}\r\n\tby {domain} (maildoctor test inbox) with {protocol}\r\n\tfor <{rcpt}>; {when}\r\n"
+    ).encode("utf-8", "replace")
 
 
 def _cipher(extra: Any) -> str:

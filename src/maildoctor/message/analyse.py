@@ -38,6 +38,8 @@ class MessageOptions:
     audit_areas: tuple[str, ...] = ("spf", "dkim", "dmarc")  # ... in these areas
     budget: float = CHECK_BUDGET  # seconds for the domain audit's checks
     tls: str | None = None  # how the message reached our own server ("TLSv1.3 TLS_AES_256_GCM_SHA384", "" without TLS)
+    given_by: str = "given on the command line"  # where client_ip, helo and mail_from come from
+    known_selectors: tuple[str, ...] = ()  # selectors seen working for the From domain before (reports, earlier mail)
     spamhaus_dqs_key: str | None = None
 
 
@@ -76,7 +78,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         )
         return report
     results = receiver_results(message)
-    connection = infer_connection(message, results, options.client_ip, options.helo, options.mail_from)
+    connection = infer_connection(message, results, options.client_ip, options.helo, options.mail_from, options.given_by)
     from_domain = address_domain(sender)
     envelope_domain = address_domain(connection.mail_from) or (connection.helo.lower() if not connection.mail_from else "")
     signatures_of_from = [t for t in _signature_selectors(message) if t[0] == from_domain]
@@ -97,7 +99,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         target = Target(
             domain=from_domain,
             ips=[connection.ip] if connection.ip else [],
-            known_selectors=[s for _, s in signatures_of_from],
+            known_selectors=list(dict.fromkeys([s for _, s in signatures_of_from] + list(options.known_selectors))),
             discover_selectors=discover,
             spamhaus_dqs_key=options.spamhaus_dqs_key,
         )
@@ -191,9 +193,9 @@ def _facts(
     return {
         "headers_only": not message.has_body,
         "excerpt": is_excerpt(message),
-        "subject": message.first("Subject"),
-        "from": message.first("From"),
-        "to": message.first("To"),
+        "subject": message.decoded("Subject"),
+        "from": message.decoded("From"),
+        "to": message.decoded("To"),
         "date": message.first("Date"),
         "message_id": message.first("Message-ID"),
         "size": message.size,

@@ -59,12 +59,20 @@ def parse_received(value: str) -> ReceivedHop | None:
     )
 
 
-def infer_connection(message: ParsedMessage, results: list[AuthResults], ip: str = "", helo: str = "", mail_from: str = "") -> Connection:
+def infer_connection(
+    message: ParsedMessage,
+    results: list[AuthResults],
+    ip: str = "",
+    helo: str = "",
+    mail_from: str = "",
+    given_by: str = "given on the command line",
+) -> Connection:
+    """given_by: where ip, helo and mail_from come from, as the report says it."""
     connection = Connection()
     for name, value in (("ip", ip), ("helo", helo), ("mail_from", mail_from)):
         if value:
             setattr(connection, name, value)
-            connection.sources[name] = "given on the command line"
+            connection.sources[name] = given_by
 
     def offer(name: str, value: str, source: str) -> None:
         if value and not getattr(connection, name):

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import email.policy
 import email.utils
 import re
@@ -48,6 +50,17 @@ class ParsedMessage:
     def first(self, name: str) -> str | None:
         found = self.all(name)
         return found[0] if found else None
+
+    def decoded(self, name: str) -> str | None:
+        """The first such header as a reader sees it: RFC 2047 encoded words decoded
+        (=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= is Grüße); left as it is when it does not decode."""
+        value = self.first(name)
+        if value is None or "=?" not in value:
+            return value
+        try:
+            return str(email.header.make_header(email.header.decode_header(value)))
+        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+            return value
 
     @property
     def size(self) -> int:
