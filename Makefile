@@ -22,9 +22,11 @@ $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
-## The main job: the test inbox (SMTP on 127.0.0.1:2525, web on http://127.0.0.1:8025/).
+## The main job: the test inbox (SMTP on 127.0.0.1:2525, web on http://127.0.0.1:8025/), with
+## Debian's spamd on 127.0.0.1:7830 beside it (installed when missing) scoring the content.
 run: $(STAMP)
-	$(BIN)/maildoctor serve
+	@./tools/ensure-debian-packages spamd=spamd spamassassin=spamassassin || echo "spamd could not be installed: running without it" >&2
+	BIN=$(BIN) ./tools/run-inbox
 
 ## The whole test suite (from Debian: spamd, which the content-engine tests start on loopback;
 ## chromium and swaks, which the inbox tests drive; PostgreSQL and Dovecot, which the storage and

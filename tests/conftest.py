@@ -9,6 +9,8 @@ import os
 os.environ["MAILDOCTOR_STRICT"] = "1"
 
 import asyncio  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from maildoctor.target import Target
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.blocklists import blocklist_zone
 from tests.keys import publish_txt, rsa_p
+from tests.processes import free_port, listening, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "tests" / "zones"
@@ -81,3 +84,23 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     total = sum(counts.values())
     if total:
         terminalreporter.write_line(f"RFC 7208 SPF test suite: {counts['passed']} of {total} test cases pass")
+
+
+@pytest.fixture(scope="session")
+def spamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's spamd on a free loopback port, network tests off (shared by the tests that need one)."""
+    binary = shutil.which("spamd") or ("/usr/sbin/spamd" if Path("/usr/sbin/spamd").exists() else None)
+    assert binary, "spamd is missing: make test installs Debian's spamassassin and spamd"
+    port = free_port()
+    log = tmp_path_factory.mktemp("spamd") / "spamd.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [binary, f"--listen=127.0.0.1:{port}", "--max-children=1", "--local", "--nouser-config", "--syslog=stderr", "-u", "nobody"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: listening(port), process, "spamd", 60, log.read_text)  # loading the rules takes a while
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(process)

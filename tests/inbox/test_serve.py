@@ -78,7 +78,7 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
     assert facts["received"]["tls"] and facts["received"]["helo"] == "mail.sender.test"
     assert facts["received"]["client_ip"] == "127.0.0.1" and facts["received"]["tls_cipher"].startswith("TLSv1.")
     states = {a["area"]: a["state"] for a in result["report"]["areas"]}
-    assert states["dnsbl"] == "unavailable" and states["content"] == "pass" and states["tls"] == "pass"
+    assert states["dnsbl"] == "unavailable" and states["content"] == "not_checked" and states["tls"] == "pass"
     score = result["report"]["score"]
     manager, chromium = browser()
     try:
@@ -387,3 +387,26 @@ def test_a_selector_verified_in_earlier_mail_is_tried_for_the_domain(inbox: Inbo
     assert "auth.dkim_none" in ids and "dkim.no_keys_found" not in ids  # the key of s=rsa is known to exist
     dkim = next(a for a in report["areas"] if a["area"] == "dkim")
     assert any(line.startswith("s=rsa d=sender.test: rsa key of 2048 bits") for line in dkim["verified"])
+
+
+def test_content_is_scored_by_spamassassin_when_serve_has_one(dns: TestDnsServer, spamd: str, tmp_path: Path) -> None:
+    from tests.probes.test_contentengines import GTUBE
+
+    inbox = start_inbox(tmp_path / "data", dns.address, "--spamassassin", spamd)
+    try:
+        status, start_page = inbox.get("/")
+        assert status == 200 and f"scored by SpamAssassin at {spamd}" in start_page
+        test = inbox.new_test()
+        send(inbox, test["address"], signed(subject="Cheap casino", body=f"{GTUBE}\r\nviagra, casino, 100% free\r\n"))
+        report = inbox.wait_graded(test["id"])["report"]
+    finally:
+        inbox.stop()
+    content = next(a for a in report["areas"] if a["area"] == "content")
+    assert content["state"] == "fail" and any(line.startswith("SpamAssassin: ") for line in content["verified"])
+    engine = next(f for f in report["findings"] if f["id"] == "content.engine_score")
+    assert engine["severity"] == "error" and "GTUBE" in engine["detail"]
+
+
+def test_without_a_content_filter_the_start_page_says_so(inbox: Inbox) -> None:
+    status, start_page = inbox.get("/")
+    assert status == 200 and "No content filter" in start_page

@@ -196,8 +196,9 @@ def test_a_message_report_says_what_each_area_verified(server: TestDnsServer) ->
     assert any("counts for DMARC" in line and line.startswith("DKIM pass for signed.test") for line in areas["dmarc"].verified)
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in areas["msg"].verified
     assert areas["tls"].verified == ("delivered over TLSv1.3 TLS_AES_256_GCM_SHA384",)
-    assert areas["content"].state == "pass"  # the phrases were read; no content filter was asked
-    assert any(r.check == "content_engines" and r.state == "skipped" for r in report.runs)
+    # the phrases were read, but no content filter was asked: never a pass
+    assert areas["content"].state == "not_checked" and "no SpamAssassin or rspamd" in areas["content"].reason
+    assert any(r.check == "content_engines" and r.state == "partial" for r in report.runs)
 
 
 def test_an_area_the_message_gives_nothing_for_is_not_checked(server: TestDnsServer) -> None:

@@ -4,18 +4,12 @@ scoring one ham and one spammy message end to end; rspamd's reply format."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.message.analyse import MessageOptions, analyse_message
 from maildoctor.probes.contentengines import ask_spamd, parse_rspamd_reply
-from tests.processes import free_port, listening, stop, wait_until
+from tests.processes import free_port
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 HAM = (
@@ -30,25 +24,6 @@ SPAM = (
     + GTUBE.encode()
     + b"\r\nCongratulations you are a winner, claim your prize\r\n"
 )
-
-
-@pytest.fixture(scope="module")
-def spamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("spamd") or ("/usr/sbin/spamd" if Path("/usr/sbin/spamd").exists() else None)
-    assert binary, "spamd is missing: make test installs Debian's spamassassin and spamd"
-    port = free_port()
-    log = tmp_path_factory.mktemp("spamd") / "spamd.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [binary, f"--listen=127.0.0.1:{port}", "--max-children=1", "--local", "--nouser-config", "--syslog=stderr", "-u", "nobody"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(lambda: listening(port), process, "spamd", 60, log.read_text)  # loading the rules takes a while
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 def test_spamd_scores_ham_low_and_spam_high(spamd: str) -> None:

@@ -15,7 +15,7 @@ from maildoctor.cli.common import (
     fail,
     resolver_spec,
 )
-from maildoctor.target import parse_domain
+from maildoctor.target import parse_domain, parse_host_port
 
 
 @click.command(
@@ -26,6 +26,7 @@ Examples:
   maildoctor serve --host 0.0.0.0 --smtp-port 25 --http-port 80 --domain test.example.com
   maildoctor serve --db postgresql+psycopg://md:secret@db/maildoctor --admin-token "$TOKEN"
   maildoctor serve --nameserver 127.0.0.1:5353        # DNS for the analysis, as in `check`
+  maildoctor serve --spamassassin 127.0.0.1:7830      # content scored by this spamd (default: one on :783 if it answers)
 \b
 Then open the web page, get an address, and send a mail to it (e.g. swaks --server 127.0.0.1:2525
 --to md-xxxxxxxxxx@DOMAIN). Scripts: POST /api/tests, then GET /api/tests/ID.""",
@@ -78,6 +79,11 @@ Then open the web page, get an address, and send a mail to it (e.g. swaks --serv
     default=None,
     help="Worker processes that grade messages; 0 grades in the server process. [default: the number of CPUs]",
 )
+@click.option("--spamassassin", metavar="HOST[:PORT]", help="Score every message with this spamd (SpamAssassin).")
+@click.option("--rspamd", metavar="URL", help="Score every message with this rspamd (its controller or normal worker).")
+@click.option(
+    "--no-local-spamd", is_flag=True, help="Do not use a spamd on 127.0.0.1:783 when neither --spamassassin nor --rspamd is given."
+)
 @dns_options
 def serve(
     domain: str | None,
@@ -96,6 +102,9 @@ def serve(
     no_tls: bool,
     reports_address: str,
     grader_processes: int | None,
+    spamassassin: str | None,
+    rspamd: str | None,
+    no_local_spamd: bool,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
     timeout: float,
@@ -135,7 +144,15 @@ def serve(
             max_connections_per_ip=max_connections_per_ip,
         ),
         grader_processes=os.cpu_count() or 1 if grader_processes is None else grader_processes,
+        spamassassin=spamassassin,
+        rspamd=rspamd,
+        local_spamd=not no_local_spamd,
     )
+    if spamassassin:
+        try:
+            parse_host_port(spamassassin, 783)
+        except ValueError as exc:
+            fail(f"--spamassassin: {exc}")
     build_resolver(nameservers, zones, timeout)  # bad --nameserver or --zone: say so now, not in a worker
     from sqlalchemy.exc import SQLAlchemyError
 

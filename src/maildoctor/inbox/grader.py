@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from maildoctor.dns.answer import Resolver
@@ -57,6 +58,8 @@ async def grade_rows(
                         tls=(row.get("tls_cipher") or "TLS") if row["tls"] else "",
                         given_by="the SMTP session",
                         known_selectors=tuple(row.get("known_selectors", ())),
+                        spamassassin=row.get("spamassassin"),
+                        rspamd=row.get("rspamd"),
                     ),
                 ),
                 2 * budget,
@@ -127,9 +130,22 @@ def _child_grade(rows: list[dict[str, Any]]) -> list[tuple[int, float, dict[str,
     return _child["loop"].run_until_complete(grade_rows(rows, _child["resolver"]))
 
 
+@dataclass(frozen=True)
+class ContentFilters:
+    """The content filters that score each message: spamd's HOST:PORT, rspamd's URL."""
+
+    spamassassin: str | None = None
+    rspamd: str | None = None
+
+    def describe(self) -> str:
+        used = [f"SpamAssassin at {self.spamassassin}"] * bool(self.spamassassin) + [f"rspamd at {self.rspamd}"] * bool(self.rspamd)
+        return " and ".join(used) or "none"
+
+
 class Grader:
-    def __init__(self, store: Store, spec: ResolverSpec, processes: int = 2) -> None:
+    def __init__(self, store: Store, spec: ResolverSpec, processes: int = 2, filters: ContentFilters | None = None) -> None:
         self.store, self.spec, self.processes = store, spec, processes
+        self.filters = filters or ContentFilters()
         self.queue: asyncio.Queue[int] = asyncio.Queue()
         self._pool: ProcessPoolExecutor | None = None
         self._resolver: Resolver | None = None
@@ -173,6 +189,7 @@ class Grader:
         for row in rows:
             domain = _from_domain(row["raw"])
             row["known_selectors"] = selectors_seen(self.store.engine, domain)[:8] if domain else []
+            row["spamassassin"], row["rspamd"] = self.filters.spamassassin, self.filters.rspamd
 
     def _update_room(self) -> None:
         if self.backlog >= MAX_BACKLOG:

@@ -12,10 +12,11 @@ from pathlib import Path
 import uvicorn
 
 from maildoctor.dns.spec import ResolverSpec
-from maildoctor.inbox.grader import Grader
+from maildoctor.inbox.grader import ContentFilters, Grader
 from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits, any_credentials
 from maildoctor.inbox.tlscert import server_context
 from maildoctor.inbox.web import create_app
+from maildoctor.probes.contentengines import spamd_answers
 from maildoctor.store.database import Store
 
 log = logging.getLogger("maildoctor.inbox")
@@ -36,6 +37,18 @@ class ServeConfig:
     tls: bool = True
     grader_processes: int = 2
     limits: SmtpLimits = field(default_factory=SmtpLimits)
+    spamassassin: str | None = None  # spamd's HOST:PORT
+    rspamd: str | None = None  # rspamd's URL
+    local_spamd: bool = True  # with neither given: use a spamd on 127.0.0.1:783 when one answers
+
+
+LOCAL_SPAMD = "127.0.0.1:783"
+
+
+async def content_filters(config: ServeConfig) -> ContentFilters:
+    if config.spamassassin or config.rspamd or not config.local_spamd:
+        return ContentFilters(config.spamassassin, config.rspamd)
+    return ContentFilters(LOCAL_SPAMD if await spamd_answers(LOCAL_SPAMD) else None)
 
 
 async def purge_forever(store: Store, keep_days: float) -> None:
@@ -52,7 +65,8 @@ async def purge_forever(store: Store, keep_days: float) -> None:
 async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     config.data.mkdir(parents=True, exist_ok=True)
     store = Store(config.db or str(config.data))
-    grader = Grader(store, spec, config.grader_processes)
+    filters = await content_filters(config)
+    grader = Grader(store, spec, config.grader_processes, filters)
     queued = await grader.start()
     handler = InboxHandler(store, config.domain, grader, config.limits)
     tls = server_context(config.data, config.domain, config.tls_cert, config.tls_key) if config.tls else None
@@ -75,7 +89,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     names = spec.build()  # the reverse names of report sources, asked under the web server's loop
     web = uvicorn.Server(
         uvicorn.Config(
-            create_app(store, config.domain, config.admin_token, lambda: names),
+            create_app(store, config.domain, config.admin_token, lambda: names, filters.describe()),
             host=config.host,
             port=config.http_port,
             log_level="warning",
@@ -88,7 +102,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     print(
         f"maildoctor serve: SMTP on {config.host}:{config.smtp_port} for <test address>@{config.domain}"
         f" (STARTTLS {'on' if tls else 'off'}), web on http://{web_host}:{config.http_port}/,"
-        f" data in {config.db or config.data}; {queued} stored message(s) queued for grading",
+        f" data in {config.db or config.data}; content filter: {filters.describe()}; {queued} stored message(s) queued for grading",
         flush=True,
     )
     try:

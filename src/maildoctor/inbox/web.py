@@ -72,7 +72,13 @@ def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def create_app(store: Store, domain: str, admin_token: str | None = None, resolver_factory: Callable[[], Any] | None = None) -> Starlette:
+def create_app(
+    store: Store,
+    domain: str,
+    admin_token: str | None = None,
+    resolver_factory: Callable[[], Any] | None = None,
+    content_filter: str = "none",
+) -> Starlette:
     env = _template_env()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -98,7 +104,7 @@ def create_app(store: Store, domain: str, admin_token: str | None = None, resolv
         }
 
     async def index(request: Request) -> Response:
-        return page("index.html")
+        return page("index.html", content_filter=content_filter)
 
     async def new_test(request: Request) -> Response:
         test_id, _ = await asyncio.to_thread(store.create_test)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from maildoctor.dmarc.alignment import DmarcVerdict
 from maildoctor.dmarc.discovery import DmarcDiscovery
 from maildoctor.dns.zonedata import OUTSIDE_ZONES
-from maildoctor.findings import RAN, SKIPPED, UNAVAILABLE, CheckRun
+from maildoctor.findings import PARTIAL, RAN, SKIPPED, UNAVAILABLE, CheckRun
 from maildoctor.message.authfindings import Recorded
 from maildoctor.message.authresults import AuthResults
 from maildoctor.message.connection import Connection
@@ -153,8 +153,10 @@ def _content(checks: MessageChecks, message: ParsedMessage, engines: list[Engine
         checks.ran("content", "message_phrases", ["the text was read for phrases spam filters score"])
     else:
         checks.skipped("content", "message_phrases", "not applicable: only the header was given")
-    if not engines:
-        checks.skipped("content", "content_engines", "not asked: no content filter (SpamAssassin, rspamd) was configured")
+    if not engines:  # our own phrases are no spam filter's verdict: the area is not a pass without one
+        checks.runs.append(
+            CheckRun("content", "content_engines", PARTIAL, "not checked by a content filter: no SpamAssassin or rspamd was configured")
+        )
     for engine in engines:
         if engine.error:
             checks.ran("content", f"content_{engine.engine.lower()}", [], UNAVAILABLE, f"{engine.engine}: {engine.error}")

@@ -85,6 +85,24 @@ async def _read_all(reader: asyncio.StreamReader) -> bytes:
     return bytes(data)
 
 
+async def spamd_answers(where: str, timeout: float = 2.0) -> bool:
+    """Whether a spamd listens at where (its PING gets PONG)."""
+    host, port = parse_host_port(where, 783)
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (TimeoutError, OSError):
+        return False
+    try:
+        writer.write(b"PING SPAMC/1.5\r\n\r\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    except (TimeoutError, OSError):
+        return False
+    finally:
+        writer.close()
+    return line.startswith(b"SPAMD/") and b"PONG" in line
+
+
 async def ask_spamd(where: str, message: bytes, timeout: float = DEFAULT_TIMEOUT) -> EngineResult:
     host, port = parse_host_port(where, 783)
     try:
