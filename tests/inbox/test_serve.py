@@ -3,6 +3,7 @@ smtplib and swaks, results read through the API and in headless Chromium."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import smtplib
 import sqlite3
@@ -101,6 +102,10 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
         recorded = page.locator('[data-area="What receivers recorded"]')  # a message straight from its sender
         assert recorded.get_attribute("data-state") == "not_checked" and "no receiver recorded" in recorded.inner_text()
         assert page.locator('[data-area="SMTP"]').count() == 0  # not asked of the inbox: no section
+        text = page.inner_text("main")
+        assert not re.search(r"(?<![\w-])--[a-z]", text), re.findall(r".{40}--[a-z].{20}", text)  # no command-line options on a web page
+        # sent from 127.0.0.1: one note, and no PTR or SPF record proposed for an address nobody outside sees
+        assert "This message came from a private address" in text and "127.0.0.1." not in text and "ip4:127.0.0.1" not in text
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "inbox-result.png"), full_page=True)
     finally:

@@ -141,7 +141,7 @@ async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
                 " only pass through SPF), or it uses a selector not on the list.",
                 evidence=[f"{r.name} TXT: {r.answer.outcome.value}" for r in results[:6]] + (["…"] if len(results) > 6 else []),
                 fix="Find the selector in the s= tag of a DKIM-Signature header of a message you sent, and run"
-                " again with --dkim-selector SELECTOR. If the domain does not sign, enable DKIM signing and"
+                " the audit again naming that selector. If the domain does not sign, enable DKIM signing and"
                 f" publish its key:\n  {zone_line(f'<selector>._domainkey.{domain}', 3600, 'TXT', quote_txt(SIGNATURE))}",
             )
         )

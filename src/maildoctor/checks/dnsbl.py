@@ -121,7 +121,7 @@ def blocklist_findings(results: list[Result], resolver: Any = None) -> list[Find
                 " for queries through public resolvers such as 8.8.8.8, or an over-quota code). The answer says"
                 " nothing about a listing: the addresses may be listed there or not.",
                 evidence=[f"{r.shown_query} A: {' '.join(r.reading.codes)} ({r.detail})" for r in refused],
-                fix="Query from your own recursive resolver (e.g. unbound on the server, then --nameserver 127.0.0.1),"
+                fix="Query from your own recursive resolver (e.g. unbound on the server itself),"
                 " not through a public or forwarding one; some lists also need a free registration of that resolver.",
             )
         )
@@ -135,7 +135,7 @@ def blocklist_findings(results: list[Result], resolver: Any = None) -> list[Find
                 "No usable answer came back (timeout, SERVFAIL or REFUSED), so nothing is known about a listing"
                 f" there: {', '.join(zones[:12])}{' …' if len(zones) > 12 else ''}.",
                 evidence=[f"{r.shown_query} A: {r.detail}" for r in unavailable],
-                fix="Run again later, or with --nameserver pointing at a resolver that reaches these lists.",
+                fix="Run again later, or through a resolver that reaches these lists.",
             )
         )
     public = public_resolver_finding(results, resolver)

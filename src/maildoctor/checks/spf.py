@@ -96,7 +96,7 @@ async def _missing(ctx: AuditContext, answer: Answer) -> list[Finding]:
             + (" A record was found elsewhere (below): receivers never look there." if candidates else "")
             + (_dropped(candidates[0]) if candidates else ""),
             evidence=[answer.describe(), type99.describe(), misplaced_txt.describe(), misplaced_99.describe()],
-            fix="Publish one TXT record (checked against the sending IPs given with --ip):\n" + publish,
+            fix="Publish one TXT record (checked against the sending IPs given):\n" + publish,
             changes=[change.add(domain, 3600, "TXT", quote_txt(suggestion))],
         )
     ]

@@ -4,6 +4,7 @@ the two disagree, the headers and structure, optional content engines, and the s
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     from_domain = address_domain(sender)
     envelope_domain = address_domain(connection.mail_from) or (connection.helo.lower() if not connection.mail_from else "")
     signatures_of_from = [t for t in _signature_selectors(message) if t[0] == from_domain]
+    private = is_private_address(connection.ip)
 
     async def spf() -> SpfEvaluation | None:
         if not connection.ip or not (connection.mail_from or connection.helo):
@@ -98,7 +100,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         discover = not own_keys or any(a is None or not a.ok for a in own_keys)
         target = Target(
             domain=from_domain,
-            ips=[connection.ip] if connection.ip else [],
+            ips=[connection.ip] if connection.ip and not private else [],  # no PTR or SPF fix for an address nobody outside sees
             known_selectors=list(dict.fromkeys([s for _, s in signatures_of_from] + list(options.known_selectors))),
             discover_selectors=discover,
             spamhaus_dqs_key=options.spamhaus_dqs_key,
@@ -136,9 +138,30 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         else None
     )
 
+    if private:
+        report.findings.append(
+            catalog_finding(
+                "msg.private_sender",
+                f"The connecting server {connection.ip} has a private address: receivers on the internet never see it, so its"
+                " SPF result and reverse DNS say nothing about your real server, and maildoctor proposes no fix for them.",
+                evidence=[f"client IP {connection.ip} ({connection.sources.get('ip', 'the headers')})"],
+            )
+        )
     report.findings += structure_findings(message)
     context = authfindings.Context(
-        message, connection, spf_evaluation, spf_result, signatures, arc, verdict, recorded, results, audit, from_domain, envelope_domain
+        message,
+        connection,
+        spf_evaluation,
+        spf_result,
+        signatures,
+        arc,
+        verdict,
+        recorded,
+        results,
+        audit,
+        from_domain,
+        envelope_domain,
+        private,
     )
     report.findings += authfindings.auth_findings(context)
     report.findings += [authfindings.engine_finding(r) for r in engine_results]
@@ -158,6 +181,15 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
         report.verified.setdefault(area, lines)
     report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
     return report
+
+
+def is_private_address(text: str) -> bool:
+    """Loopback, private, link-local or unique-local: an address the internet's receivers never see."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
 
 
 def _unencrypted(connection: Any) -> Finding:

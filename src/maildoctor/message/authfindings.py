@@ -71,6 +71,7 @@ class Context:
     audit: Report | None
     from_domain: str
     envelope_domain: str
+    private_sender: bool = False  # the connecting IP is loopback or private
 
     def domain_finding(self, *ids: str) -> list[Finding]:
         return [f for f in (self.audit.findings if self.audit else []) if f.id in ids]
@@ -109,6 +110,8 @@ def _spf(ctx: Context) -> list[Finding]:
     if related:
         detail += " The sender domain's records show why: " + "; ".join(f"{f.title} [{f.id}]" for f in related) + "."
     fix = related[0].fix if related else f"Authorize {conn.ip} in the SPF record of {spf.domain}."
+    if ctx.private_sender:  # no record change for an address the internet never sees
+        fix = "Send the test from the server that sends your real mail (see msg.private_sender)."
     return [
         make_finding(
             "auth.spf_fail",

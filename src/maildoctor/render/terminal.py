@@ -27,9 +27,19 @@ def score_style(score: float) -> str:
 
 
 INDENT = 11
+# What the command line offers for a finding: the findings themselves are worded for every front
+# end (the inbox's page has no options), the terminal adds how to act on them here.
+RESOLVER_TIP = "--nameserver 127.0.0.1 asks your own resolver; --spamhaus-dqs-key KEY asks Spamhaus through DQS."
+CLI_TIPS = {  # finding id: (the report kinds whose command has the option, the tip)
+    "dkim.no_keys_found": (("domain", "zone"), "--dkim-selector SELECTOR names the selector in use."),
+    "spf.missing": (("domain", "zone"), "--ip IP checks the suggested record against each sending address."),
+    "dnsbl.unavailable": (("domain", "blocklists"), "--nameserver IP[:PORT] asks another resolver."),
+    "dnsbl.query_refused": (("domain", "blocklists"), RESOLVER_TIP),
+    "dnsbl.public_resolver": (("domain", "blocklists"), RESOLVER_TIP),
+}
 
 
-def _print_finding(console: Console, f: Finding, verbose: bool) -> None:
+def _print_finding(console: Console, f: Finding, verbose: bool, kind: str = "") -> None:
     console.print(Text.assemble((f" {str(f.severity).upper():8} ", STYLE[f.severity]), " ", (f.title, "bold"), (f"  [{f.id}]", "dim")))
     console.print(Padding(Text(f.detail), (0, 0, 0, INDENT)))
     for i, line in enumerate(f.fix.splitlines()):
@@ -38,6 +48,9 @@ def _print_finding(console: Console, f: Finding, verbose: bool) -> None:
             console.print(Text(" " * INDENT + line, style="green"), soft_wrap=True)
         else:
             console.print(Padding(Text.assemble(("Fix: " if i == 0 else "", "bold green"), line), (0, 0, 0, INDENT)))
+    kinds, tip = CLI_TIPS.get(f.id, ((), ""))
+    if kind in kinds:
+        console.print(Padding(Text.assemble(("Tip: ", "bold"), tip), (0, 0, 0, INDENT)))
     if verbose and f.evidence:
         console.print(Padding(Text("Evidence:\n" + "\n".join("  " + e for e in f.evidence), style="dim"), (0, 0, 0, INDENT)))
     if verbose and f.refs:
@@ -111,7 +124,7 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
         console.print()
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
         for finding in findings:
-            _print_finding(console, finding, verbose)
+            _print_finding(console, finding, verbose, report.kind)
     if not report.findings and report.complete:
         console.print("\n[green]Nothing to fix in the areas checked.[/green]")
     if verbose and report.queries:
