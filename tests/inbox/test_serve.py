@@ -133,6 +133,10 @@ def test_an_unsigned_message_without_tls_fails_those_areas_on_the_page(inbox: In
             '[data-area="TLS"]'
         )
         assert "The message is not DKIM-signed" in page.inner_text('[data-area="DKIM"]')
+        # the summary: a verdict in words, and the fixes worth most first
+        assert page.inner_text("#verdict").startswith("Not the whole story")  # the blocklists could not be asked
+        first = page.locator("#fix-first li")
+        assert 1 <= first.count() <= 3 and first.nth(0).get_attribute("data-finding") == "auth.dkim_none"
     finally:
         chromium.close()
         manager.stop()

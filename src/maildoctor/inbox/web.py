@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
+from maildoctor.render.summary import fix_first, verdict_words
 from maildoctor.store.database import Store
 
 SECURITY_HEADERS = {
@@ -118,8 +119,14 @@ def create_app(
         if data["message_id"] and data["status"] == "done":
             raw_bytes = await asyncio.to_thread(store.raw, data["message_id"])
             raw = (raw_bytes or b"")[:200_000].decode("utf-8", "replace")
-        sections = _sections(data["report"]) if data["report"] else []
-        return page("test.html", test=data, sections=sections, raw=raw)
+        report = data["report"]
+        sections = _sections(report) if report else []
+        summary = (
+            {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
+            if report
+            else None
+        )
+        return page("test.html", test=data, sections=sections, raw=raw, summary=summary)
 
     async def api_create(request: Request) -> Response:
         test_id, local = await asyncio.to_thread(store.create_test)

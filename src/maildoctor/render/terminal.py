@@ -11,6 +11,7 @@ from rich.text import Text
 
 from maildoctor import findings as findings_module
 from maildoctor.findings import Finding, Report, Severity
+from maildoctor.render.summary import verdict_words
 
 STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -115,6 +116,8 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
                 (incomplete, "bold magenta"),
                 "   ",
                 (summary, "dim"),
+                "\n",
+                (verdict_words(score, not missing), ""),
             ),
             expand=False,
         )

@@ -10,6 +10,12 @@
       copy.textContent = "Copied";
     });
   }
+  Array.prototype.forEach.call(document.querySelectorAll("button.copy-record"), function (button) {
+    button.addEventListener("click", function () {
+      if (navigator.clipboard) { navigator.clipboard.writeText(button.getAttribute("data-copy")); }
+      button.textContent = "Copied";
+    });
+  });
   if (!test || test.getAttribute("data-status") === "done") { return; }
   var id = test.getAttribute("data-test-id");
   var status = document.getElementById("status");
