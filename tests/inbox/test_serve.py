@@ -235,6 +235,9 @@ def test_unknown_tokens_and_admin(inbox: Inbox) -> None:
     assert inbox.api("/api/tests")[0] == 403  # listing needs the admin token
     status, body = inbox.api("/api/tests", token="sekrit")
     assert status == 200 and body["tests"]
+    assert all(
+        t["address"].endswith("@inbox.test") and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t["created"]) for t in body["tests"]
+    )
     victim = inbox.new_test()
     assert inbox.api(f"/api/tests/{victim['id']}", "DELETE")[0] == 403
     assert inbox.api(f"/api/tests/{victim['id']}", "DELETE", token="sekrit")[0] == 200
@@ -419,3 +422,37 @@ def test_content_is_scored_by_spamassassin_when_serve_has_one(dns: TestDnsServer
 def test_without_a_content_filter_the_start_page_says_so(inbox: Inbox) -> None:
     status, start_page = inbox.get("/")
     assert status == 200 and "No content filter" in start_page
+
+
+def test_every_message_is_kept_and_two_grades_can_be_compared(inbox: Inbox) -> None:
+    test = inbox.new_test()
+    send(inbox, test["address"], message("alice@sender.test", subject="Before the fix"))  # unsigned
+    first = inbox.wait_graded(test["id"])
+    send(inbox, test["address"], signed(subject="After the fix"))
+    for _ in range(300):
+        status, listed = inbox.api(f"/api/tests/{test['id']}/messages")
+        if len(listed["messages"]) == 2 and all(m["status"] == "done" for m in listed["messages"]):
+            break
+        time.sleep(0.1)
+    newest, oldest = listed["messages"]
+    assert status == 200 and newest["id"] > oldest["id"] and newest["received"].endswith("Z")
+    assert inbox.api(oldest["api"])[1]["report"]["score"] == first["report"]["score"]
+    assert inbox.api(f"/api/tests/{test['id']}/messages/999999")[0] == 404
+    status, change = inbox.api(f"/api/tests/{test['id']}/compare?a={oldest['id']}&b={newest['id']}")
+    assert status == 200 and "auth.dkim_none" in {f["id"] for f in change["gone"]}
+    assert {"area": "dkim", "before": "fail", "after": "pass"}.items() <= next(a for a in change["areas"] if a["area"] == "dkim").items()
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + test["url"])
+        page.wait_for_selector("#history")
+        assert page.locator("#history tr[data-message]").count() == 2
+        page.click("#history a.compare")
+        page.wait_for_selector("#compare")
+        assert page.locator('#gone [data-finding="auth.dkim_none"]').count() == 1
+        assert "DKIM: fail → pass" in page.inner_text("#areas")
+        page.goto(inbox.url + oldest["url"])  # an older grade stays reachable
+        assert "Before the fix" in page.inner_text("table.facts")
+    finally:
+        chromium.close()
+        manager.stop()

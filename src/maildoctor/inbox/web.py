@@ -7,6 +7,7 @@ anything in the viewer's browser."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
+from maildoctor.render.compare import compare_reports
 from maildoctor.render.summary import fix_first, verdict_words
 from maildoctor.store.database import Store
 
@@ -35,6 +37,10 @@ SECURITY_HEADERS = {
 # The page's words for areas whose report title is terse
 PAGE_TITLES = {"msg": "Headers and structure", "auth": "What receivers recorded", "mx": "MX (receiving mail)"}
 STATE_WORDS = {"pass": "pass", "fail": "fail", "not_checked": "not checked", "unavailable": "unavailable"}
+
+
+def iso_time(when: float) -> str:
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _template_env() -> Environment:
@@ -88,9 +94,27 @@ def create_app(
     def api(data: Any, status: int = 200) -> JSONResponse:
         return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
 
-    async def view(test_id: str) -> dict[str, Any] | None:
-        found = await asyncio.to_thread(store.test, test_id)
-        if found is None:
+    def message_param(request: Request, name: str = "m") -> int | None:
+        value = request.query_params.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 18 else None
+
+    def history_rows(rows: list[dict[str, Any]], test_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": r["id"],
+                "received": iso_time(r["received"]),
+                "client_ip": r["client_ip"],
+                "score": r["score"],
+                "status": "done" if r["report"] else "analysing",
+                "url": f"/t/{test_id}?m={r['id']}",
+                "api": f"/api/tests/{test_id}/messages/{r['id']}",
+            }
+            for r in rows
+        ]
+
+    async def view(test_id: str, message_id: int | None = None) -> dict[str, Any] | None:
+        found = await asyncio.to_thread(store.test, test_id, message_id)
+        if found is None or (message_id is not None and found["message"] is None):
             return None
         message = found["message"]
         status = "waiting" if message is None else "done" if message["report"] else "analysing"
@@ -112,9 +136,11 @@ def create_app(
         return RedirectResponse(f"/t/{test_id}", status_code=303, headers=SECURITY_HEADERS)
 
     async def result_page(request: Request) -> Response:
-        data = await view(request.path_params["test_id"])
+        test_id = request.path_params["test_id"]
+        data = await view(test_id, message_param(request))
         if data is None:
             return page("not_found.html", 404)
+        history = history_rows(await asyncio.to_thread(store.history, test_id), test_id)
         raw = ""
         if data["message_id"] and data["status"] == "done":
             raw_bytes = await asyncio.to_thread(store.raw, data["message_id"])
@@ -126,7 +152,43 @@ def create_app(
             if report
             else None
         )
-        return page("test.html", test=data, sections=sections, raw=raw, summary=summary)
+        return page("test.html", test=data, sections=sections, raw=raw, summary=summary, history=history)
+
+    async def graded_pair(request: Request) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        test_id = request.path_params["test_id"]
+        first, second = message_param(request, "a"), message_param(request, "b")
+        if first is None or second is None:
+            return None
+        before, after = await view(test_id, first), await view(test_id, second)
+        if before is None or after is None or not before["report"] or not after["report"]:
+            return None
+        return before, after
+
+    async def compare_page(request: Request) -> Response:
+        pair = await graded_pair(request)
+        if pair is None:
+            return page("not_found.html", 404)
+        before, after = pair
+        return page("compare.html", test=after, before=before, after=after, change=compare_reports(before["report"], after["report"]))
+
+    async def api_messages(request: Request) -> Response:
+        test_id = request.path_params["test_id"]
+        if await view(test_id) is None:
+            return api({"error": "no such test"}, 404)
+        return api({"id": test_id, "messages": history_rows(await asyncio.to_thread(store.history, test_id), test_id)})
+
+    async def api_message(request: Request) -> Response:
+        test_id, message_id = request.path_params["test_id"], request.path_params["message_id"]
+        data = await view(test_id, message_id if isinstance(message_id, int) else None)
+        if data is None:
+            return api({"error": "no such message"}, 404)
+        return api({"id": data["message_id"], "status": data["status"], **({"report": data["report"]} if data["report"] else {})})
+
+    async def api_compare(request: Request) -> Response:
+        pair = await graded_pair(request)
+        if pair is None:
+            return api({"error": "give a= and b=, two graded messages of this test"}, 404)
+        return api(compare_reports(pair[0]["report"], pair[1]["report"]))
 
     async def api_create(request: Request) -> Response:
         test_id, local = await asyncio.to_thread(store.create_test)
@@ -144,7 +206,8 @@ def create_app(
     async def api_list(request: Request) -> Response:
         if not admin.is_admin(request, admin_token):
             return api({"error": "admin token required"}, 403 if admin_token else 404)
-        return api({"tests": await asyncio.to_thread(store.list_tests)})
+        rows = await asyncio.to_thread(store.list_tests)
+        return api({"tests": [{**r, "address": f"{r['address']}@{domain}", "created": iso_time(r["created"])} for r in rows]})
 
     async def api_delete(request: Request) -> Response:
         if not admin.is_admin(request, admin_token):
@@ -162,10 +225,14 @@ def create_app(
         Route("/", index),
         Route("/tests", new_test, methods=["POST"]),
         Route("/t/{test_id}", result_page),
+        Route("/t/{test_id}/compare", compare_page),
         *dashboard.routes(store, admin_token, page, resolver_factory),
         Route("/api/tests", api_create, methods=["POST"]),
         Route("/api/tests", api_list, methods=["GET"]),
         Route("/api/tests/{test_id}", api_get, methods=["GET"]),
+        Route("/api/tests/{test_id}/messages", api_messages, methods=["GET"]),
+        Route("/api/tests/{test_id}/messages/{message_id:int}", api_message, methods=["GET"]),
+        Route("/api/tests/{test_id}/compare", api_compare, methods=["GET"]),
         Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
         Mount("/static", static, name="static"),
     ]

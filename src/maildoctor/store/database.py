@@ -278,11 +278,15 @@ class Store:
             self._addresses[local] = found
         return found
 
-    def test(self, test_id: str) -> dict[str, Any] | None:
+    def test(self, test_id: str, message_id: int | None = None) -> dict[str, Any] | None:
+        """The test and one of its messages: the latest, or message_id (None when it is not this test's)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(tests).where(tests.c.id == test_id)).mappings().first()
             if row is None:
                 return None
+            chosen = (
+                messages.c.test_id == test_id if message_id is None else (messages.c.test_id == test_id) & (messages.c.id == message_id)
+            )
             latest = (
                 conn.execute(
                     select(
@@ -298,7 +302,7 @@ class Store:
                         messages.c.report,
                         messages.c.graded,
                     )
-                    .where(messages.c.test_id == test_id)
+                    .where(chosen)
                     .order_by(messages.c.id.desc())
                     .limit(1)
                 )
@@ -306,6 +310,17 @@ class Store:
                 .first()
             )
         return {"test": dict(row), "message": dict(latest) if latest else None}
+
+    def history(self, test_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Every message a test address received, newest first, with its grade once there is one."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages.c.id, messages.c.received, messages.c.client_ip, messages.c.score, messages.c.report)
+                .where(messages.c.test_id == test_id)
+                .order_by(messages.c.id.desc())
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
 
     def raw(self, message_id: int) -> bytes | None:
         with self.engine.connect() as conn:
