@@ -3,11 +3,13 @@ smtplib and swaks, results read through the API and in headless Chromium."""
 
 from __future__ import annotations
 
+import http.server
 import re
 import shutil
 import smtplib
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -456,3 +458,51 @@ def test_every_message_is_kept_and_two_grades_can_be_compared(inbox: Inbox) -> N
     finally:
         chromium.close()
         manager.stop()
+
+
+def test_the_html_part_is_shown_sandboxed_with_nothing_loaded(inbox: Inbox) -> None:
+    hits: list[str] = []
+
+    class Tracker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    tracker = http.server.HTTPServer(("127.0.0.1", 0), Tracker)
+    threading.Thread(target=tracker.serve_forever, daemon=True).start()
+    where = f"http://127.0.0.1:{tracker.server_port}"
+    html = (
+        f'<html><body><h1 id="hello" style="color:#c00">Hello from the newsletter</h1><img src="{where}/pixel.png">'
+        f'<script>fetch("{where}/script")</script><p>{"word " * 30}</p></body></html>'
+    )
+    boundary = "b1"
+    raw = (
+        "From: Alice <alice@sender.test>\r\nTo: t@inbox.test\r\nSubject: Newsletter\r\nDate: Wed, 02 Dec 2026 10:00:00 +0000\r\n"
+        f"Message-ID: <n1@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary={boundary}\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello from the newsletter (text)\r\n"
+        f"--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--{boundary}--\r\n"
+    ).encode()
+    test = inbox.new_test()
+    send(inbox, test["address"], sign(raw, domain="sender.test"))
+    inbox.wait_graded(test["id"])
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + test["url"])
+        page.wait_for_selector("#message-html")
+        frame = page.frame_locator("#message-html")
+        assert frame.locator("#hello").inner_text() == "Hello from the newsletter"
+        assert "Hello from the newsletter (text)" in page.inner_text("#text-part")
+        assert "1 loaded from the internet, blocked here" in page.inner_text("#balance")
+        page.wait_for_timeout(500)
+    finally:
+        chromium.close()
+        manager.stop()
+        tracker.shutdown()
+    assert hits == []  # neither the image nor the script reached out
+    status, _ = inbox.get(f"/t/{test['id']}/html?m=abc")  # a malformed message id is the latest, not an error
+    assert status == 200

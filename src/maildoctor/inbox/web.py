@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import re
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -23,13 +24,14 @@ from starlette.staticfiles import StaticFiles
 
 from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
+from maildoctor.message.parse import parse_message
 from maildoctor.render.compare import compare_reports
 from maildoctor.render.summary import fix_first, verdict_words
 from maildoctor.store.database import Store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
-    " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    " frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",  # a form post carries its Origin (no-referrer makes it "null"); nothing leaves the site
     "X-Frame-Options": "DENY",
@@ -37,6 +39,35 @@ SECURITY_HEADERS = {
 # The page's words for areas whose report title is terse
 PAGE_TITLES = {"msg": "Headers and structure", "auth": "What receivers recorded", "mx": "MX (receiving mail)"}
 STATE_WORDS = {"pass": "pass", "fail": "fail", "not_checked": "not checked", "unavailable": "unavailable"}
+
+
+# The received HTML, shown in a frame of its own: no script, no form, no request anywhere (remote
+# images stay blocked and are counted instead), inline styles and data: images only.
+MESSAGE_HTML_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+GMAIL_CLIPS_AT = 102 * 1024  # Gmail shows "[Message clipped]" for HTML beyond about 102 KB
+_REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
+
+
+def message_view(raw: bytes) -> dict[str, Any]:
+    """The message as a reader gets it: the parts, the image/text balance, the size and Gmail's clipping."""
+    parsed = parse_message(raw)
+    html_bytes = len(parsed.html.encode("utf-8", "replace"))
+    words = len((parsed.html_text or parsed.text).split())
+    return {
+        "has_html": bool(parsed.html),
+        "text": parsed.text[:100_000],
+        "size": len(raw),
+        "html_bytes": html_bytes,
+        "clipped": html_bytes > GMAIL_CLIPS_AT,
+        "images": parsed.images,
+        "remote_images": len(_REMOTE_IMAGE.findall(parsed.html)),
+        "words": words,
+        "headers": parsed.headers[:300],
+    }
 
 
 def iso_time(when: float) -> str:
@@ -141,10 +172,11 @@ def create_app(
         if data is None:
             return page("not_found.html", 404)
         history = history_rows(await asyncio.to_thread(store.history, test_id), test_id)
-        raw = ""
+        raw, shown = "", None
         if data["message_id"] and data["status"] == "done":
-            raw_bytes = await asyncio.to_thread(store.raw, data["message_id"])
-            raw = (raw_bytes or b"")[:200_000].decode("utf-8", "replace")
+            raw_bytes = await asyncio.to_thread(store.raw, data["message_id"]) or b""
+            raw = raw_bytes[:200_000].decode("utf-8", "replace")
+            shown = await asyncio.to_thread(message_view, raw_bytes)
         report = data["report"]
         sections = _sections(report) if report else []
         summary = (
@@ -152,7 +184,15 @@ def create_app(
             if report
             else None
         )
-        return page("test.html", test=data, sections=sections, raw=raw, summary=summary, history=history)
+        return page("test.html", test=data, sections=sections, raw=raw, summary=summary, history=history, shown=shown)
+
+    async def message_html(request: Request) -> Response:
+        data = await view(request.path_params["test_id"], message_param(request))
+        if data is None or not data["message_id"]:
+            return page("not_found.html", 404)
+        raw_bytes = await asyncio.to_thread(store.raw, data["message_id"]) or b""
+        parsed = await asyncio.to_thread(parse_message, raw_bytes)
+        return HTMLResponse(parsed.html or "<p>(no HTML part)</p>", headers=MESSAGE_HTML_HEADERS)
 
     async def graded_pair(request: Request) -> tuple[dict[str, Any], dict[str, Any]] | None:
         test_id = request.path_params["test_id"]
@@ -226,6 +266,7 @@ def create_app(
         Route("/tests", new_test, methods=["POST"]),
         Route("/t/{test_id}", result_page),
         Route("/t/{test_id}/compare", compare_page),
+        Route("/t/{test_id}/html", message_html),
         *dashboard.routes(store, admin_token, page, resolver_factory),
         Route("/api/tests", api_create, methods=["POST"]),
         Route("/api/tests", api_list, methods=["GET"]),
