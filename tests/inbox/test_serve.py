@@ -7,6 +7,7 @@ import http.server
 import re
 import shutil
 import smtplib
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -506,3 +507,27 @@ def test_the_html_part_is_shown_sandboxed_with_nothing_loaded(inbox: Inbox) -> N
     assert hits == []  # neither the image nor the script reached out
     status, _ = inbox.get(f"/t/{test['id']}/html?m=abc")  # a malformed message id is the latest, not an error
     assert status == 200
+
+
+def test_a_failed_tls_handshake_is_one_line_and_sigterm_stops_cleanly(dns: TestDnsServer, tmp_path: Path) -> None:
+    server = start_inbox(tmp_path / "data", dns.address, "--grader-processes", "2")
+    log = tmp_path / f"serve-{server.smtp_port}.log"
+    try:
+        with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=5) as client:
+            client.recv(512)
+            client.sendall(b"EHLO x\r\nSTARTTLS\r\n")
+            time.sleep(0.3)
+            client.recv(1024)
+            client.sendall(b"\x16\x03\x01\x00\x05not a TLS hello at all")
+            time.sleep(0.5)
+        test = server.new_test()
+        send(server, test["address"], signed())
+        server.wait_graded(test["id"])
+        assert server.get("/favicon.ico")[0] == 200 and "<svg" in server.get("/static/favicon.svg")[1]
+    finally:
+        server.process.terminate()  # SIGTERM, as a service manager stops it
+        server.process.wait(30)
+    text = log.read_text()
+    assert "a client failed the TLS handshake" in text and "Traceback" not in text
+    assert "accepted message 1 from 127.0.0.1 (HELO mail.sender.test" in text and "TLSv1." in text
+    assert "maildoctor serve: stopped" in text and "leaked semaphore" not in text and server.process.returncode == 0

@@ -119,6 +119,7 @@ def serve(
     from maildoctor.inbox.smtpd import SmtpLimits
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("maildoctor.inbox").setLevel(logging.INFO)  # a line per accepted message
     try:
         name = parse_domain(domain) if domain else (socket.getfqdn().lower() if "." in socket.getfqdn() else "localhost")
     except ValueError as exc:

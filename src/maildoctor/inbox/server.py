@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,16 @@ async def content_filters(config: ServeConfig) -> ContentFilters:
     return ContentFilters(LOCAL_SPAMD if await spamd_answers(LOCAL_SPAMD) else None)
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn's server, without its own signal handling: it re-raises SIGTERM when it has stopped,
+    which would kill the process before the grader's workers are shut down (their semaphores
+    leaked). serve() stops it on SIGTERM/SIGINT and then shuts everything down in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
 async def purge_forever(store: Store, keep_days: float) -> None:
     while True:
         try:
@@ -87,7 +100,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
         config.smtp_port,
     )
     names = spec.build()  # the reverse names of report sources, asked under the web server's loop
-    web = uvicorn.Server(
+    web = _QuietServer(
         uvicorn.Config(
             create_app(store, config.domain, config.admin_token, lambda: names, filters.describe()),
             host=config.host,
@@ -105,6 +118,8 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
         f" data in {config.db or config.data}; content filter: {filters.describe()}; {queued} stored message(s) queued for grading",
         flush=True,
     )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: setattr(web, "should_exit", True))
     try:
         await web.serve()
     finally:

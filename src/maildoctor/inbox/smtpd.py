@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, TLSSetupException
 
 from maildoctor.feedback.ingest import ingest
 from maildoctor.store.database import Received, Store
@@ -49,6 +49,14 @@ class InboxHandler:
 
     async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:  # noqa: N802
         return "250 2.0.0 OK"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A client that fails the TLS handshake is one log line, not a traceback; a bug keeps its traceback."""
+        if isinstance(error, TLSSetupException):
+            log.warning("a client failed the TLS handshake: %s", error.__cause__ or error)
+            return "421 4.7.0 TLS handshake failed"
+        log.exception("SMTP session error")
+        return "451 4.3.0 Local error, try again later"
 
     async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         return "221 2.0.0 Bye"
@@ -110,6 +118,16 @@ class InboxHandler:
             return "451 4.3.0 Could not store the message, try again later"
         for message_id in stored:
             self.grader.submit(message_id)
+        log.info(
+            "accepted message %s from %s (HELO %s, MAIL FROM <%s>, %d bytes, %s) for %s",
+            ",".join(map(str, stored)),
+            peer,
+            session.host_name or "-",
+            envelope.mail_from or "",
+            len(raw),
+            _cipher(session.ssl) or "no TLS",
+            ", ".join(envelope.rcpt_tos),
+        )
         return f"250 2.0.0 OK: queued as {','.join(map(str, stored))}"
 
     def _ingest_report_mail(self, raw: bytes) -> None:

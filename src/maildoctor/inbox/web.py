@@ -275,6 +275,7 @@ def create_app(
         Route("/api/tests/{test_id}/messages/{message_id:int}", api_message, methods=["GET"]),
         Route("/api/tests/{test_id}/compare", api_compare, methods=["GET"]),
         Route("/api/tests/{test_id}", api_delete, methods=["DELETE"]),
+        Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", status_code=301, headers=SECURITY_HEADERS)),
         Mount("/static", static, name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found})
