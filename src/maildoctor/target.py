@@ -61,6 +61,7 @@ class Target:
     probe: bool = False  # probe every MX host on port 25, and fetch the MTA-STS policy
     cafile: str | None = None  # extra CA certificates to trust (private CAs)
     blocklists: str | None = None  # the user's own blocklist catalog (TOML), instead of the shipped one
+    link_domains: list[str] = field(default_factory=list)  # domains a message links to: looked up on the domain blocklists
     spamhaus_dqs_key: str | None = None  # ask Spamhaus through its Data Query Service (works through public resolvers)
     https_port: int = 443  # where the MTA-STS policy is fetched; only tests change it
 

@@ -190,3 +190,10 @@ def test_spamhaus_through_dqs_with_a_key_that_is_never_shown(tmp_path: Path) -> 
     assert "dnsbl.listed" in audit.stdout
     bad = run("blocklists", "192.0.2.99", "--spamhaus-dqs-key", "no!")
     assert bad.returncode == 2 and "DQS key" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_domains_a_message_links_to_are_looked_up_too(server: TestDnsServer) -> None:
+    report = audit_via(server, "spfok.test", link_domains=["good.test", "spfok.test"])
+    listed = [f for f in report.findings if f.id == "dnsbl.domain_listed"]
+    assert len(listed) == 1 and "good.test" in listed[0].title
+    assert {r["target"] for r in report.facts["dnsbl"] if r["kind"] == "domain"} == {"spfok.test", "good.test"}

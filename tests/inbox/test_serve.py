@@ -531,3 +531,39 @@ def test_a_failed_tls_handshake_is_one_line_and_sigterm_stops_cleanly(dns: TestD
     assert "a client failed the TLS handshake" in text and "Traceback" not in text
     assert "accepted message 1 from 127.0.0.1 (HELO mail.sender.test" in text and "TLSv1." in text
     assert "maildoctor serve: stopped" in text and "leaked semaphore" not in text and server.process.returncode == 0
+
+
+def test_links_are_listed_and_checked_with_check_links(dns: TestDnsServer, tmp_path: Path) -> None:
+    from tests.probes.test_links import Site
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{site.server_port}"
+    html = f'<p><a href="{base}/ok">our shop</a> <a href="{base}/gone">an old offer</a> <a href="{base}/r1">www.example.com</a></p>'
+    raw = (
+        "From: Alice <alice@sender.test>\r\nTo: t@inbox.test\r\nSubject: Links\r\nDate: Wed, 02 Dec 2026 10:00:00 +0000\r\n"
+        f"Message-ID: <l1@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
+    ).encode()
+    inbox = start_inbox(tmp_path / "data", dns.address, "--check-links-allow-private")
+    try:
+        test = inbox.new_test()
+        send(inbox, test["address"], sign(raw, domain="sender.test"))
+        report = inbox.wait_graded(test["id"])["report"]
+        manager, chromium = browser()
+        try:
+            page = chromium.new_page()
+            page.goto(inbox.url + test["url"])
+            page.wait_for_selector("#links")
+            assert "broken: HTTP 404" in page.inner_text(f'#links tr[data-href="{base}/gone"]')
+            assert "HTTP 200 after 2 redirects" in page.inner_text(f'#links tr[data-href="{base}/r1"]')
+            assert "its text shows another domain" in page.inner_text(f'#links tr[data-href="{base}/r1"]')
+            OUTPUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(OUTPUT / "inbox-links.png"), full_page=True)
+        finally:
+            chromium.close()
+            manager.stop()
+    finally:
+        inbox.stop()
+        site.shutdown()
+    broken = next(f for f in report["findings"] if f["id"] == "msg.broken_link")
+    assert broken["title"] == "1 link of the message does not work" and f"{base}/gone: HTTP 404" in broken["evidence"]

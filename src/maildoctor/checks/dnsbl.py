@@ -30,6 +30,9 @@ DOMAIN_ADVICE = (
 )
 
 
+MAX_LINK_DOMAINS = 10
+
+
 @cache
 def shipped_catalog() -> tuple[Blocklist, ...]:
     return tuple(load_catalog())
@@ -154,7 +157,8 @@ def catalog_for(own: str | None, spamhaus_dqs_key: str | None) -> list[Blocklist
 async def check_blocklists(ctx: AuditContext) -> list[Finding]:
     if ctx.zone is not None:  # blocklists are asked once the records are live
         raise NotChecked("offline: a zone file audit asks no blocklist")
-    subjects = [Subject.parse(ip) for ip in ctx.target.ips] + [Subject(ctx.target.domain, "domain")]
+    linked = [Subject(d, "domain") for d in dict.fromkeys(ctx.target.link_domains) if d != ctx.target.domain][:MAX_LINK_DOMAINS]
+    subjects = [Subject.parse(ip) for ip in ctx.target.ips] + [Subject(ctx.target.domain, "domain")] + linked
     lists = catalog_for(ctx.target.blocklists, ctx.target.spamhaus_dqs_key)
     # In an audit the lists are one area among many: a listing's reason is asked only once it is
     # listed (one more round trip then), not for every list beforehand (a third of an audit's questions).

@@ -84,6 +84,8 @@ Then open the web page, get an address, and send a mail to it (e.g. swaks --serv
 @click.option(
     "--no-local-spamd", is_flag=True, help="Do not use a spamd on 127.0.0.1:783 when neither --spamassassin nor --rspamd is given."
 )
+@click.option("--check-links", is_flag=True, help="Fetch each link of a message (HEAD, then GET; 5 s, 3 redirects; public addresses only).")
+@click.option("--check-links-allow-private", is_flag=True, help="Let --check-links reach loopback and private addresses (a lab, tests).")
 @dns_options
 def serve(
     domain: str | None,
@@ -105,6 +107,8 @@ def serve(
     spamassassin: str | None,
     rspamd: str | None,
     no_local_spamd: bool,
+    check_links: bool,
+    check_links_allow_private: bool,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
     timeout: float,
@@ -148,6 +152,8 @@ def serve(
         spamassassin=spamassassin,
         rspamd=rspamd,
         local_spamd=not no_local_spamd,
+        check_links=check_links or check_links_allow_private,
+        links_allow_private=check_links_allow_private,
     )
     if spamassassin:
         try:

@@ -60,6 +60,8 @@ async def grade_rows(
                         known_selectors=tuple(row.get("known_selectors", ())),
                         spamassassin=row.get("spamassassin"),
                         rspamd=row.get("rspamd"),
+                        check_links=bool(row.get("check_links")),
+                        links_allow_private=bool(row.get("links_allow_private")),
                     ),
                 ),
                 2 * budget,
@@ -132,10 +134,12 @@ def _child_grade(rows: list[dict[str, Any]]) -> list[tuple[int, float, dict[str,
 
 @dataclass(frozen=True)
 class ContentFilters:
-    """The content filters that score each message: spamd's HOST:PORT, rspamd's URL."""
+    """What looks at each message's content: spamd's HOST:PORT, rspamd's URL, the link checker."""
 
     spamassassin: str | None = None
     rspamd: str | None = None
+    check_links: bool = False  # fetch every link of a message (public addresses only ...)
+    links_allow_private: bool = False  # ... unless allowed
 
     def describe(self) -> str:
         used = [f"SpamAssassin at {self.spamassassin}"] * bool(self.spamassassin) + [f"rspamd at {self.rspamd}"] * bool(self.rspamd)
@@ -190,6 +194,7 @@ class Grader:
             domain = _from_domain(row["raw"])
             row["known_selectors"] = selectors_seen(self.store.engine, domain)[:8] if domain else []
             row["spamassassin"], row["rspamd"] = self.filters.spamassassin, self.filters.rspamd
+            row["check_links"], row["links_allow_private"] = self.filters.check_links, self.filters.links_allow_private
 
     def _update_room(self) -> None:
         if self.backlog >= MAX_BACKLOG:

@@ -43,15 +43,18 @@ class ServeConfig:
     spamassassin: str | None = None  # spamd's HOST:PORT
     rspamd: str | None = None  # rspamd's URL
     local_spamd: bool = True  # with neither given: use a spamd on 127.0.0.1:783 when one answers
+    check_links: bool = False
+    links_allow_private: bool = False
 
 
 LOCAL_SPAMD = "127.0.0.1:783"
 
 
 async def content_filters(config: ServeConfig) -> ContentFilters:
-    if config.spamassassin or config.rspamd or not config.local_spamd:
-        return ContentFilters(config.spamassassin, config.rspamd)
-    return ContentFilters(LOCAL_SPAMD if await spamd_answers(LOCAL_SPAMD) else None)
+    spamassassin = config.spamassassin
+    if not (spamassassin or config.rspamd) and config.local_spamd and await spamd_answers(LOCAL_SPAMD):
+        spamassassin = LOCAL_SPAMD
+    return ContentFilters(spamassassin, config.rspamd, config.check_links, config.links_allow_private)
 
 
 class _QuietServer(uvicorn.Server):

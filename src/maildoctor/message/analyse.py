@@ -10,18 +10,20 @@ from typing import Any
 
 from maildoctor.dmarc.alignment import DmarcVerdict, evaluate
 from maildoctor.dmarc.discovery import discover_dmarc
+from maildoctor.dmarc.orgdomain import organizational_domain
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
-from maildoctor.findings import Finding, Report, catalog_finding, share_fixes
+from maildoctor.findings import Finding, Report, catalog_finding, make_finding, share_fixes
 from maildoctor.message import authfindings
 from maildoctor.message.authresults import AuthResults, parse_authentication_results, parse_received_spf
 from maildoctor.message.connection import infer_connection
 from maildoctor.message.parse import ParsedMessage, address_domain, addresses, parse_message
 from maildoctor.message.signatures import check_arc, check_signatures, fetch_keys, signature_tags
-from maildoctor.message.structure import is_excerpt, structure_findings
+from maildoctor.message.structure import is_excerpt, message_links, structure_findings
 from maildoctor.message.verified import message_checks
 from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
+from maildoctor.probes.links import LinkCheck, check_links
 from maildoctor.records import change
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.spf.evaluator import SpfEvaluation, check_identity
@@ -40,6 +42,8 @@ class MessageOptions:
     budget: float = CHECK_BUDGET  # seconds for the domain audit's checks
     tls: str | None = None  # how the message reached our own server ("TLSv1.3 TLS_AES_256_GCM_SHA384", "" without TLS)
     given_by: str = "given on the command line"  # where client_ip, helo and mail_from come from
+    check_links: bool = False  # fetch each link (HEAD, then GET), public addresses only ...
+    links_allow_private: bool = False  # ... unless this is set (tests, a lab network)
     known_selectors: tuple[str, ...] = ()  # selectors seen working for the From domain before (reports, earlier mail)
     spamhaus_dqs_key: str | None = None
 
@@ -84,6 +88,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     envelope_domain = address_domain(connection.mail_from) or (connection.helo.lower() if not connection.mail_from else "")
     signatures_of_from = [t for t in _signature_selectors(message) if t[0] == from_domain]
     private = is_private_address(connection.ip)
+    links = message_links(message)
 
     async def spf() -> SpfEvaluation | None:
         if not connection.ip or not (connection.mail_from or connection.helo):
@@ -104,6 +109,7 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
             known_selectors=list(dict.fromkeys([s for _, s in signatures_of_from] + list(options.known_selectors))),
             discover_selectors=discover,
             spamhaus_dqs_key=options.spamhaus_dqs_key,
+            link_domains=list(dict.fromkeys(organizational_domain(link["domain"]) for link in links if not is_address(link["domain"]))),
         )
         return keys, await run_audit(target, dns, areas=options.audit_areas, budget=options.budget)
 
@@ -118,11 +124,17 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     async def no_policy() -> None:
         return None
 
-    (keys, audit), spf_evaluation, dmarc_found, engine_results = await asyncio.gather(
+    async def link_checks() -> list[LinkCheck]:
+        if not options.check_links:
+            return []
+        return await check_links(dns, [link["href"] for link in links], options.links_allow_private)
+
+    (keys, audit), spf_evaluation, dmarc_found, engine_results, checked_links = await asyncio.gather(
         keys_then_domain_audit(),
         spf(),
         discover_dmarc(dns, from_domain) if from_domain else no_policy(),
         engines(),
+        link_checks(),
     )
     signatures = check_signatures(message.raw, message.headers, keys, message.has_body)
     arc = check_arc(message.raw, message.headers, keys, message.has_body)
@@ -148,6 +160,18 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
             )
         )
     report.findings += structure_findings(message)
+    broken = [c for c in checked_links if c.broken]
+    if broken:
+        report.findings.append(
+            make_finding(
+                "msg.broken_link",
+                f"{len(broken)} link{'s' if len(broken) > 1 else ''} of the message do{'es' if len(broken) == 1 else ''} not work",
+                "Readers who click land on an error, and spam filters score dead links: "
+                + "; ".join(c.describe() for c in broken[:5])
+                + ".",
+                evidence=[c.describe() for c in broken],
+            )
+        )
     context = authfindings.Context(
         message,
         connection,
@@ -180,7 +204,17 @@ async def analyse_message(data: bytes, resolver: Resolver, options: MessageOptio
     for area, lines in audit.verified.items() if audit else ():
         report.verified.setdefault(area, lines)
     report.facts = _facts(message, connection, spf_evaluation, signatures, arc, verdict, results, engine_results, audit)
+    by_url = {c.url: c.to_json() for c in checked_links}
+    report.facts["links"] = [{**link, "check": by_url.get(link["href"])} for link in links]
     return report
+
+
+def is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return False
 
 
 def is_private_address(text: str) -> bool:

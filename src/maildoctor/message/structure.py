@@ -8,6 +8,7 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 from maildoctor.dmarc.orgdomain import organizational_domain
@@ -196,20 +197,9 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
                 fix="Share such files by link, or send a plain PDF.",
             )
         )
-    mismatched, shortened = [], []
-    for link in message.links:
-        href_host = (urlsplit(link.href).hostname or "").lower() if link.href.lower().startswith(("http://", "https://")) else ""
-        if not href_host:
-            continue
-        shown = _URLISH.match(link.text.strip())
-        if shown and organizational_domain(shown.group(1).lower()) != organizational_domain(href_host):
-            mismatched.append(f"'{link.text}' -> {link.href}")
-        if href_host.removeprefix("www.") in data["url_shorteners"]:
-            shortened.append(link.href)
-    for url in re.findall(r"https?://[^\s<>\"')]+", message.text):
-        host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-        if host in data["url_shorteners"]:
-            shortened.append(url)
+    links = message_links(message)
+    mismatched = [f"'{link['text']}' -> {link['href']}" for link in links if link["shows_other_domain"]]
+    shortened = [link["href"] for link in links if link["shortener"]]
     if mismatched:
         findings.append(
             catalog_finding(
@@ -276,6 +266,34 @@ def phrase_findings(message: ParsedMessage) -> list[Finding]:
             fix="Rephrase plainly.",
         )
     ]
+
+
+MAX_LINKS = 50
+
+
+def message_links(message: ParsedMessage) -> list[dict[str, Any]]:
+    """Every web link of the message (HTML anchors, then URLs in the text), once each: its domain,
+    whether its visible text names another domain, whether it goes through a public shortener."""
+    data = content_data()
+    found: dict[str, dict[str, Any]] = {}
+    candidates = [(link.href, link.text) for link in message.links] + [
+        (url, "") for url in re.findall(r"https?://[^\s<>\"')]+", message.text)
+    ]
+    for href, text in candidates:
+        host = (urlsplit(href).hostname or "").lower() if href.lower().startswith(("http://", "https://")) else ""
+        if not host or href in found:
+            continue
+        shown = _URLISH.match(text.strip())
+        found[href] = {
+            "href": href,
+            "domain": host,
+            "text": text.strip()[:200],
+            "shows_other_domain": bool(shown and organizational_domain(shown.group(1).lower()) != organizational_domain(host)),
+            "shortener": host.removeprefix("www.") in data["url_shorteners"],
+        }
+        if len(found) >= MAX_LINKS:
+            break
+    return list(found.values())
 
 
 def structure_findings(message: ParsedMessage) -> list[Finding]:
