@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -567,3 +569,35 @@ def test_links_are_listed_and_checked_with_check_links(dns: TestDnsServer, tmp_p
         site.shutdown()
     broken = next(f for f in report["findings"] if f["id"] == "msg.broken_link")
     assert broken["title"] == "1 link of the message does not work" and f"{base}/gone: HTTP 404" in broken["evidence"]
+
+
+def test_a_pasted_message_is_graded_like_mail_and_the_form_is_rate_limited(inbox: Inbox) -> None:
+    headers = (ROOT / "examples" / "afspraakmanager.be-gmail-headers.txt").read_text()
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + "/")
+        page.fill("#paste", headers)
+        page.click("#paste-submit")
+        page.wait_for_selector("#score", timeout=30_000)  # the page waits for the grade by itself
+        assert "pasted into the form" in page.inner_text("#pasted")
+        assert page.inner_text("#client-ip") == "2a02:348:8e:6048::1"  # read from the pasted headers
+        assert page.locator('[data-area="TLS"]').get_attribute("data-state") == "not_checked"  # no delivery to judge
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-paste.png"), full_page=True)
+    finally:
+        chromium.close()
+        manager.stop()
+
+    def post(body: bytes) -> int:
+        request = urllib.request.Request(inbox.url + "/paste", data=body, method="POST")
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post(b"message=") == 400  # nothing pasted: said so, nothing stored
+    statuses = [post(b"message=Subject%3A+hi%0A%0Ahello") for _ in range(10)]
+    assert statuses.count(200) == 8 and statuses[-1] == 429  # 10 per address in 10 minutes, the form's first use included

@@ -85,15 +85,15 @@ def safe_next(target: str) -> str:
 FORM_LIMIT = 8192  # bytes: the admin's forms hold a token, a path or an address
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """The fields of a small urlencoded form post (the first value of each); anything bigger or
-    of another type is read as no fields."""
+async def form_fields(request: Request, limit: int = FORM_LIMIT) -> dict[str, str]:
+    """The fields of a small urlencoded form post (the first value of each); anything bigger than
+    limit bytes or of another type is read as no fields."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > FORM_LIMIT:
+        if len(body) > limit:
             return {}
     try:
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)

@@ -28,7 +28,7 @@ from maildoctor.engine import CHECK_BUDGET
 from maildoctor.feedback.ingest import remember_selectors, selectors_seen
 from maildoctor.findings import crashed_report
 from maildoctor.message.analyse import MessageOptions, analyse_message
-from maildoctor.store.database import Store
+from maildoctor.store.database import PASTED, Store
 
 # Everything about the sender that needs no connection to its servers.
 INBOX_AREAS = ("mx", "spf", "dkim", "dmarc", "rdns", "dnsbl", "mtasts", "tlsrpt", "dane", "dnssec", "bimi")
@@ -44,6 +44,7 @@ async def grade_rows(
     """budget: seconds for a message's domain audit; the whole analysis gets twice that."""
 
     async def one(row: dict[str, Any]) -> tuple[int, float, dict[str, Any]]:
+        pasted = row["rcpt"] == PASTED
         try:
             report = await asyncio.wait_for(
                 analyse_message(
@@ -55,7 +56,7 @@ async def grade_rows(
                         mail_from=row["mail_from"],
                         audit_areas=INBOX_AREAS,
                         budget=budget,
-                        tls=(row.get("tls_cipher") or "TLS") if row["tls"] else "",
+                        tls=None if pasted else (row.get("tls_cipher") or "TLS") if row["tls"] else "",
                         given_by="the SMTP session",
                         known_selectors=tuple(row.get("known_selectors", ())),
                         spamassassin=row.get("spamassassin"),
@@ -81,6 +82,7 @@ async def grade_rows(
             "tls_cipher": row.get("tls_cipher", ""),
             "size": row["size"],
             "at": row["received"],
+            "pasted": pasted,
         }
         data["graded_in"] = round(time.time() - row["received"], 3)
         return row["id"], report.score, data

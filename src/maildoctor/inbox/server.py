@@ -105,7 +105,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     names = spec.build()  # the reverse names of report sources, asked under the web server's loop
     web = _QuietServer(
         uvicorn.Config(
-            create_app(store, config.domain, config.admin_token, lambda: names, filters.describe()),
+            create_app(store, config.domain, config.admin_token, lambda: names, filters.describe(), grader.submit),
             host=config.host,
             port=config.http_port,
             log_level="warning",

@@ -27,7 +27,7 @@ from maildoctor.inbox import admin, dashboard
 from maildoctor.message.parse import parse_message
 from maildoctor.render.compare import compare_reports
 from maildoctor.render.summary import fix_first, verdict_words
-from maildoctor.store.database import Store
+from maildoctor.store.database import PASTED, Received, Store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
@@ -68,6 +68,29 @@ def message_view(raw: bytes) -> dict[str, Any]:
         "words": words,
         "headers": parsed.headers[:300],
     }
+
+
+FORM_POSTS, FORM_WINDOW = 10, 600.0  # submissions per client address, per 10 minutes
+PASTE_LIMIT = 3 * 1024 * 1024  # bytes of the urlencoded form: about 1 MB of message
+
+
+class RateLimit:
+    """At most `count` events per key within `window` seconds (memory bounded: old keys are dropped)."""
+
+    def __init__(self, count: int, window: float, keys: int = 10_000) -> None:
+        self.count, self.window, self.keys = count, window, keys
+        self.seen: dict[str, list[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self.seen.get(key, []) if now - t < self.window]
+        if len(recent) >= self.count:
+            self.seen[key] = recent
+            return False
+        if key not in self.seen and len(self.seen) >= self.keys:
+            self.seen.pop(next(iter(self.seen)))
+        self.seen[key] = [*recent, now]
+        return True
 
 
 def iso_time(when: float) -> str:
@@ -116,7 +139,9 @@ def create_app(
     admin_token: str | None = None,
     resolver_factory: Callable[[], Any] | None = None,
     content_filter: str = "none",
+    submit: Callable[[int], None] | None = None,
 ) -> Starlette:
+    """submit: hands a stored message to the grader (the paste form's messages are graded as mail is)."""
     env = _template_env()
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -159,8 +184,24 @@ def create_app(
             "message_id": message["id"] if message else None,
         }
 
+    limiter = RateLimit(FORM_POSTS, FORM_WINDOW)
+
     async def index(request: Request) -> Response:
         return page("index.html", content_filter=content_filter)
+
+    async def paste(request: Request) -> Response:
+        client = request.client.host if request.client else "?"
+        if not limiter.allow(client):
+            return page("error.html", 429, message="Too many submissions from your address: try again in a few minutes.")
+        fields = await admin.form_fields(request, PASTE_LIMIT)
+        text = fields.get("message", "").strip()
+        if not text or submit is None:
+            return page("error.html", 400, message="Paste a message (its source) or at least its header block into the form.")
+        raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "surrogateescape") + b"\r\n"
+        test_id, _ = await asyncio.to_thread(store.create_test)
+        message_id = await store.store_message(Received(test_id, "", "", "", PASTED, False, raw))
+        submit(message_id)
+        return RedirectResponse(f"/t/{test_id}", status_code=303, headers=SECURITY_HEADERS)
 
     async def new_test(request: Request) -> Response:
         test_id, _ = await asyncio.to_thread(store.create_test)
@@ -264,6 +305,7 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/tests", new_test, methods=["POST"]),
+        Route("/paste", paste, methods=["POST"]),
         Route("/t/{test_id}", result_page),
         Route("/t/{test_id}/compare", compare_page),
         Route("/t/{test_id}/html", message_html),

@@ -193,6 +193,9 @@ def _add_column(conn: Any, table: str, column: str, declaration: str) -> None:
 ADDRESS_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: addresses get typed
 
 
+PASTED = "(pasted)"  # the rcpt of a message pasted into the web form: no SMTP session, no TLS to speak of
+
+
 @dataclass
 class Received:
     test_id: str
