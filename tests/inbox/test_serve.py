@@ -601,3 +601,36 @@ def test_a_pasted_message_is_graded_like_mail_and_the_form_is_rate_limited(inbox
     assert post(b"message=") == 400  # nothing pasted: said so, nothing stored
     statuses = [post(b"message=Subject%3A+hi%0A%0Ahello") for _ in range(10)]
     assert statuses.count(200) == 8 and statuses[-1] == 429  # 10 per address in 10 minutes, the form's first use included
+
+
+def test_a_domain_audited_from_the_start_page(dns: TestDnsServer, tmp_path: Path) -> None:
+    inbox = start_inbox(tmp_path / "data", dns.address)  # its own: the shared inbox's form limit is spent
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + "/")
+        page.fill("#domain", "Sender.Test")
+        page.click("#audit-submit")
+        page.wait_for_selector("#audit")
+        assert page.locator("#audit").get_attribute("data-domain") == "sender.test"
+        assert page.locator('[data-area="SPF"]').get_attribute("data-state") == "pass"
+        assert "record at sender.test: v=spf1 ip4:127.0.0.0/8 -all" in page.inner_text('[data-area="SPF"] .verified')
+        assert page.locator('[data-area="DMARC"]').get_attribute("data-state") == "pass"
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-audit.png"), full_page=True)
+        audit_id = page.url.rsplit("/", 1)[1]
+        page.goto(inbox.url + "/")
+        page.fill("#domain", "not a domain")
+        page.click("#audit-submit")
+        assert "is not a valid domain name" in page.inner_text("#error")
+    finally:
+        chromium.close()
+        manager.stop()
+        inbox.stop()
+    inbox_api = start_inbox(tmp_path / "data", dns.address)
+    try:
+        status, body = inbox_api.api(f"/api/audits/{audit_id}")
+        assert status == 200 and body["domain"] == "sender.test" and body["report"]["schema"] == 3 and body["report"]["areas"]
+        assert inbox_api.api("/api/audits/nope")[0] == 404
+    finally:
+        inbox_api.stop()

@@ -22,12 +22,15 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from maildoctor.engine import run_audit
 from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
 from maildoctor.message.parse import parse_message
 from maildoctor.render.compare import compare_reports
+from maildoctor.render.json import document
 from maildoctor.render.summary import fix_first, verdict_words
 from maildoctor.store.database import PASTED, Received, Store
+from maildoctor.target import Target, parse_domain
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
@@ -70,6 +73,7 @@ def message_view(raw: bytes) -> dict[str, Any]:
     }
 
 
+AUDIT_BUDGET = 20.0  # seconds for a domain audit asked on the start page
 FORM_POSTS, FORM_WINDOW = 10, 600.0  # submissions per client address, per 10 minutes
 PASTE_LIMIT = 3 * 1024 * 1024  # bytes of the urlencoded form: about 1 MB of message
 
@@ -189,6 +193,34 @@ def create_app(
     async def index(request: Request) -> Response:
         return page("index.html", content_filter=content_filter)
 
+    async def audit_domain(request: Request) -> Response:
+        client = request.client.host if request.client else "?"
+        if not limiter.allow(client):
+            return page("error.html", 429, message="Too many submissions from your address: try again in a few minutes.")
+        try:
+            name = parse_domain((await admin.form_fields(request)).get("domain", ""))
+        except ValueError as exc:
+            return page("error.html", 400, message=str(exc))
+        if resolver_factory is None:
+            return page("error.html", 503, message="This server audits no domain.")
+        report = await run_audit(Target(domain=name), resolver_factory(), budget=AUDIT_BUDGET)
+        audit_id = await asyncio.to_thread(store.save_audit, name, document(report))
+        return RedirectResponse(f"/a/{audit_id}", status_code=303, headers=SECURITY_HEADERS)
+
+    async def audit_page(request: Request) -> Response:
+        found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
+        if found is None:
+            return page("not_found.html", 404)
+        report = found["report"]
+        summary = {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
+        return page("audit.html", audit=found, sections=_sections(report), summary=summary)
+
+    async def api_audit(request: Request) -> Response:
+        found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
+        if found is None:
+            return api({"error": "no such audit"}, 404)
+        return api({"id": found["id"], "domain": found["domain"], "created": iso_time(found["created"]), "report": found["report"]})
+
     async def paste(request: Request) -> Response:
         client = request.client.host if request.client else "?"
         if not limiter.allow(client):
@@ -306,6 +338,9 @@ def create_app(
         Route("/", index),
         Route("/tests", new_test, methods=["POST"]),
         Route("/paste", paste, methods=["POST"]),
+        Route("/audit", audit_domain, methods=["POST"]),
+        Route("/a/{audit_id}", audit_page),
+        Route("/api/audits/{audit_id}", api_audit),
         Route("/t/{test_id}", result_page),
         Route("/t/{test_id}/compare", compare_page),
         Route("/t/{test_id}/html", message_html),

@@ -150,6 +150,15 @@ failure_reports = Table(
     Column("message_id", String(320), nullable=False),
     Column("source", Text, nullable=False),
 )
+domain_audits = Table(  # audits asked for on the inbox's start page, at a token URL like the tests
+    "domain_audits",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("domain", String(255), nullable=False),
+    Column("created", Float, nullable=False, index=True),
+    Column("report", Text, nullable=False),  # JSON
+)
+
 suppression_changes = Table(  # what a user did to the list: an address imported, or removed
     "suppression_changes",
     metadata,
@@ -179,6 +188,7 @@ MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[reputation]),
     lambda conn: _add_column(conn, "reports", "repairs", "TEXT NOT NULL DEFAULT ''"),
     lambda conn: _add_column(conn, "messages", "tls_cipher", "VARCHAR(128) NOT NULL DEFAULT ''"),
+    lambda conn: metadata.create_all(conn, tables=[domain_audits]),
 ]
 
 
@@ -363,8 +373,20 @@ class Store:
                 chunk = old[start : start + 500]
                 conn.execute(delete(messages).where(messages.c.test_id.in_(chunk)))
                 conn.execute(delete(tests).where(tests.c.id.in_(chunk)))
+            conn.execute(delete(domain_audits).where(domain_audits.c.created < older_than))
         self._addresses = {a: t for a, t in self._addresses.items() if t not in set(old)}
         return len(old)
+
+    def save_audit(self, domain: str, report: dict[str, Any]) -> str:
+        audit_id = secrets.token_urlsafe(16)
+        with self.engine.begin() as conn:
+            conn.execute(insert(domain_audits).values(id=audit_id, domain=domain, created=time.time(), report=json.dumps(report)))
+        return audit_id
+
+    def audit(self, audit_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(domain_audits).where(domain_audits.c.id == audit_id)).mappings().first()
+        return {**dict(row), "report": json.loads(row["report"])} if row else None
 
     # -- messages ------------------------------------------------------------------------------
     async def store_message(self, received: Received) -> int:
