@@ -142,6 +142,8 @@ def test_an_unsigned_message_without_tls_fails_those_areas_on_the_page(inbox: In
         assert page.inner_text("#verdict").startswith("Not the whole story")  # the blocklists could not be asked
         first = page.locator("#fix-first li")
         assert 1 <= first.count() <= 3 and first.nth(0).get_attribute("data-finding") == "auth.dkim_none"
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-summary.png"), full_page=True)
     finally:
         chromium.close()
         manager.stop()
@@ -416,12 +418,25 @@ def test_content_is_scored_by_spamassassin_when_serve_has_one(dns: TestDnsServer
         test = inbox.new_test()
         send(inbox, test["address"], signed(subject="Cheap casino", body=f"{GTUBE}\r\nviagra, casino, 100% free\r\n"))
         report = inbox.wait_graded(test["id"])["report"]
+        manager, chromium = browser()
+        try:
+            page = chromium.new_page()
+            page.goto(inbox.url + test["url"])
+            page.wait_for_selector("#score")
+            content = page.inner_text('[data-area="Content"]')
+            assert page.locator('[data-area="Content"]').get_attribute("data-state") == "fail" and "GTUBE +1000" in content
+            assert page.locator('#fix-first li[data-finding="content.engine_score"]').count() == 1
+            OUTPUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(OUTPUT / "inbox-spamassassin.png"), full_page=True)
+        finally:
+            chromium.close()
+            manager.stop()
     finally:
         inbox.stop()
     content = next(a for a in report["areas"] if a["area"] == "content")
     assert content["state"] == "fail" and any(line.startswith("SpamAssassin: ") for line in content["verified"])
     engine = next(f for f in report["findings"] if f["id"] == "content.engine_score")
-    assert engine["severity"] == "error" and "GTUBE" in engine["detail"]
+    assert engine["severity"] == "critical" and "GTUBE" in engine["detail"] and report["score"] <= 4.0
 
 
 def test_without_a_content_filter_the_start_page_says_so(inbox: Inbox) -> None:
@@ -456,6 +471,8 @@ def test_every_message_is_kept_and_two_grades_can_be_compared(inbox: Inbox) -> N
         page.wait_for_selector("#compare")
         assert page.locator('#gone [data-finding="auth.dkim_none"]').count() == 1
         assert "DKIM: fail → pass" in page.inner_text("#areas")
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-compare.png"), full_page=True)
         page.goto(inbox.url + oldest["url"])  # an older grade stays reachable
         assert "Before the fix" in page.inner_text("table.facts")
     finally:
@@ -501,6 +518,8 @@ def test_the_html_part_is_shown_sandboxed_with_nothing_loaded(inbox: Inbox) -> N
         assert frame.locator("#hello").inner_text() == "Hello from the newsletter"
         assert "Hello from the newsletter (text)" in page.inner_text("#text-part")
         assert "1 loaded from the internet, blocked here" in page.inner_text("#balance")
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox-html.png"), full_page=True)
         page.wait_for_timeout(500)
     finally:
         chromium.close()

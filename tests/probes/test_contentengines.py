@@ -39,7 +39,7 @@ def test_the_message_report_includes_the_engine(spamd: str) -> None:
     options = MessageOptions(spamassassin=spamd, audit_domain=False)
     report = asyncio.run(analyse_message(SPAM, ZoneResolver(ZoneSet([])), options))
     finding = next(f for f in report.findings if f.id == "content.engine_score")
-    assert finding.severity.name == "ERROR" and "GTUBE" in finding.detail
+    assert finding.severity.name == "CRITICAL" and "GTUBE" in finding.detail  # 1000 points: twice the threshold and more
     assert report.facts["content_engines"][0]["score"] >= 1000
 
 

@@ -330,7 +330,18 @@ def engine_finding(result: EngineResult) -> Finding:
             fix="Check that the engine runs and listens where given.",
         )
     ratio = result.score / result.threshold if result.threshold > 0 else 0.0
-    severity = Severity.ERROR if ratio >= 1 else Severity.WARNING if ratio >= 0.5 else Severity.NOTICE if ratio > 0 else Severity.INFO
+    # twice the threshold is spam by any filter's measure: critical, so the grade cannot stay good
+    severity = (
+        Severity.CRITICAL
+        if ratio >= 2
+        else Severity.ERROR
+        if ratio >= 1
+        else Severity.WARNING
+        if ratio >= 0.5
+        else Severity.NOTICE
+        if ratio > 0
+        else Severity.INFO
+    )
     top = [r for r in sorted(result.rules, key=lambda r: -r.score) if r.score > 0][:8]
     return make_finding(
         "content.engine_score",

@@ -161,8 +161,14 @@ def _content(checks: MessageChecks, message: ParsedMessage, engines: list[Engine
         if engine.error:
             checks.ran("content", f"content_{engine.engine.lower()}", [], UNAVAILABLE, f"{engine.engine}: {engine.error}")
         else:
+            rules = [
+                f"{r.name} {r.score:+g}" + (f": {r.description}" if r.description else "")
+                for r in sorted(engine.rules, key=lambda r: -r.score)
+            ]
             checks.ran(
-                "content", f"content_{engine.engine.lower()}", [f"{engine.engine}: {engine.score:g} points (spam at {engine.threshold:g})"]
+                "content",
+                f"content_{engine.engine.lower()}",
+                [f"{engine.engine}: {engine.score:g} points (spam at {engine.threshold:g})", *rules],
             )
 
 
