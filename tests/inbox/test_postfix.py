@@ -17,30 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from maildoctor.dns.zonedata import ZoneSet, load_zone_text
-from maildoctor.testing.dnsserver import TestDnsServer
-from tests.inbox.server import Inbox, start_inbox
-from tests.inbox.test_serve import SENDER
-from tests.keys import publish_txt, rsa_p
+from tests.inbox.server import Inbox
 from tests.message.signing import message, sign
 from tests.processes import free_port, listening
 
 POSTFIX = "/usr/sbin/postfix"
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[TestDnsServer]:
-    zones = ZoneSet([load_zone_text(SENDER, None)])
-    publish_txt(zones, "rsa._domainkey.sender.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
-    with TestDnsServer(zones) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def inbox(dns: TestDnsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
-    server = start_inbox(tmp_path_factory.mktemp("inbox") / "data", dns.address)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
