@@ -68,7 +68,8 @@ def test_migrations_are_idempotent(store: Store) -> None:
 
 def test_serve_on_postgresql(postgres: str, tmp_path: Path) -> None:
     from maildoctor.dns.zonedata import ZoneSet, load_zone_text
-    from tests.inbox.test_serve import SENDER, send, signed
+    from tests.inbox.conftest import SENDER
+    from tests.inbox.test_serve import send, signed
     from tests.keys import publish_txt, rsa_p
 
     zones = ZoneSet([load_zone_text(SENDER, None)])
