@@ -35,6 +35,7 @@ Examples:
   maildoctor blocklists 203.0.113.7 --nameserver 127.0.0.1 # ask your own resolver (public ones are refused)
   maildoctor blocklists example.com --lists my-lists.toml --format json
   maildoctor blocklists --self-test                        # which lists answer their test entry
+  MAILDOCTOR_SPAMHAUS_DQS_KEY=... maildoctor blocklists 203.0.113.7   # Spamhaus through DQS (any resolver)
 \b
 Exit status: 0 not listed at or above --fail-on, 1 listed, 2 bad input,
 3 a list could not be asked (--allow-incomplete gives 0 or 1 instead).""",
