@@ -392,6 +392,7 @@ def test_the_summary_covers_the_data_there_is_and_names_it_when_a_period_exclude
     assert everything["data_period"] == {"begin": 1763000000.0, "end": 1763086399.0}
     recent = run("reports", "summary", "--data", str(data), "--since", "30d", *offline)
     assert "No reports since" in recent.stdout and "cover 2025-11-13 to 2025-11-14" in recent.stdout
+    assert "Well set up" not in recent.stdout and "Nothing to fix" not in recent.stdout  # nothing was read: no verdict
 
 
 def test_suppressions_are_managed_from_the_command_line(tmp_path: Path) -> None:

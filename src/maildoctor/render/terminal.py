@@ -116,8 +116,8 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
                 (incomplete, "bold magenta"),
                 "   ",
                 (summary, "dim"),
-                "\n",
-                (verdict_words(score, not missing), ""),
+                # a verdict only on what checks looked at (a feedback summary with no reports ran none)
+                *(("\n", (verdict_words(score, not missing), "")) if report.runs else ()),
             ),
             expand=False,
         )
@@ -128,7 +128,7 @@ def render_terminal(report: Report, console: Console, verbose: bool = False) -> 
         console.rule(Text(AREA_TITLES.get(area, area), style="bold"), align="left")
         for finding in findings:
             _print_finding(console, finding, verbose, report.kind)
-    if not report.findings and report.complete:
+    if not report.findings and report.complete and report.runs:
         console.print("\n[green]Nothing to fix in the areas checked.[/green]")
     if verbose and report.queries:
         console.print()
