@@ -97,6 +97,11 @@ class RateLimit:
         return True
 
 
+def summary_of(report: dict[str, Any]) -> dict[str, Any]:
+    """What a result page opens with: the verdict in words and the fixes worth most."""
+    return {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
+
+
 def iso_time(when: float) -> str:
     return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -190,13 +195,15 @@ def create_app(
 
     limiter = RateLimit(FORM_POSTS, FORM_WINDOW)
 
+    def too_many() -> Response:
+        return page("error.html", 429, message="Too many submissions from your address: try again in a few minutes.")
+
     async def index(request: Request) -> Response:
         return page("index.html", content_filter=content_filter)
 
     async def audit_domain(request: Request) -> Response:
-        client = request.client.host if request.client else "?"
-        if not limiter.allow(client):
-            return page("error.html", 429, message="Too many submissions from your address: try again in a few minutes.")
+        if not limiter.allow(request.client.host if request.client else "?"):
+            return too_many()
         try:
             name = parse_domain((await admin.form_fields(request)).get("domain", ""))
         except ValueError as exc:
@@ -212,8 +219,7 @@ def create_app(
         if found is None:
             return page("not_found.html", 404)
         report = found["report"]
-        summary = {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
-        return page("audit.html", audit=found, sections=_sections(report), summary=summary)
+        return page("audit.html", audit=found, sections=_sections(report), summary=summary_of(report))
 
     async def api_audit(request: Request) -> Response:
         found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
@@ -222,9 +228,8 @@ def create_app(
         return api({"id": found["id"], "domain": found["domain"], "created": iso_time(found["created"]), "report": found["report"]})
 
     async def paste(request: Request) -> Response:
-        client = request.client.host if request.client else "?"
-        if not limiter.allow(client):
-            return page("error.html", 429, message="Too many submissions from your address: try again in a few minutes.")
+        if not limiter.allow(request.client.host if request.client else "?"):
+            return too_many()
         fields = await admin.form_fields(request, PASTE_LIMIT)
         text = fields.get("message", "").strip()
         if not text or submit is None:
@@ -252,11 +257,7 @@ def create_app(
             shown = await asyncio.to_thread(message_view, raw_bytes)
         report = data["report"]
         sections = _sections(report) if report else []
-        summary = (
-            {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
-            if report
-            else None
-        )
+        summary = summary_of(report) if report else None
         return page("test.html", test=data, sections=sections, raw=raw, summary=summary, history=history, shown=shown)
 
     async def message_html(request: Request) -> Response:

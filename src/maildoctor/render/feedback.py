@@ -12,7 +12,7 @@ from rich.table import Table
 
 from maildoctor.feedback.summary import DomainSummary
 from maildoctor.findings import Report
-from maildoctor.render.json import SCHEMA_VERSION, versioned
+from maildoctor.render.json import versioned
 from maildoctor.render.terminal import render_terminal
 
 SOURCES_SHOWN = 25
@@ -45,16 +45,17 @@ def summary_rows(summaries: list[DomainSummary]) -> list[dict[str, Any]]:
 def summary_document(
     report: Report, summaries: list[DomainSummary], tls: Any, since: float, held: tuple[float, float] | None
 ) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA_VERSION,
-        "since": since,
-        "domains": [s.to_json() for s in summaries],
-        "data_period": {"begin": held[0], "end": held[1]} if held else None,
-        "tls": tls,
-        "failure_reports": report.facts["failure_reports"],
-        "score": report.score,
-        "findings": [f.to_json() for f in report.findings],
-    }
+    return versioned(
+        {
+            "since": since,
+            "domains": [s.to_json() for s in summaries],
+            "data_period": {"begin": held[0], "end": held[1]} if held else None,
+            "tls": tls,
+            "failure_reports": report.facts["failure_reports"],
+            "score": report.score,
+            "findings": [f.to_json() for f in report.findings],
+        }
+    )
 
 
 def write_summary_csv(summaries: list[DomainSummary], out: TextIO) -> None:
