@@ -106,7 +106,7 @@ def test_a_clean_audit_shows_every_list_asked(server: TestDnsServer) -> None:
     assert area["state"] == "pass" and area["points_lost"] == 0
     lines = area["verified"]
     assert (
-        lines[0].endswith("answers count (each from a list that listed its test entry and not 127.0.0.1)")
+        lines[0].endswith("answers count (their list listed its test entry; an IPv4 list, not 127.0.0.1)")
         and "192.0.2.1 on Spamhaus ZEN (zen.spamhaus.org): not listed" in lines
     )
     asked = {r["list"] for r in report.facts["dnsbl"]}

@@ -207,3 +207,10 @@ def test_an_area_the_message_gives_nothing_for_is_not_checked(server: TestDnsSer
     assert areas["dmarc"].state == "not_checked" and "From header" in areas["dmarc"].reason  # no DMARC evaluated: never a pass
     assert areas["spf"].state == "not_checked" and "connecting IP" in areas["spf"].reason
     assert areas["tls"].state == "fail" and "tls.not_encrypted" in by_id(report)
+
+
+def test_a_receivers_header_alone_is_no_pass_of_ours(server: TestDnsServer) -> None:
+    recorded = "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=signed.test\r\n"
+    report = analyse(server, recorded.encode() + message(), ip="", mail_from="", audit_domain=False)
+    spf = _areas(report)["spf"]
+    assert spf.state == "not_checked" and "a receiver recorded spf=pass" in spf.reason

@@ -105,7 +105,7 @@ def blocklist_verified(results: list[Result]) -> list[str]:
     lines = []
     if results:  # a clean or listed answer survives only from a list whose canaries passed
         counted = sum(1 for r in results if r.status in (LISTED, CLEAN))
-        lines.append(f"{counted} of {len(results)} answers count (each from a list that listed its test entry and not 127.0.0.1)")
+        lines.append(f"{counted} of {len(results)} answers count (their list listed its test entry; an IPv4 list, not 127.0.0.1)")
     for r in results:
         lines.append(f"{r.subject.text} on {r.blocklist.name} ({r.blocklist.zone}): {r.outcome()}")
     return lines

@@ -65,9 +65,9 @@ def _spf(checks: MessageChecks, connection: Connection, spf: SpfEvaluation | Non
         line = f"{spf.summary(connection.ip)} (envelope sender {sender})"
         state = UNAVAILABLE if spf.result is SpfResult.TEMPERROR else RAN
         checks.ran("spf", "message_spf", [line], state, spf.reason if state == UNAVAILABLE else "")
-    elif recorded.spf_result:
-        checks.ran(
-            "spf", "message_spf", [f"the receiver recorded spf={recorded.spf_result} (the connecting IP is not known to re-check it)"]
+    elif recorded.spf_result:  # a header is no evidence we checked: not a pass of ours
+        checks.skipped(
+            "spf", "message_spf", f"not checked here: the connecting IP is not known (a receiver recorded spf={recorded.spf_result})"
         )
     else:
         checks.skipped("spf", "message_spf", "not applicable: the connecting IP and envelope sender are not known")
