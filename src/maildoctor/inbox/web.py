@@ -7,9 +7,7 @@ anything in the viewer's browser."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
-import re
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -23,12 +21,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from maildoctor.engine import run_audit
-from maildoctor.findings import NOT_ASKED, Severity
 from maildoctor.inbox import admin, dashboard
+from maildoctor.inbox.views import RateLimit, iso_time, message_view, page_sections, summary_of
 from maildoctor.message.parse import parse_message
 from maildoctor.render.compare import compare_reports
 from maildoctor.render.json import document
-from maildoctor.render.summary import fix_first, verdict_words
 from maildoctor.store.database import PASTED, Received, Store
 from maildoctor.target import Target, parse_domain
 
@@ -39,11 +36,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",  # a form post carries its Origin (no-referrer makes it "null"); nothing leaves the site
     "X-Frame-Options": "DENY",
 }
-# The page's words for areas whose report title is terse
-PAGE_TITLES = {"msg": "Headers and structure", "auth": "What receivers recorded", "mx": "MX (receiving mail)"}
-STATE_WORDS = {"pass": "pass", "fail": "fail", "not_checked": "not checked", "unavailable": "unavailable"}
-
-
 # The received HTML, shown in a frame of its own: no script, no form, no request anywhere (remote
 # images stay blocked and are counted instead), inline styles and data: images only.
 MESSAGE_HTML_HEADERS = {
@@ -51,59 +43,10 @@ MESSAGE_HTML_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-GMAIL_CLIPS_AT = 102 * 1024  # Gmail shows "[Message clipped]" for HTML beyond about 102 KB
-_REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
-
-
-def message_view(raw: bytes) -> dict[str, Any]:
-    """The message as a reader gets it: the parts, the image/text balance, the size and Gmail's clipping."""
-    parsed = parse_message(raw)
-    html_bytes = len(parsed.html.encode("utf-8", "replace"))
-    words = len((parsed.html_text or parsed.text).split())
-    return {
-        "has_html": bool(parsed.html),
-        "text": parsed.text[:100_000],
-        "size": len(raw),
-        "html_bytes": html_bytes,
-        "clipped": html_bytes > GMAIL_CLIPS_AT,
-        "images": parsed.images,
-        "remote_images": len(_REMOTE_IMAGE.findall(parsed.html)),
-        "words": words,
-        "headers": parsed.headers[:300],
-    }
-
 
 AUDIT_BUDGET = 20.0  # seconds for a domain audit asked on the start page
 FORM_POSTS, FORM_WINDOW = 10, 600.0  # submissions per client address, per 10 minutes
 PASTE_LIMIT = 3 * 1024 * 1024  # bytes of the urlencoded form: about 1 MB of message
-
-
-class RateLimit:
-    """At most `count` events per key within `window` seconds (memory bounded: old keys are dropped)."""
-
-    def __init__(self, count: int, window: float, keys: int = 10_000) -> None:
-        self.count, self.window, self.keys = count, window, keys
-        self.seen: dict[str, list[float]] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        recent = [t for t in self.seen.get(key, []) if now - t < self.window]
-        if len(recent) >= self.count:
-            self.seen[key] = recent
-            return False
-        if key not in self.seen and len(self.seen) >= self.keys:
-            self.seen.pop(next(iter(self.seen)))
-        self.seen[key] = [*recent, now]
-        return True
-
-
-def summary_of(report: dict[str, Any]) -> dict[str, Any]:
-    """What a result page opens with: the verdict in words and the fixes worth most."""
-    return {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
-
-
-def iso_time(when: float) -> str:
-    return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _template_env() -> Environment:
@@ -111,35 +54,6 @@ def _template_env() -> Environment:
     env = Environment(loader=FileSystemLoader(path), autoescape=select_autoescape(["html"]))
     env.filters["day"] = lambda when: time.strftime("%Y-%m-%d", time.gmtime(when))
     return env
-
-
-def _sections(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One section per area of the report, in its state (never pass for an area that did not run to
-    an answer), with what was verified and the area's findings."""
-    findings = report.get("findings", [])
-    out = []
-    for area in report.get("areas", []):
-        if area["state"] == "not_checked" and area["reason"] == NOT_ASKED:
-            continue  # what the inbox does not check (a zone file, SMTP probes) needs no section
-        mine = [f for f in findings if f.get("area") == area["area"]]
-        out.append(
-            {
-                "title": PAGE_TITLES.get(area["area"], area["title"]),
-                "state": area["state"],
-                "verdict": STATE_WORDS.get(area["state"], area["state"]),
-                "reason": area["reason"],
-                "verified": area["verified"],
-                "points_lost": area["points_lost"],
-                "findings": mine,
-            }
-        )
-    shown = {a["area"] for a in report.get("areas", [])}
-    rest = [f for f in findings if f.get("area") not in shown]
-    if rest:  # a crash of maildoctor itself, for one
-        worst = max(Severity.parse(f["severity"]) for f in rest)
-        state = "pass" if worst <= Severity.NOTICE else "fail"
-        out.append({"title": "Other", "state": state, "verdict": state, "reason": "", "verified": [], "points_lost": 0, "findings": rest})
-    return out
 
 
 def create_app(
@@ -219,7 +133,7 @@ def create_app(
         if found is None:
             return page("not_found.html", 404)
         report = found["report"]
-        return page("audit.html", audit=found, sections=_sections(report), summary=summary_of(report))
+        return page("audit.html", audit=found, sections=page_sections(report), summary=summary_of(report))
 
     async def api_audit(request: Request) -> Response:
         found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
@@ -256,7 +170,7 @@ def create_app(
             raw = raw_bytes[:200_000].decode("utf-8", "replace")
             shown = await asyncio.to_thread(message_view, raw_bytes)
         report = data["report"]
-        sections = _sections(report) if report else []
+        sections = page_sections(report) if report else []
         summary = summary_of(report) if report else None
         return page("test.html", test=data, sections=sections, raw=raw, summary=summary, history=history, shown=shown)
 
