@@ -1,4 +1,5 @@
-"""The check engine: runs the registered checks of a target concurrently and gathers a Report.
+"""The check engine: runs registered checks concurrently — a domain's (run_audit) or a message's
+(maildoctor.message.checks, through run_checks) — and gathers their findings and runs.
 
 Each check runs isolated: an exception, or running past the audit's time budget, becomes a
 recorded run (state `crashed`) and an `engine.check_crashed` finding, never a hang and never the
@@ -15,7 +16,7 @@ from typing import Any
 
 import maildoctor.checks  # noqa: F401  (importing the package registers every area's checks)
 from maildoctor import findings as findings_module
-from maildoctor.checks.registry import REGISTRY, AuditContext, CheckSpec, NotChecked
+from maildoctor.checks.registry import REGISTRY, AuditContext, CheckContext, CheckSpec, NotChecked
 from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import (
@@ -73,6 +74,19 @@ async def run_audit(
             report.runs.append(CheckRun(spec.area, spec.name, SKIPPED, "not applicable: no zone file"))
         else:
             specs.append(spec)
+    found, runs = await run_checks(specs, context, budget)
+    report.findings += found
+    report.runs += runs
+    report.findings = share_fixes(fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN))
+    report.queries = context.dns.trace_json(target.spamhaus_dqs_key)
+    report.facts = context.facts
+    report.verified = context.verified_lines
+    return report
+
+
+async def run_checks(specs: list[CheckSpec], context: CheckContext, budget: float) -> tuple[list[Finding], list[CheckRun]]:
+    """Run these checks on one context, each isolated, within `budget` seconds: their findings, and
+    a run per check (and one per area with parts that could not be checked)."""
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     tasks: list[asyncio.Task[list[Finding]]] = []
@@ -94,17 +108,15 @@ async def run_audit(
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=1.0)  # a check that swallows its cancellation is left behind
+    findings: list[Finding] = []
+    runs: list[CheckRun] = []
     for spec, task, seen in zip(specs, tasks, failures):
         found, run = _outcome(spec, task, seen, (finished.get(task, time.perf_counter()) - started) * 1000, budget)
-        report.findings += found
-        report.runs.append(run)
+        findings += found
+        runs.append(run)
     for area, reasons in context.unchecked_parts.items():
-        report.runs.append(CheckRun(area, f"{area}_parts", PARTIAL, "; ".join(reasons)))
-    report.findings = share_fixes(fold_under(report.findings, "domain.nxdomain", IMPLIED_BY_NXDOMAIN))
-    report.queries = context.dns.trace_json(target.spamhaus_dqs_key)
-    report.facts = context.facts
-    report.verified = context.verified_lines
-    return report
+        runs.append(CheckRun(area, f"{area}_parts", PARTIAL, "; ".join(reasons)))
+    return findings, runs
 
 
 def _outcome(

@@ -170,7 +170,12 @@ AREA_STATES = (PASS, FAIL, NOT_CHECKED, UNAVAILABLE)
 
 def says_unavailable(finding_id: str) -> bool:
     """Findings that say an area could not be checked (or that its answers cannot be trusted)."""
-    return finding_id.endswith(".lookup_failed") or finding_id in ("dnsbl.unavailable", "dnsbl.query_refused", "dnsbl.public_resolver")
+    return finding_id.endswith(".lookup_failed") or finding_id in (
+        "dnsbl.unavailable",
+        "dnsbl.query_refused",
+        "dnsbl.public_resolver",
+        "content.engine_unavailable",
+    )
 
 
 def _titles(found: list[Finding], shown: int = 3) -> str:

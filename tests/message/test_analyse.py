@@ -11,7 +11,8 @@ from maildoctor.dns.live import LiveResolver, Nameserver
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.findings import Finding, Report
-from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.message.analyse import analyse_message
+from maildoctor.message.options import MessageOptions
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import EXAMPLES
 from tests.keys import ed25519_p, publish_txt, rsa_p
@@ -198,7 +199,7 @@ def test_a_message_report_says_what_each_area_verified(server: TestDnsServer) ->
     assert areas["tls"].verified == ("delivered over TLSv1.3 TLS_AES_256_GCM_SHA384",)
     # the phrases were read, but no content filter was asked: never a pass
     assert areas["content"].state == "not_checked" and "no SpamAssassin or rspamd" in areas["content"].reason
-    assert any(r.check == "content_engines" and r.state == "partial" for r in report.runs)
+    assert any(r.area == "content" and r.state == "partial" for r in report.runs)
 
 
 def test_an_area_the_message_gives_nothing_for_is_not_checked(server: TestDnsServer) -> None:

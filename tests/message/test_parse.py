@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
-from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.message.analyse import analyse_message
+from maildoctor.message.options import MessageOptions
 from maildoctor.message.parse import address_domain, parse_message
 
 MIME = (

@@ -7,7 +7,8 @@ import asyncio
 
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
-from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.message.analyse import analyse_message
+from maildoctor.message.options import MessageOptions
 from maildoctor.probes.contentengines import ask_spamd, parse_rspamd_reply
 from tests.processes import free_port
 

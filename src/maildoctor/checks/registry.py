@@ -1,6 +1,8 @@
-"""What a check is and what it is given: the registry every area's checks join with @check, the
-context of one audit (the target, the traced resolver, the zone, facts, work shared between
-checks), and NotChecked for a check that does not apply. The engine runs what is registered here."""
+"""What a check is and what it is given: the registries checks join with @check (a domain's checks
+here, a message's in maildoctor.message.checks), the context every check is given (what it verified,
+what it could not check, work shared between checks) and that of a domain audit (the target, the
+traced resolver, the zone, facts), and NotChecked for a check that does not apply. The engine runs
+what is registered."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from maildoctor.findings import Finding
 from maildoctor.records.zonefile import ZoneSource
 from maildoctor.target import Target
 
-CheckFunction = Callable[["AuditContext"], Coroutine[Any, Any, list[Finding]]]
+# A check takes the context of its registry (AuditContext for a domain's checks, MessageContext for
+# a message's): typed where each check is written, Any here where the engine runs them all alike.
+CheckFunction = Callable[[Any], Coroutine[Any, Any, list[Finding]]]
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class CheckSpec:
     needs_zone: bool = False
 
 
-REGISTRY: list[CheckSpec] = []
+REGISTRY: list[CheckSpec] = []  # the checks of a domain (or zone) audit
 
 
 class NotChecked(Exception):
@@ -37,22 +41,24 @@ class NotChecked(Exception):
         self.reason = reason
 
 
-def check(area: str, *, emits: tuple[str, ...], needs_zone: bool = False) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under its area with the finding ids it may emit."""
+def check(
+    area: str, *, emits: tuple[str, ...], needs_zone: bool = False, into: list[CheckSpec] = REGISTRY
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under its area with the finding ids it may emit (into a domain audit's
+    registry unless another is given)."""
 
     def register(function: CheckFunction) -> CheckFunction:
-        REGISTRY.append(CheckSpec(area, function.__name__, emits, function, needs_zone))
+        into.append(CheckSpec(area, function.__name__, emits, function, needs_zone))
         return function
 
     return register
 
 
 @dataclass
-class AuditContext:
-    target: Target
-    dns: TracingResolver
-    zone: ZoneSource | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+class CheckContext:
+    """What every check is given, whatever it checks: where it records what it verified and what
+    it could not check, and work it shares with the other checks of the same run."""
+
     verified_lines: dict[str, list[str]] = field(default_factory=dict)
     unchecked_parts: dict[str, list[str]] = field(default_factory=dict)  # per area: what was asked and not checked
     _shared: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
@@ -95,3 +101,21 @@ class AuditContext:
                 self._shared_failures[key] = tuple(seen[before:])
         future.set_result(value)
         return value
+
+    def known(self, key: str) -> Any:
+        """The result of shared work that finished (None if it was never done, failed or is still
+        running): what the report's facts show after the checks ran."""
+        future = self._shared.get(key)
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()
+
+
+@dataclass(kw_only=True)
+class AuditContext(CheckContext):
+    """The context of a domain (or zone) audit's checks."""
+
+    target: Target
+    dns: TracingResolver
+    zone: ZoneSource | None = None
+    facts: dict[str, Any] = field(default_factory=dict)

@@ -65,7 +65,8 @@ def message(
     DMARC alignment, ARC, what the receiver's Authentication-Results say in plain words, the
     headers and structure, and (optionally) a content engine's score. SOURCE is a file or - for
     standard input."""
-    from maildoctor.message.analyse import MessageOptions, analyse_message
+    from maildoctor.message.analyse import analyse_message
+    from maildoctor.message.options import MessageOptions
     from maildoctor.render.message import render_message
 
     try:

@@ -27,7 +27,8 @@ from maildoctor.dns.spec import ResolverSpec
 from maildoctor.engine import CHECK_BUDGET
 from maildoctor.feedback.ingest import remember_selectors, selectors_seen
 from maildoctor.findings import crashed_report
-from maildoctor.message.analyse import MessageOptions, analyse_message
+from maildoctor.message.analyse import analyse_message
+from maildoctor.message.options import MessageOptions
 from maildoctor.store.database import PASTED, Store
 
 # Everything about the sender that needs no connection to its servers.

@@ -19,7 +19,6 @@ DKIM_FIXES = {
     "key_missing": "Publish the key the signer uses at {key}, or make the signer use a selector whose key is published.",
     "key_malformed": "Republish the key record at {key} as one clean TXT record: v=DKIM1; k=rsa; p=<base64>.",
     "key_revoked": "The key at {key} is revoked: sign with a current key and selector.",
-    "key_unavailable": "Check that the name servers of {domain} answer for {key}, then test again.",
     "body_changed": "Find what changes the body after signing (a disclaimer or footer added by a gateway, a list"
     " server, a forwarder) and sign after it, or stop the change; use c=relaxed/relaxed.",
     "headers_changed": "Find what rewrites signed headers after signing (a gateway rewriting Subject or From), or"
@@ -80,11 +79,7 @@ class Context:
         return (self.audit.facts.get("dkim") or {}) if self.audit else {}
 
 
-def auth_findings(ctx: Context) -> list[Finding]:
-    return _spf(ctx) + _dkim(ctx) + _dmarc(ctx) + _arc(ctx) + _explained(ctx) + _disagreements(ctx)
-
-
-def _spf(ctx: Context) -> list[Finding]:
+def spf_findings(ctx: Context) -> list[Finding]:
     spf, conn = ctx.spf, ctx.connection
     if spf is None or spf.result.value == "pass":
         return []
@@ -123,7 +118,7 @@ def _spf(ctx: Context) -> list[Finding]:
     ]
 
 
-def _dkim(ctx: Context) -> list[Finding]:
+def dkim_findings(ctx: Context) -> list[Finding]:
     if not ctx.signatures:
         if not ctx.message.has_body and not ctx.message.all("Received") and not ctx.recorded.dkim:
             return []  # an excerpt of headers: a signature may simply not have been pasted
@@ -141,7 +136,8 @@ def _dkim(ctx: Context) -> list[Finding]:
     published = ctx.published_selectors()
     for sig in ctx.signatures:
         label = f"d={sig.domain} s={sig.selector}"
-        if sig.result not in ("pass", "unverified"):
+        # a key that could not be read is no failure of the signature: the check's run says unavailable
+        if sig.result not in ("pass", "unverified", "temperror"):
             others = {s: k for s, k in published.items() if s != sig.selector} if sig.domain == ctx.from_domain else {}
             if sig.cause == "key_missing" and others:
                 broken = [s for s, k in others.items() if not k.get("valid")]
@@ -202,7 +198,7 @@ def _dkim(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _dmarc(ctx: Context) -> list[Finding]:
+def dmarc_findings(ctx: Context) -> list[Finding]:
     verdict = ctx.verdict
     if verdict is None:
         return []
@@ -253,7 +249,7 @@ def _dmarc(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _arc(ctx: Context) -> list[Finding]:
+def arc_findings(ctx: Context) -> list[Finding]:
     if not ctx.arc.present or ctx.arc.result != "fail":
         return []
     return [
@@ -268,7 +264,7 @@ def _arc(ctx: Context) -> list[Finding]:
     ]
 
 
-def _explained(ctx: Context) -> list[Finding]:
+def explained_findings(ctx: Context) -> list[Finding]:
     findings = []
     for header in ctx.results:
         lines = [f"{e.method}={e.result}: {explain(e)}" for e in header.results]
@@ -286,7 +282,7 @@ def _explained(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _disagreements(ctx: Context) -> list[Finding]:
+def disagreement_findings(ctx: Context) -> list[Finding]:
     findings = []
     recorded = ctx.recorded
     if ctx.spf is not None and recorded.spf_result:
@@ -323,11 +319,10 @@ def _disagreements(ctx: Context) -> list[Finding]:
 def engine_finding(result: EngineResult) -> Finding:
     if result.error:
         return make_finding(
-            "content.engine_score",
+            "content.engine_unavailable",
             f"{result.engine} could not score the message",
             result.error,
-            severity=Severity.INFO,
-            fix="Check that the engine runs and listens where given.",
+            fix="Check that the engine runs and listens where given, then test again.",
         )
     ratio = result.score / result.threshold if result.threshold > 0 else 0.0
     # twice the threshold is spam by any filter's measure: critical, so the grade cannot stay good

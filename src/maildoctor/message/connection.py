@@ -113,3 +113,21 @@ def infer_connection(
         offer("helo", hop.helo, f"the topmost Received header from outside (by {hop.by or 'the receiver'})")
         break
     return connection
+
+
+def is_address(text: str) -> bool:
+    """An IP address (a link to http://192.0.2.1/, [2001:db8::1]) rather than a domain."""
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def is_private_address(text: str) -> bool:
+    """Loopback, private, link-local or unique-local: an address the internet's receivers never see."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
