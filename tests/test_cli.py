@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from maildoctor.render.json import SCHEMA_VERSION
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import EXAMPLES, ROOT, ZONES
 
@@ -21,7 +22,7 @@ def test_check_json_against_a_nameserver(dns_server: TestDnsServer) -> None:
     result = run("check", "dmarcnone.test", "--nameserver", dns_server.address, "--format", "json")
     assert result.returncode == 0, result.stderr  # only warnings: below the default --fail-on error
     data = json.loads(result.stdout)
-    assert data["schema"] == 3 and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
+    assert data["schema"] == SCHEMA_VERSION and data["complete"] is True and data["target"] == "dmarcnone.test" and data["kind"] == "domain"
     assert {f["id"] for f in data["findings"]} == {"dmarc.policy_none", "dmarc.no_rua", "dnssec.unsigned"}
     for finding in data["findings"]:
         assert set(finding) == {"id", "area", "severity", "title", "detail", "evidence", "fix", "refs", "changes"}
@@ -210,7 +211,7 @@ def test_check_many_domains_from_a_file(dns_server: TestDnsServer, tmp_path: Pat
     assert parallel.returncode == 1
     documents = [json.loads(line) for line in parallel.stdout.splitlines()]
     assert sorted(d["target"] for d in documents) == ["dmarcnone.test", "good.test", "mxdup.test", "spfok.test"]
-    assert all(d["schema"] == 3 and d["queries"] for d in documents) and all(r["schema"] == 3 for r in reports)
+    assert all(d["schema"] == SCHEMA_VERSION and d["queries"] for d in documents) and all(r["schema"] == SCHEMA_VERSION for r in reports)
     summary = run("check", "--domains-file", str(listing), "--nameserver", dns_server.address, "--jobs", "2")
     lines = {line.split()[0]: line for line in summary.stdout.splitlines()}
     assert summary.returncode == 1 and sorted(lines) == sorted(d["target"] for d in documents)

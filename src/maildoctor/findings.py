@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maildoctor import catalog
+from maildoctor.facts import Facts
 from maildoctor.records.change import Change
 
 
@@ -327,7 +328,7 @@ class Report:
     kind: str  # "domain", "zone", ...
     findings: list[Finding] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)  # typed per kind of report: AuditFacts, MessageFacts, ...
     runs: list[CheckRun] = field(default_factory=list)
     verified: dict[str, list[str]] = field(default_factory=dict)  # per area: what the checks verified
 
@@ -379,7 +380,7 @@ class Report:
             "areas": [a.to_json() for a in self.areas()],
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: (-f.severity, f.id))],
             "runs": [run.to_json(verbose) for run in self.runs],
-            "facts": self.facts,
+            "facts": self.facts.to_json(),
             "queries": self.queries,
         }
 

@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from maildoctor.checks.facts import audit_facts
 from maildoctor.dns.zonedata import ZoneSet, load_zone_text
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
@@ -75,8 +76,9 @@ def dkim_findings(server: TestDnsServer, *selectors: str, domain: str = "dkimtes
 def test_good_keys(server: TestDnsServer, selector: str) -> None:
     report, findings = dkim_findings(server, selector)
     assert not [f for f in findings if selector in f.title]
-    key = report.facts["dkim"][selector]
-    assert key["valid"] and key["bits"] == (2048 if selector == "default" else 256)
+    key = audit_facts(report).dkim[selector]  # type: ignore[index]
+    assert key.valid and key.bits == (2048 if selector == "default" else 256)
+    assert report.facts.to_json()["dkim"][selector]["bits"] == key.bits
 
 
 @pytest.mark.parametrize(
@@ -129,14 +131,14 @@ def test_cname_chain_that_ends_nowhere(server: TestDnsServer) -> None:
 
 def test_discovery_finds_common_selectors_without_being_told(server: TestDnsServer) -> None:
     report, _ = dkim_findings(server)
-    assert {"default", "s1"} - set(report.facts["dkim"]) == {"s1"}
+    assert {"default", "s1"} - set(report.facts.to_json()["dkim"]) == {"s1"}
     assert "dkim.no_keys_found" not in ids(report)
 
 
 def test_discovery_follows_the_providers_of_the_mx_and_spf(server: TestDnsServer) -> None:
     report, _ = dkim_findings(server, domain="m365.test")
-    assert set(report.facts["dkim"]) == {"selector1-m365-test", "google"}
-    assert report.facts["dkim_discovery"]["providers"] == ["Google Workspace", "Microsoft 365"]
+    assert set(report.facts.to_json()["dkim"]) == {"selector1-m365-test", "google"}
+    assert report.facts.to_json()["dkim_discovery"]["providers"] == ["Google Workspace", "Microsoft 365"]
     plain, _ = dkim_findings(server)  # no provider: only the generic selectors are asked
     asked = {q["name"].split(".")[0] for q in plain.queries if "._domainkey." in q["name"]}
     assert "google" not in asked and "selector1" in asked and "default" in asked

@@ -42,7 +42,7 @@ def test_the_audit_looks_up_the_ips_and_the_domain(server: TestDnsServer) -> Non
     assert "relay" in pbl.fix and "https://check.spamhaus.org/" in pbl.fix  # end-user range: the advice differs
     assert found["dnsbl.domain_listed"].severity is Severity.ERROR and "abused legit" in found["dnsbl.domain_listed"].detail
     assert "Barracuda" in found["dnsbl.query_refused"].title
-    assert {r["target"] for r in report.facts["dnsbl"]} == {"192.0.2.99", "2001:db8::99", "good.test"}
+    assert {r["target"] for r in report.facts.to_json()["dnsbl"]} == {"192.0.2.99", "2001:db8::99", "good.test"}
 
 
 def test_no_listing_no_finding(server: TestDnsServer) -> None:
@@ -109,7 +109,7 @@ def test_a_clean_audit_shows_every_list_asked(server: TestDnsServer) -> None:
         lines[0].endswith("answers count (their list listed its test entry; an IPv4 list, not 127.0.0.1)")
         and "192.0.2.1 on Spamhaus ZEN (zen.spamhaus.org): not listed" in lines
     )
-    asked = {r["list"] for r in report.facts["dnsbl"]}
+    asked = {r["list"] for r in report.facts.to_json()["dnsbl"]}
     assert all(any(f"({zone})" in line for line in lines) for zone in asked)
 
 
@@ -196,4 +196,4 @@ def test_the_domains_a_message_links_to_are_looked_up_too(server: TestDnsServer)
     report = audit_via(server, "spfok.test", link_domains=["good.test", "spfok.test"])
     listed = [f for f in report.findings if f.id == "dnsbl.domain_listed"]
     assert len(listed) == 1 and "good.test" in listed[0].title
-    assert {r["target"] for r in report.facts["dnsbl"] if r["kind"] == "domain"} == {"spfok.test", "good.test"}
+    assert {r["target"] for r in report.facts.to_json()["dnsbl"] if r["kind"] == "domain"} == {"spfok.test", "good.test"}

@@ -1,3 +1,4 @@
+from maildoctor.checks.facts import MxHost, audit_facts
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via, ids, only
 
@@ -9,7 +10,7 @@ def mx_ids(report) -> set[str]:  # noqa: ANN001
 def test_clean_domain_has_no_mx_findings(dns_server: TestDnsServer) -> None:
     report = audit_via(dns_server, "good.test")
     assert mx_ids(report) == set()
-    assert report.facts["mx_addresses"] == {"mx1.good.test": ["192.0.2.10", "2001:db8::10"], "mx2.good.test": ["192.0.2.11"]}
+    assert report.facts.to_json()["mx_addresses"] == {"mx1.good.test": ["192.0.2.10", "2001:db8::10"], "mx2.good.test": ["192.0.2.11"]}
 
 
 def test_missing_mx_mentions_the_a_fallback_and_offers_records(dns_server: TestDnsServer) -> None:
@@ -95,4 +96,5 @@ def test_truncated_udp_answer_is_retried_over_tcp(dns_server: TestDnsServer) -> 
     dns_server.faults.set("good.test", "truncate", "MX")
     report = audit_via(dns_server, "good.test")
     assert mx_ids(report) == set()
-    assert [m["host"] for m in report.facts["mx"]] == ["mx1.good.test", "mx2.good.test"]
+    assert audit_facts(report).mx == [MxHost(10, "mx1.good.test"), MxHost(20, "mx2.good.test")]
+    assert [m["host"] for m in report.facts.to_json()["mx"]] == ["mx1.good.test", "mx2.good.test"]

@@ -98,7 +98,7 @@ def dnssec_server() -> Iterator[TestDnsServer]:
 def test_dnssec_status(dnssec_server: TestDnsServer) -> None:
     signed = audit_via(dnssec_server, "signed.test")
     assert "dnssec.unsigned" not in {f.id for f in signed.findings}
-    assert signed.facts["dnssec"] == {"ds": True, "dnskey": True, "validated": False, "unknown": False}
+    assert signed.facts.to_json()["dnssec"] == {"ds": True, "dnskey": True, "validated": False, "unknown": False}
     island = [f for f in audit_via(dnssec_server, "island.test").findings if f.id == "dnssec.unsigned"]
     assert len(island) == 1 and "no DS" in island[0].detail and "registrar" in island[0].fix
     plain = [f for f in audit_via(dnssec_server, "plain.test").findings if f.id == "dnssec.unsigned"]
@@ -111,4 +111,4 @@ def test_dnssec_status_unknown_when_the_server_fails(dnssec_server: TestDnsServe
         report = audit_via(dnssec_server, "plain.test")
     finally:
         dnssec_server.faults.by_name.clear()
-    assert "dnssec.unsigned" not in {f.id for f in report.findings} and report.facts["dnssec"]["unknown"]
+    assert "dnssec.unsigned" not in {f.id for f in report.findings} and report.facts.to_json()["dnssec"]["unknown"]

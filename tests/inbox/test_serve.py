@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from maildoctor.render.json import SCHEMA_VERSION
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import ROOT
 from tests.inbox.server import Inbox, start_inbox
@@ -622,7 +623,7 @@ def test_a_domain_audited_from_the_start_page(dns: TestDnsServer, tmp_path: Path
     inbox_api = start_inbox(tmp_path / "data", dns.address)
     try:
         status, body = inbox_api.api(f"/api/audits/{audit_id}")
-        assert status == 200 and body["domain"] == "sender.test" and body["report"]["schema"] == 3 and body["report"]["areas"]
+        assert status == 200 and body["domain"] == "sender.test" and body["report"]["schema"] == SCHEMA_VERSION and body["report"]["areas"]
         assert inbox_api.api("/api/audits/nope")[0] == 404
     finally:
         inbox_api.stop()

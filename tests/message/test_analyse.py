@@ -73,8 +73,10 @@ def auth(report: Report) -> set[str]:
 @pytest.mark.parametrize("ed25519", [False, True])
 def test_a_well_signed_message_passes_everything(server: TestDnsServer, ed25519: bool) -> None:
     report = analyse(server, sign(message(), selector="ed" if ed25519 else "rsa", ed25519=ed25519))
-    assert report.facts["dkim"][0]["result"] == "pass" and report.facts["dkim"][0]["a"].startswith("ed25519" if ed25519 else "rsa")
-    assert report.facts["spf"]["result"] == "pass" and report.facts["dmarc"]["result"] == "pass"
+    assert report.facts.to_json()["dkim"][0]["result"] == "pass" and report.facts.to_json()["dkim"][0]["a"].startswith(
+        "ed25519" if ed25519 else "rsa"
+    )
+    assert report.facts.to_json()["spf"]["result"] == "pass" and report.facts.to_json()["dmarc"]["result"] == "pass"
     assert auth(report) == set()
     assert not any(q["name"].startswith("default._domainkey") for q in report.queries)  # a working key: no discovery
 
@@ -83,37 +85,37 @@ def test_body_changed_after_signing(server: TestDnsServer) -> None:
     signed = sign(message())
     report = analyse(server, signed.replace(b"see you at ten.", b"see you at eleven."))
     finding = by_id(report)["auth.dkim_fail"]
-    assert report.facts["dkim"][0]["cause"] == "body_changed" and "changed after signing" in finding.detail
-    assert report.facts["dmarc"]["result"] == "pass"  # SPF still passes aligned
+    assert report.facts.to_json()["dkim"][0]["cause"] == "body_changed" and "changed after signing" in finding.detail
+    assert report.facts.to_json()["dmarc"]["result"] == "pass"  # SPF still passes aligned
 
 
 def test_header_changed_after_signing(server: TestDnsServer) -> None:
     report = analyse(server, sign(message()).replace(b"Subject: Our meeting", b"Subject: [EXTERNAL] Our meeting"))
-    assert report.facts["dkim"][0]["cause"] == "headers_changed"
+    assert report.facts.to_json()["dkim"][0]["cause"] == "headers_changed"
 
 
 def test_key_missing(server: TestDnsServer) -> None:
     report = analyse(server, sign(message(), selector="gone"))
-    sig = report.facts["dkim"][0]
+    sig = report.facts.to_json()["dkim"][0]
     assert sig["result"] == "permerror" and sig["cause"] == "key_missing"
     assert "auth.dkim_selector_mismatch" in auth(report) or "auth.dkim_fail" in auth(report)
 
 
 def test_relaxed_and_strict_alignment_with_a_subdomain_signer(server: TestDnsServer) -> None:
     relaxed = analyse(server, sign(message(), domain="mail.signed.test"), ip="203.0.113.1")
-    ident = next(i for i in relaxed.facts["dmarc"]["identifiers"] if i["mechanism"] == "dkim")
-    assert ident["aligned_relaxed"] and not ident["aligned_strict"] and relaxed.facts["dmarc"]["result"] == "pass"
+    ident = next(i for i in relaxed.facts.to_json()["dmarc"]["identifiers"] if i["mechanism"] == "dkim")
+    assert ident["aligned_relaxed"] and not ident["aligned_strict"] and relaxed.facts.to_json()["dmarc"]["result"] == "pass"
     strict = analyse(
         server, sign(message("alice@strict.test"), domain="mail.strict.test"), ip="203.0.113.1", mail_from="bounce@strict.test"
     )
-    assert strict.facts["dmarc"]["result"] == "fail" and strict.facts["dmarc"]["disposition"] == "quarantine"
+    assert strict.facts.to_json()["dmarc"]["result"] == "fail" and strict.facts.to_json()["dmarc"]["disposition"] == "quarantine"
     assert {"auth.dmarc_fail", "auth.dmarc_unaligned"} <= auth(strict)
 
 
 def test_a_spoofed_from_is_rejected_by_policy(server: TestDnsServer) -> None:
     spoof = sign(message("ceo@signed.test", subject="Urgent wire"), domain="attacker.test")
     report = analyse(server, spoof, ip="198.51.100.66", mail_from="x@attacker.test")
-    assert report.facts["dmarc"]["disposition"] == "reject"
+    assert report.facts.to_json()["dmarc"]["disposition"] == "reject"
     found = by_id(report)
     assert "reject" in found["auth.dmarc_fail"].detail and found["auth.dmarc_fail"].severity.name == "CRITICAL"
     assert "attacker.test" in found["auth.dmarc_unaligned"].title
@@ -122,15 +124,15 @@ def test_a_spoofed_from_is_rejected_by_policy(server: TestDnsServer) -> None:
 def test_forwarded_through_a_list_with_arc(server: TestDnsServer) -> None:
     forwarded = arc_forward(sign(message()))
     report = analyse(server, forwarded, ip="203.0.113.99", mail_from="list-bounces@forwarder.test")
-    assert report.facts["arc"]["present"] and report.facts["arc"]["result"] == "pass"
-    assert report.facts["dkim"][0]["cause"] == "body_changed"  # the footer broke the original signature
+    assert report.facts.to_json()["arc"]["present"] and report.facts.to_json()["arc"]["result"] == "pass"
+    assert report.facts.to_json()["dkim"][0]["cause"] == "body_changed"  # the footer broke the original signature
     broken = forwarded.replace(b"Sent through the list", b"Sent through the lisp")
-    assert analyse(server, broken, ip="203.0.113.99").facts["arc"]["result"] == "fail"
+    assert analyse(server, broken, ip="203.0.113.99").facts.to_json()["arc"]["result"] == "fail"
 
 
 def test_tags_that_weaken_a_signature(server: TestDnsServer) -> None:
     with_length = analyse(server, sign(message(), length=True))
-    assert with_length.facts["dkim"][0]["result"] == "pass" and "auth.dkim_l_tag" in auth(with_length)
+    assert with_length.facts.to_json()["dkim"][0]["result"] == "pass" and "auth.dkim_l_tag" in auth(with_length)
     without_from = sign(message()).replace(b"h=from : to", b"h=to", 1)  # dkimpy refuses to sign without From
     assert "auth.dkim_from_unsigned" in auth(analyse(server, without_from))
 
@@ -152,7 +154,7 @@ def test_the_example_from_the_field_is_explained() -> None:
     raw = (EXAMPLES / "afspraakmanager.be-gmail-headers.txt").read_bytes()
     report = asyncio.run(analyse_message(raw, ZoneResolver(zone)))
     found = by_id(report)
-    assert report.facts["connection"]["client_ip"] == "2a02:348:8e:6048::1"
+    assert report.facts.to_json()["connection"]["client_ip"] == "2a02:348:8e:6048::1"
     spf = found["auth.spf_fail"]
     assert "publishes no SPF record" in spf.detail and "spf.rrtype99" in spf.detail  # points at the misplaced record
     assert "ip6:2a02:348:8e:6048::1" in found["spf.missing"].fix and "fix of spf.missing" in spf.fix  # printed once
@@ -170,7 +172,7 @@ def test_headers_only_are_checked_without_the_body(server: TestDnsServer) -> Non
     signed = sign(message())
     headers = signed.split(b"\r\n\r\n")[0] + b"\r\n"
     report = analyse(server, headers)
-    assert report.facts["headers_only"] and report.facts["dkim"][0]["result"] == "unverified"
+    assert report.facts.to_json()["headers_only"] and report.facts.to_json()["dkim"][0]["result"] == "unverified"
     assert "auth.dkim_fail" not in auth(report)
 
 

@@ -41,12 +41,20 @@ def test_the_message_report_includes_the_engine(spamd: str) -> None:
     report = asyncio.run(analyse_message(SPAM, ZoneResolver(ZoneSet([])), options))
     finding = next(f for f in report.findings if f.id == "content.engine_score")
     assert finding.severity.name == "CRITICAL" and "GTUBE" in finding.detail  # 1000 points: twice the threshold and more
-    assert report.facts["content_engines"][0]["score"] >= 1000
+    assert report.facts.to_json()["content_engines"][0]["score"] >= 1000
 
 
 def test_an_engine_that_does_not_answer_is_information() -> None:
     result = asyncio.run(ask_spamd(f"127.0.0.1:{free_port()}", HAM, timeout=2))
     assert result.error and "cannot connect" in result.error
+
+
+def test_a_message_whose_engine_does_not_answer_has_its_content_unavailable() -> None:
+    options = MessageOptions(spamassassin=f"127.0.0.1:{free_port()}", audit_domain=False)
+    report = asyncio.run(analyse_message(HAM, ZoneResolver(ZoneSet([])), options))
+    assert "content.engine_unavailable" in {f.id for f in report.findings}
+    content = next(a for a in report.areas() if a.area == "content")
+    assert content.state == "unavailable" and "SpamAssassin" in content.reason and not report.complete
 
 
 def test_rspamd_reply() -> None:

@@ -87,7 +87,7 @@ def test_good_server(dns_server: TestDnsServer, ca: TestCA) -> None:
     finally:
         controller.stop()
     assert smtp_ids(report) == []
-    server = report.facts["smtp"][0]
+    server = report.facts.to_json()["smtp"][0]
     assert server["starttls"] and server["tls_version"] in ("TLSv1.2", "TLSv1.3")
     assert server["certificate"]["names"] == ["mx.smtptest.test"] and server["banner"].startswith("220 mx.smtptest.test")
     assert any(line.startswith("C: STARTTLS") for line in server["transcript"])
@@ -149,7 +149,7 @@ def test_no_connection_without_being_asked(dns_server: TestDnsServer) -> None:
             resolver.close()
 
     report = asyncio.run(run())
-    assert report.findings == [] and "smtp" not in report.facts
+    assert report.findings == [] and "smtp" not in report.facts.to_json()
 
 
 def test_server_that_hangs_up_gives_a_finding_not_a_crash() -> None:
@@ -193,4 +193,4 @@ def test_probe_finds_the_mx_hosts(dns_server: TestDnsServer, tmp_path: Path) -> 
             resolver.close()
 
     report = asyncio.run(run())
-    assert report.facts["smtp"][0]["host"] == "mx.smtptest.test" and report.facts["smtp"][0]["port"] == 25
+    assert report.facts.to_json()["smtp"][0]["host"] == "mx.smtptest.test" and report.facts.to_json()["smtp"][0]["port"] == 25

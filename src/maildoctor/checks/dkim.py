@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
+from maildoctor.checks.facts import DkimDiscovery, DkimKey
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.checks.spf import spf_tree
@@ -78,7 +79,7 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         known = [s for s in dict.fromkeys(s.lower() for s in ctx.target.known_selectors) if s not in given]
         parent, hosts = await asyncio.gather(ctx.dns.query(f"_domainkey.{domain}", "TXT"), _provider_hosts(ctx))
         candidates, providers = discovery_list(domain, hosts)
-        ctx.facts["dkim_discovery"] = {"providers": providers, "selectors": candidates}
+        ctx.facts.dkim_discovery = DkimDiscovery(providers, candidates)
         # RFC 8020: NXDOMAIN for _domainkey means no name exists below it, so nothing to discover.
         skip = parent.outcome is Outcome.NXDOMAIN or not ctx.target.discover_selectors
         discover = [] if skip else [s for s in candidates if s not in given + known]
@@ -114,7 +115,7 @@ async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
     results = await selector_results(ctx)
     findings: list[Finding] = []
     published = [r for r in results if r.records]
-    keys: dict[str, dict[str, object]] = {}
+    keys: dict[str, DkimKey] = {}
     for result in results:
         if result.answer.outcome.is_temporary:
             if result.given or result.selector in ctx.target.known_selectors:
@@ -125,11 +126,11 @@ async def check_dkim_keys(ctx: AuditContext) -> list[Finding]:
                 findings.append(_missing(domain, result, published))
             continue
         findings += _key_findings(domain, result, keys)
-    ctx.facts["dkim"] = keys
+    ctx.facts.dkim = keys
     for selector, key in keys.items():
-        size = f" of {key['bits']} bits" if key["bits"] else ""
-        flags = f", flags {key['flags']}" if key["flags"] else ""
-        ctx.verified("dkim", f"s={selector} d={domain}: {key['key_type']} key{size}{flags}" + ("" if key["valid"] else " (with problems)"))
+        size = f" of {key.bits} bits" if key.bits else ""
+        flags = f", flags {key.flags}" if key.flags else ""
+        ctx.verified("dkim", f"s={selector} d={domain}: {key.key_type} key{size}{flags}" + ("" if key.valid else " (with problems)"))
     if not published and not any(r.given for r in results) and not any(r.answer.outcome.is_temporary for r in results):
         tried = ", ".join(r.selector for r in results)
         findings.append(
@@ -175,7 +176,7 @@ def _missing(domain: str, result: SelectorResult, published: list[SelectorResult
     )
 
 
-def _key_findings(domain: str, result: SelectorResult, keys: dict[str, dict[str, object]]) -> list[Finding]:
+def _key_findings(domain: str, result: SelectorResult, keys: dict[str, DkimKey]) -> list[Finding]:
     name = result.name
     evidence = [result.answer.describe()]
     if len(result.records) > 1:
@@ -325,14 +326,14 @@ def _problem_findings(name: str, record: DkimKeyRecord, evidence: list[str]) -> 
     return findings
 
 
-def _describe(record: DkimKeyRecord) -> dict[str, object]:
-    return {
-        "record": record.text,
-        "key_type": record.key_type,
-        "bits": record.key.bits if record.key else None,
-        "encoding": record.key.encoding if record.key else None,
-        "hashes": record.hashes,
-        "flags": record.flags,
-        "revoked": record.revoked,
-        "valid": not record.problems,
-    }
+def _describe(record: DkimKeyRecord) -> DkimKey:
+    return DkimKey(
+        record=record.text,
+        key_type=record.key_type,
+        bits=record.key.bits if record.key else None,
+        encoding=record.key.encoding if record.key else None,
+        hashes=record.hashes,
+        flags=record.flags,
+        revoked=record.revoked,
+        valid=not record.problems,
+    )

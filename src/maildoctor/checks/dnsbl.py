@@ -165,7 +165,7 @@ async def check_blocklists(ctx: AuditContext) -> list[Finding]:
     results = await check_all(ctx.dns, subjects, lists, eager_reasons=False)
     if results and all(r.detail.endswith(OUTSIDE_ZONES) for r in results):  # DNS from zone files only
         raise NotChecked("offline: DNS is answered from zone files, which hold no blocklist")
-    ctx.facts["dnsbl"] = [r.to_json() for r in results]
+    ctx.facts.dnsbl = list(results)
     for line in blocklist_verified(results):
         ctx.verified("dnsbl", line)
     return blocklist_findings(results, ctx.dns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from maildoctor.checks.facts import MtaStsFetch
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext
 from maildoctor.checks.smtp import address_of
@@ -37,16 +38,8 @@ async def mtasts_policy_findings(ctx: AuditContext) -> list[Finding]:
             )
         ]
     fetch = await fetch_policy(host, address, ctx.target.https_port, cafile=ctx.target.cafile)
-    ctx.facts["mtasts_policy"] = {
-        "url": fetch.url,
-        "address": address,
-        "status": fetch.status,
-        "content_type": fetch.content_type,
-        "error": fetch.error,
-        "body": fetch.body,
-    }
     policy = parse_mtasts_policy(fetch.body)
-    ctx.facts["mtasts_policy"]["notes"] = policy.notes
+    ctx.facts.mtasts_policy = MtaStsFetch(fetch.url, address, fetch.status, fetch.content_type, fetch.error, fetch.body, policy.notes)
     if fetch.status == 200:
         ctx.verified(
             "mtasts", f"policy at {fetch.url}: " + "; ".join(line.strip() for line in fetch.body.splitlines() if line.strip())[:200]

@@ -7,6 +7,7 @@ import ipaddress
 from collections import defaultdict
 
 from maildoctor.checks.common import lookup_failed, zone_line
+from maildoctor.checks.facts import MxHost
 from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.findings import Finding, catalog_finding, make_finding
@@ -59,7 +60,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
     null = [h for h in hosts if h[1] in ("", ".")]
     if null:
         if len(hosts) == 1:
-            ctx.facts["mx"] = []
+            ctx.facts.mx = []
             return [
                 make_finding(
                     "mx.null",
@@ -87,7 +88,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
         ]
 
     findings: list[Finding] = []
-    ctx.facts["mx"] = [{"preference": p, "host": h} for p, h in hosts]
+    ctx.facts.mx = [MxHost(p, h) for p, h in hosts]
     by_preference: dict[int, list[str]] = defaultdict(list)
     for preference, host in hosts:
         by_preference[preference].append(host)
@@ -166,7 +167,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
                     fix=f"Add the address of the mail server, e.g.\n  {zone_line(host, 3600, 'A', '<IPv4 of the mail server>')}",
                 )
             )
-    ctx.facts["mx_addresses"] = addresses
+    ctx.facts.mx_addresses = addresses
     for preference, host in hosts:
         ctx.verified("mx", f"MX {preference} {host}: " + (", ".join(addresses.get(host, [])) or "no address"))
     if any_v4 and not any_v6:

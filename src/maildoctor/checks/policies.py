@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.dmarc import dmarc_policy
+from maildoctor.checks.facts import Dnssec
 from maildoctor.checks.mtasts_policy import mtasts_policy_findings
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext, check
@@ -205,16 +206,14 @@ async def check_dnssec(ctx: AuditContext) -> list[Finding]:
     """Information only: whether the domain is signed and the parent holds its DS (the chain of trust)."""
     domain = ctx.target.domain
     ds, dnskey = await ask_all(ctx.dns, [(domain, "DS"), (domain, "DNSKEY")])
-    ctx.facts["dnssec"] = {
-        "ds": ds.ok,
-        "dnskey": dnskey.ok,
-        "validated": dnskey.authenticated or ds.authenticated,
-        "unknown": ds.outcome.is_temporary or dnskey.outcome.is_temporary,
-    }
+    ctx.facts.dnssec = Dnssec(
+        ds=ds.ok,
+        dnskey=dnskey.ok,
+        validated=dnskey.authenticated or ds.authenticated,
+        unknown=ds.outcome.is_temporary or dnskey.outcome.is_temporary,
+    )
     if ds.ok:
-        ctx.verified(
-            "dnssec", f"DS of {domain} in its parent zone" + (", validated by the resolver" if ctx.facts["dnssec"]["validated"] else "")
-        )
+        ctx.verified("dnssec", f"DS of {domain} in its parent zone" + (", validated by the resolver" if ctx.facts.dnssec.validated else ""))
     if ds.ok or ds.outcome.is_temporary or dnskey.outcome.is_temporary:
         return []
     if dnskey.ok and ctx.zone is not None:

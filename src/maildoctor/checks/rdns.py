@@ -75,7 +75,7 @@ async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
     ptrs = await ask_all(ctx.dns, [(ip.reverse_pointer, "PTR") for ip in ips])
     await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A") for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
     results = await asyncio.gather(*(_check_ip(ctx, ip, source) for ip, source in targets))
-    if len(ctx.facts.get("rdns_not_checked", ())) == len(targets):
+    if len(ctx.facts.rdns_not_checked or ()) == len(targets):
         raise NotChecked("offline: the reverse zones of these addresses are not among the zone files")
     return [f for findings in results for f in findings]
 
@@ -85,7 +85,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     domain = ctx.target.domain
     ptr = await ctx.dns.query(ip.reverse_pointer, "PTR")
     if ptr.detail == OUTSIDE_ZONES:
-        ctx.facts.setdefault("rdns_not_checked", []).append(f"{ip}: its reverse zone is not among the zone files")
+        ctx.facts.rdns_not_checked = [*(ctx.facts.rdns_not_checked or []), f"{ip}: its reverse zone is not among the zone files"]
         why = f"{ip} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files"
         if source == SENDING_IP:
             ctx.not_checked_part("rdns", why + " (add that reverse zone file to check its PTR)")

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from maildoctor.checks.facts import AuditFacts
 from maildoctor.dns.tracing import TracingResolver, failures_seen, note_failures
 from maildoctor.findings import Finding
 from maildoctor.records.zonefile import ZoneSource
@@ -118,4 +119,4 @@ class AuditContext(CheckContext):
     target: Target
     dns: TracingResolver
     zone: ZoneSource | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: AuditFacts = field(default_factory=AuditFacts)

@@ -8,6 +8,7 @@ import asyncio
 import ipaddress
 import re
 
+from maildoctor.checks.facts import Certificate, SmtpSession
 from maildoctor.checks.mx import mx_records
 from maildoctor.checks.registry import AuditContext, NotChecked, check
 from maildoctor.dns.answer import ask_all
@@ -61,7 +62,7 @@ async def check_smtp(ctx: AuditContext) -> list[Finding]:
     probes = await asyncio.gather(
         *(probe_smtp(host, address, port, cafile=ctx.target.cafile) for (host, port), address in zip(servers, addresses) if address)
     )
-    ctx.facts["smtp"] = [_summary(p) for p in probes]
+    ctx.facts.smtp = [_session(p) for p in probes]
     for probe in probes:
         if probe.connected:
             where = f"{probe.host} ({probe.address} port {probe.port})"
@@ -85,32 +86,26 @@ async def check_smtp(ctx: AuditContext) -> list[Finding]:
     return findings
 
 
-def _summary(probe: SmtpProbe) -> dict[str, object]:
+def _session(probe: SmtpProbe) -> SmtpSession:
     cert = probe.certificate
-    return {
-        "host": probe.host,
-        "address": probe.address,
-        "port": probe.port,
-        "connected": probe.connected,
-        "error": probe.error,
-        "banner": f"{probe.banner_code} {probe.banner}".strip() if probe.banner_code else "",
-        "extensions": probe.extensions,
-        "starttls": probe.starttls_offered,
-        "tls_version": probe.tls_version,
-        "tls_cipher": probe.tls_cipher,
-        "tls_error": probe.tls_error,
-        "certificate_error": probe.verify_error,
-        "certificate": None
+    return SmtpSession(
+        host=probe.host,
+        address=probe.address,
+        port=probe.port,
+        connected=probe.connected,
+        error=probe.error,
+        banner=f"{probe.banner_code} {probe.banner}".strip() if probe.banner_code else "",
+        extensions=probe.extensions,
+        starttls=probe.starttls_offered,
+        tls_version=probe.tls_version,
+        tls_cipher=probe.tls_cipher,
+        tls_error=probe.tls_error,
+        certificate_error=probe.verify_error,
+        certificate=None
         if cert is None
-        else {
-            "subject": cert.subject,
-            "issuer": cert.issuer,
-            "names": cert.names,
-            "not_after": cert.not_after.isoformat(),
-            "self_signed": cert.self_signed,
-        },
-        "transcript": probe.transcript,
-    }
+        else Certificate(cert.subject, cert.issuer, cert.names, cert.not_after.isoformat(), cert.self_signed),
+        transcript=probe.transcript,
+    )
 
 
 async def _findings(ctx: AuditContext, probe: SmtpProbe) -> list[Finding]:

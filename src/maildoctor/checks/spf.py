@@ -54,7 +54,7 @@ async def check_spf(ctx: AuditContext) -> list[Finding]:
     assert answer is not None or tree.status in ("loop", "too_deep")
     if tree.status == "temperror" and answer is not None:
         return [lookup_failed("spf", answer, f"the SPF (TXT) record of {domain}")]
-    ctx.facts["spf"] = tree.to_json()
+    ctx.facts.spf = tree
     if tree.status in ("none", "nxdomain"):
         return await _missing(ctx, answer)  # type: ignore[arg-type]
     evidence = [answer.describe()] if answer else []
@@ -394,7 +394,7 @@ async def _ip_findings(ctx: AuditContext, record: SpfRecord) -> list[Finding]:
     v4_passing = any(ipaddress.ip_address(ip).version == 4 and e.result is SpfResult.PASS for ip, e in results.items())
     findings = []
     for ip, evaluation in results.items():
-        ctx.facts.setdefault("spf_results", {})[ip] = evaluation.to_json()
+        ctx.facts.spf_results = {**(ctx.facts.spf_results or {}), ip: evaluation}
         ctx.verified("spf", evaluation.summary(ip))
         if evaluation.result is SpfResult.TEMPERROR:
             findings.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from maildoctor.checks.facts import audit_facts
 from maildoctor.cli.common import (
     CONTEXT,
     build_resolver,
@@ -18,6 +19,7 @@ from maildoctor.cli.common import (
     run_with_status,
 )
 from maildoctor.engine import run_audit
+from maildoctor.facts import jsonable
 from maildoctor.render.dkim import render_keys
 from maildoctor.render.json import command_document, dumps
 from maildoctor.render.terminal import render_terminal
@@ -61,9 +63,9 @@ def dkim(
         fail(str(exc))
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(run_audit(target, resolver, areas=("dkim",)), output_format, target.domain)
-    keys = report.facts.get("dkim", {})
+    keys = audit_facts(report).dkim or {}
     if output_format == "json":
-        click.echo(dumps(command_document(report, verbose, domain=target.domain, keys=keys)))
+        click.echo(dumps(command_document(report, verbose, domain=target.domain, keys=jsonable(keys))))
         finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     render_keys(keys, target.domain, console)

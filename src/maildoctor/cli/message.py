@@ -92,6 +92,6 @@ def message(
         finish(exit_status(report, fail_on))
     console = Console(highlight=False)
     if report.facts:
-        render_message(report.facts, console)
+        render_message(report.facts.to_json(), console)
     render_terminal(report, console, verbose=verbose)
     finish(exit_status(report, fail_on))

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from maildoctor import aio
+from maildoctor.checks.facts import audit_facts
 from maildoctor.cli.common import (
     CONTEXT,
     build_resolver,
@@ -82,7 +83,8 @@ def spf_tree(
         fail(str(exc))
     resolver = build_resolver(nameservers, zones, timeout)
     report = run_with_status(run_audit(target, resolver, areas=("spf",)), output_format, target.domain)
-    tree = report.facts.get("spf")
+    found = audit_facts(report).spf
+    tree = found.to_json() if found else None
     if output_format == "json":
         click.echo(
             dumps(command_document(report, verbose, domain=target.domain, lookups=tree["total_lookups"] if tree else None, tree=tree))

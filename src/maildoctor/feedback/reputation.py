@@ -54,6 +54,9 @@ class Observation:
     end: float
     data: dict[str, Any]
 
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "subject": self.subject, "begin": self.begin, **self.data}
+
 
 @dataclass
 class Parsed:

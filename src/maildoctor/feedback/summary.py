@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from maildoctor.dns.answer import Resolver
+from maildoctor.facts import Facts
 from maildoctor.feedback.reputation import Observation, reputation_findings
 from maildoctor.findings import Finding, Report, make_finding
 from maildoctor.store.database import dmarc_records, failure_reports, reports, reputation, tls_results
@@ -266,7 +267,24 @@ def daily_volume(engine: Engine, domain: str | None, since: float = 0.0, source_
     return [(float(d) * 86400, int(total or 0), int(ok or 0)) for d, total, ok in rows]
 
 
-def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[dict[str, object]]:
+@dataclass
+class FailureReports:
+    """The DMARC failure reports of one domain: how many, and from which addresses the failing mail came."""
+
+    domain: str
+    reports: int = 0
+    sources: dict[str, int] = field(default_factory=dict)  # source IP -> reports
+
+
+@dataclass
+class FeedbackFacts(Facts):
+    since: float | None = None
+    generated: float | None = None
+    failure_reports: list[FailureReports] = field(default_factory=list)
+    reputation: list[Observation] = field(default_factory=list)
+
+
+def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> list[FailureReports]:
     """Failure reports per domain, with the addresses the failing messages came from."""
     where = [failure_reports.c.arrival >= since] + ([failure_reports.c.domain == domain.lower()] if domain else [])
     with engine.connect() as conn:
@@ -275,12 +293,12 @@ def failures(engine: Engine, domain: str | None = None, since: float = 0.0) -> l
             .where(*where)
             .group_by(failure_reports.c.domain, failure_reports.c.source_ip)
         ).all()
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, FailureReports] = {}
     for dom, ip, count in rows:
-        entry = out.setdefault(dom, {"domain": dom, "reports": 0, "sources": {}})
-        entry["reports"] = int(entry["reports"]) + int(count)  # type: ignore[call-overload]
-        entry["sources"][ip] = int(count)  # type: ignore[index]
-    return sorted(out.values(), key=lambda e: -int(e["reports"]))  # type: ignore[call-overload]
+        entry = out.setdefault(dom, FailureReports(dom))
+        entry.reports += int(count)
+        entry.sources[ip] = int(count)
+    return sorted(out.values(), key=lambda e: -e.reports)
 
 
 async def summary_report(
@@ -292,12 +310,7 @@ async def summary_report(
     report = Report(target=domain or "all domains", kind="feedback")
     seen = observations(engine, since, domain)
     report.findings = summary_findings(summaries, tls) + reputation_findings(seen)
-    report.facts = {
-        "since": since,
-        "generated": time.time(),
-        "failure_reports": failures(engine, domain, since),
-        "reputation": [{"source": o.source, "subject": o.subject, "begin": o.begin, **o.data} for o in seen],
-    }
+    report.facts = FeedbackFacts(since, time.time(), failures(engine, domain, since), seen)
     return report, summaries, tls
 
 
@@ -415,3 +428,8 @@ def observations(engine: Engine, since: float = 0.0, domain: str | None = None, 
             .limit(100_000)
         ).all()
     return [Observation(source, subject, begin, end, json.loads(data)) for source, subject, begin, end, data in rows]
+
+
+def feedback_facts(report: Report) -> FeedbackFacts:
+    """The facts of a feedback summary's report (empty for a report of another kind)."""
+    return report.facts if isinstance(report.facts, FeedbackFacts) else FeedbackFacts()

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from maildoctor.facts import jsonable
 from maildoctor.feedback import summary as feedback
 from maildoctor.feedback.ingest import change_suppressions, suppressions
 from maildoctor.feedback.reputation import Observation, reputation_findings
@@ -189,7 +190,9 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
         if resolver_factory is not None:
             await feedback.name_sources(summaries, resolver_factory(), NAME_DEADLINE)
 
-    async def gathered(period: str) -> tuple[list[feedback.DomainSummary], list[dict[str, object]], list[dict[str, object]], float, str]:
+    async def gathered(
+        period: str,
+    ) -> tuple[list[feedback.DomainSummary], list[dict[str, object]], list[feedback.FailureReports], float, str]:
         since, said = await asyncio.to_thread(period_start, engine, period)
         summaries = await asyncio.to_thread(feedback.summarize, engine, None, since)
         await named(summaries)
@@ -237,20 +240,20 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
                     "findings": feedback.summary_findings([summary], mine) + reputation_findings(seen),
                     "reputation": reputation_strips(seen),
                     "observations": seen[-60:],
-                    "failures": next((f for f in failed if f["domain"] == summary.domain), None),
+                    "failures": next((f for f in failed if f.domain == summary.domain), None),
                     "tls": mine,
                 }
             )
         shown = {d["summary"].domain for d in domains}
         others = []  # domains with TLS or failure reports only
-        for name in sorted(({str(t["policy_domain"]) for t in tls} | {str(f["domain"]) for f in failed}) - shown):
+        for name in sorted(({str(t["policy_domain"]) for t in tls} | {f.domain for f in failed}) - shown):
             mine = [t for t in tls if t["policy_domain"] == name]
             others.append(
                 {
                     "name": name,
                     "findings": feedback.summary_findings([], mine),
                     "tls": mine,
-                    "failures": next((f for f in failed if f["domain"] == name), None),
+                    "failures": next((f for f in failed if f.domain == name), None),
                 }
             )
         return page("reports.html", domains=domains, others=others, periods=PERIODS, period=period, said=said)
@@ -300,7 +303,7 @@ def routes(store: Store, token: str | None, page: Callable[..., Response], resol
                 "covers": said,
                 "domains": [s.to_json() for s in summaries],
                 "tls": tls,
-                "failure_reports": failed,
+                "failure_reports": jsonable(failed),
                 "findings": [f.to_json() for f in feedback.summary_findings(summaries, tls)],
             }
             return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{stamp}.json"'})

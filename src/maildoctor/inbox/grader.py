@@ -28,6 +28,7 @@ from maildoctor.engine import CHECK_BUDGET
 from maildoctor.feedback.ingest import remember_selectors, selectors_seen
 from maildoctor.findings import crashed_report
 from maildoctor.message.analyse import analyse_message
+from maildoctor.message.facts import Delivery, MessageFacts
 from maildoctor.message.options import MessageOptions
 from maildoctor.store.database import PASTED, Store
 
@@ -72,19 +73,21 @@ async def grade_rows(
             report = crashed_report(row["rcpt"], "message", "message", TimeoutError(f"the analysis did not finish within {2 * budget:g} s"))
         except Exception as exc:  # noqa: BLE001  (an analysis bug: the user still gets an answer, marked incomplete)
             report = crashed_report(row["rcpt"], "message", "message", exc)
+        facts = report.facts if isinstance(report.facts, MessageFacts) else MessageFacts()  # a crash's report has none
+        facts.received = Delivery(
+            client_ip=row["client_ip"],
+            reverse_name=await _reverse_name(resolver, row["client_ip"]),
+            helo=row["helo"],
+            mail_from=row["mail_from"],
+            rcpt=row["rcpt"],
+            tls=bool(row["tls"]),
+            tls_cipher=row.get("tls_cipher") or "",
+            size=row["size"],
+            at=row["received"],
+            pasted=pasted,
+        )
+        report.facts = facts
         data: dict[str, Any] = report.to_json()
-        data["facts"]["received"] = {
-            "client_ip": row["client_ip"],
-            "reverse_name": await _reverse_name(resolver, row["client_ip"]),
-            "helo": row["helo"],
-            "mail_from": row["mail_from"],
-            "rcpt": row["rcpt"],
-            "tls": bool(row["tls"]),
-            "tls_cipher": row.get("tls_cipher", ""),
-            "size": row["size"],
-            "at": row["received"],
-            "pasted": pasted,
-        }
         data["graded_in"] = round(time.time() - row["received"], 3)
         return row["id"], report.score, data
 

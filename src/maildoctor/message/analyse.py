@@ -3,9 +3,7 @@ the two disagree, the headers and structure, optional content engines, and the s
 
 from __future__ import annotations
 
-from typing import Any
-
-from maildoctor.dmarc.alignment import DmarcVerdict
+from maildoctor.checks.facts import audit_facts
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import run_checks
@@ -14,11 +12,11 @@ from maildoctor.message.authresults import AuthResults, parse_authentication_res
 from maildoctor.message.checks import MESSAGE_CHECKS
 from maildoctor.message.connection import infer_connection, is_private_address
 from maildoctor.message.context import MessageContext
+from maildoctor.message.facts import CheckedLink, MessageFacts
 from maildoctor.message.options import MessageOptions
 from maildoctor.message.parse import ParsedMessage, address_domain, addresses, parse_message
-from maildoctor.message.signatures import ArcCheck, signature_tags
+from maildoctor.message.signatures import signature_tags
 from maildoctor.message.structure import is_excerpt, message_links
-from maildoctor.spf.evaluator import SpfEvaluation
 
 AUDIT_SLACK = 5.0  # seconds the message's checks may take beyond the sender domain's audit they wait for
 
@@ -100,40 +98,27 @@ def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:
     return pairs
 
 
-def _facts(context: MessageContext, audit: Report | None) -> dict[str, Any]:
+def _facts(context: MessageContext, audit: Report | None) -> MessageFacts:
     message = context.message
-    spf: SpfEvaluation | None = context.known("spf")
-    verdict: DmarcVerdict | None = context.known("verdict")
-    arc: ArcCheck | None = context.known("arc")
-    by_url = {c.url: c.to_json() for c in context.known("links") or []}
-    return {
-        "headers_only": not message.has_body,
-        "excerpt": is_excerpt(message),
-        "subject": message.decoded("Subject"),
-        "from": message.decoded("From"),
-        "to": message.decoded("To"),
-        "date": message.first("Date"),
-        "message_id": message.first("Message-ID"),
-        "size": message.size,
-        "parts": [{"type": p.content_type, "size": p.size, "filename": p.filename} for p in message.parts],
-        "parse_problems": message.problems,
-        "connection": context.connection.to_json(),
-        "spf": spf.to_json() if spf else None,
-        "dkim": [s.to_json() for s in context.known("signatures") or []],
-        "arc": arc.to_json() if arc else None,
-        "dmarc": verdict.to_json() if verdict else None,
-        "receiver_results": [
-            {
-                "header": r.header,
-                "authserv_id": r.authserv_id,
-                "results": [
-                    {"method": e.method, "result": e.result, "comment": e.comment, "reason": e.reason, "properties": e.properties}
-                    for e in r.results
-                ],
-            }
-            for r in context.results
-        ],
-        "content_engines": [e.to_json() for e in context.known("engines") or []],
-        "domain": audit.facts if audit else None,
-        "links": [{**link, "check": by_url.get(link["href"])} for link in context.links],
-    }
+    by_url = {c.url: c for c in context.known("links") or []}
+    return MessageFacts(
+        headers_only=not message.has_body,
+        excerpt=is_excerpt(message),
+        subject=message.decoded("Subject"),
+        from_=message.decoded("From"),
+        to=message.decoded("To"),
+        date=message.first("Date"),
+        message_id=message.first("Message-ID"),
+        size=message.size,
+        parts=message.parts,
+        parse_problems=message.problems,
+        connection=context.connection,
+        spf=context.known("spf"),
+        dkim=context.known("signatures") or [],
+        arc=context.known("arc"),
+        dmarc=context.known("verdict"),
+        receiver_results=context.results,
+        content_engines=context.known("engines") or [],
+        domain=audit_facts(audit) if audit else None,
+        links=[CheckedLink(link, by_url.get(link.href)) for link in context.links],
+    )

@@ -4,8 +4,8 @@ receiver recorded in plain words, and where the two disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from maildoctor.checks.facts import DkimKey, audit_facts
 from maildoctor.dmarc.alignment import DmarcVerdict
 from maildoctor.findings import Finding, Report, Severity, catalog_finding, make_finding
 from maildoctor.message.authresults import AuthResults, explain
@@ -75,8 +75,8 @@ class Context:
     def domain_finding(self, *ids: str) -> list[Finding]:
         return [f for f in (self.audit.findings if self.audit else []) if f.id in ids]
 
-    def published_selectors(self) -> dict[str, dict[str, Any]]:
-        return (self.audit.facts.get("dkim") or {}) if self.audit else {}
+    def published_selectors(self) -> dict[str, DkimKey]:
+        return (audit_facts(self.audit).dkim or {}) if self.audit else {}
 
 
 def spf_findings(ctx: Context) -> list[Finding]:
@@ -140,7 +140,7 @@ def dkim_findings(ctx: Context) -> list[Finding]:
         if sig.result not in ("pass", "unverified", "temperror"):
             others = {s: k for s, k in published.items() if s != sig.selector} if sig.domain == ctx.from_domain else {}
             if sig.cause == "key_missing" and others:
-                broken = [s for s, k in others.items() if not k.get("valid")]
+                broken = [s for s, k in others.items() if not k.valid]
                 detail = (
                     f"The signature says s={sig.selector}, but {sig.key_name} has no key, while {sig.domain}"
                     f" publishes a key under {', '.join(sorted(others))}. Receivers look only at s=, so the"

@@ -25,6 +25,7 @@ from maildoctor.message.connection import Connection, is_address
 from maildoctor.message.options import MessageOptions
 from maildoctor.message.parse import ParsedMessage
 from maildoctor.message.signatures import ArcCheck, SignatureCheck, check_arc, check_signatures, fetch_keys
+from maildoctor.message.structure import MessageLink
 from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
 from maildoctor.probes.links import LinkCheck, check_links
 from maildoctor.records.dmarc import parse_dmarc
@@ -44,7 +45,7 @@ class MessageContext(CheckContext):
     from_domain: str
     envelope_domain: str
     private_sender: bool  # the connecting IP is one the internet never sees
-    links: list[dict[str, Any]]
+    links: list[MessageLink]
     signatures_of_from: list[tuple[str, str]]  # (d=, s=) of the signatures by the From domain
     recorded: Recorded = field(init=False)
     _pieces: dict[str, asyncio.Task[tuple[Any, list[Answer]]]] = field(default_factory=dict)
@@ -160,7 +161,7 @@ class MessageContext(CheckContext):
 
     def link_domains(self) -> list[str]:
         """The domains (not addresses) the message links to: the domain blocklists are asked about them."""
-        return [link["domain"] for link in self.links if not is_address(link["domain"])]
+        return [link.domain for link in self.links if not is_address(link.domain)]
 
     async def engines(self) -> list[EngineResult]:
         async def ask() -> list[EngineResult]:
@@ -176,7 +177,7 @@ class MessageContext(CheckContext):
 
     async def link_checks(self) -> list[LinkCheck]:
         async def check() -> list[LinkCheck]:
-            hrefs = [link["href"] for link in self.links]
+            hrefs = [link.href for link in self.links]
             return await check_links(self.dns, hrefs, self.options.links_allow_private)
 
         return await self._piece("links", check, True)

@@ -6,9 +6,9 @@ import email.header
 import email.utils
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 from urllib.parse import urlsplit
 
 from maildoctor.dmarc.orgdomain import organizational_domain
@@ -198,8 +198,8 @@ def body_findings(message: ParsedMessage) -> list[Finding]:
             )
         )
     links = message_links(message)
-    mismatched = [f"'{link['text']}' -> {link['href']}" for link in links if link["shows_other_domain"]]
-    shortened = [link["href"] for link in links if link["shortener"]]
+    mismatched = [f"'{link.text}' -> {link.href}" for link in links if link.shows_other_domain]
+    shortened = [link.href for link in links if link.shortener]
     if mismatched:
         findings.append(
             catalog_finding(
@@ -271,11 +271,20 @@ def phrase_findings(message: ParsedMessage) -> list[Finding]:
 MAX_LINKS = 50
 
 
-def message_links(message: ParsedMessage) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class MessageLink:
+    href: str
+    domain: str  # the host the link goes to
+    text: str  # what the reader sees (HTML anchors)
+    shows_other_domain: bool  # the text names a domain other than the one the link goes to
+    shortener: bool  # the link goes through a public URL shortener
+
+
+def message_links(message: ParsedMessage) -> list[MessageLink]:
     """Every web link of the message (HTML anchors, then URLs in the text), once each: its domain,
     whether its visible text names another domain, whether it goes through a public shortener."""
     data = content_data()
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, MessageLink] = {}
     candidates = [(link.href, link.text) for link in message.links] + [
         (url, "") for url in re.findall(r"https?://[^\s<>\"')]+", message.text)
     ]
@@ -284,13 +293,13 @@ def message_links(message: ParsedMessage) -> list[dict[str, Any]]:
         if not host or href in found:
             continue
         shown = _URLISH.match(text.strip())
-        found[href] = {
-            "href": href,
-            "domain": host,
-            "text": text.strip()[:200],
-            "shows_other_domain": bool(shown and organizational_domain(shown.group(1).lower()) != organizational_domain(host)),
-            "shortener": host.removeprefix("www.") in data["url_shorteners"],
-        }
+        found[href] = MessageLink(
+            href=href,
+            domain=host,
+            text=text.strip()[:200],
+            shows_other_domain=bool(shown and organizational_domain(shown.group(1).lower()) != organizational_domain(host)),
+            shortener=host.removeprefix("www.") in data["url_shorteners"],
+        )
         if len(found) >= MAX_LINKS:
             break
     return list(found.values())

@@ -10,7 +10,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from maildoctor.feedback.summary import DomainSummary
+from maildoctor.facts import jsonable
+from maildoctor.feedback.summary import DomainSummary, feedback_facts
 from maildoctor.findings import Report
 from maildoctor.render.json import versioned
 from maildoctor.render.terminal import render_terminal
@@ -45,13 +46,14 @@ def summary_rows(summaries: list[DomainSummary]) -> list[dict[str, Any]]:
 def summary_document(
     report: Report, summaries: list[DomainSummary], tls: Any, since: float, held: tuple[float, float] | None
 ) -> dict[str, Any]:
+    facts = feedback_facts(report)
     return versioned(
         {
             "since": since,
             "domains": [s.to_json() for s in summaries],
             "data_period": {"begin": held[0], "end": held[1]} if held else None,
             "tls": tls,
-            "failure_reports": report.facts["failure_reports"],
+            "failure_reports": jsonable(facts.failure_reports),
             "score": report.score,
             "findings": [f.to_json() for f in report.findings],
         }
@@ -73,7 +75,8 @@ def _day(when: float) -> str:
 def render_summary(
     console: Console, report: Report, summaries: list[DomainSummary], tls: Any, since: float, held: tuple[float, float] | None
 ) -> None:
-    if not summaries and not tls and not report.facts["failure_reports"] and not report.facts["reputation"]:
+    facts = feedback_facts(report)
+    if not summaries and not tls and not facts.failure_reports and not facts.reputation:
         if held is None:
             console.print("No reports yet. Ingest some with: maildoctor reports ingest PATH")
         else:  # the period excludes what there is: say which period holds data
@@ -81,9 +84,9 @@ def render_summary(
                 f"No reports since {_day(since)}. The reports held cover {_day(held[0])} to {_day(held[1])}:"
                 f" run again with --since {_day(held[0])}, or without --since for all of them."
             )
-    for entry in report.facts["failure_reports"]:
-        sources = ", ".join(f"{ip} ({n})" for ip, n in sorted(entry["sources"].items(), key=lambda kv: -kv[1])[:5])
-        console.print(f"{entry['domain']}: {entry['reports']} DMARC failure report(s), from {sources}")
+    for entry in facts.failure_reports:
+        sources = ", ".join(f"{ip} ({n})" for ip, n in sorted(entry.sources.items(), key=lambda kv: -kv[1])[:5])
+        console.print(f"{entry.domain}: {entry.reports} DMARC failure report(s), from {sources}")
     for summary in summaries:
         rate = summary.dmarc_pass / summary.messages if summary.messages else 0
         table = Table(

@@ -10,7 +10,7 @@ from maildoctor.findings import Report
 # 2: "complete", "incomplete", "score_text" and "runs" added; a finding may carry "folded";
 #    outcome "malformed" in queries.
 # 3: "areas" (each area's state, points lost and what was verified), a finding's "area", run state "partial".
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def document(report: Report, verbose: bool = False) -> dict[str, Any]:
