@@ -43,6 +43,15 @@ def parse_domain(text: str) -> str:
     return name
 
 
+def is_ip_literal(text: str) -> bool:
+    """An IP address (192.0.2.1, [2001:db8::1]) where a host name is expected: an MX target, a link's host."""
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 def parse_ip(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text.strip()))

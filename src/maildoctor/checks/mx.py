@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections import defaultdict
 
 from maildoctor.checks.common import lookup_failed, zone_line
@@ -12,14 +11,7 @@ from maildoctor.checks.registry import AuditContext, check
 from maildoctor.dns.answer import Answer, Outcome, ask_all
 from maildoctor.findings import Finding, catalog_finding, make_finding
 from maildoctor.records import change
-
-
-def _looks_like_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return True
-    except ValueError:
-        return False
+from maildoctor.target import is_ip_literal
 
 
 async def mx_records(ctx: AuditContext) -> Answer:
@@ -107,7 +99,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
                 )
             )
 
-    literal = [h for _, h in hosts if _looks_like_ip(h)]
+    literal = [h for _, h in hosts if is_ip_literal(h)]
     for host in literal:
         findings.append(
             make_finding(

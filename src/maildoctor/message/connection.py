@@ -115,15 +115,6 @@ def infer_connection(
     return connection
 
 
-def is_address(text: str) -> bool:
-    """An IP address (a link to http://192.0.2.1/, [2001:db8::1]) rather than a domain."""
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-        return True
-    except ValueError:
-        return False
-
-
 def is_private_address(text: str) -> bool:
     """Loopback, private, link-local or unique-local: an address the internet's receivers never see."""
     try:

@@ -21,7 +21,7 @@ from maildoctor.findings import Report
 from maildoctor.message.authfindings import Context as Evaluation
 from maildoctor.message.authfindings import Recorded
 from maildoctor.message.authresults import AuthResults
-from maildoctor.message.connection import Connection, is_address
+from maildoctor.message.connection import Connection
 from maildoctor.message.options import MessageOptions
 from maildoctor.message.parse import ParsedMessage
 from maildoctor.message.signatures import ArcCheck, SignatureCheck, check_arc, check_signatures, fetch_keys
@@ -30,7 +30,7 @@ from maildoctor.probes.contentengines import EngineResult, ask_rspamd, ask_spamd
 from maildoctor.probes.links import LinkCheck, check_links
 from maildoctor.records.dmarc import parse_dmarc
 from maildoctor.spf.evaluator import SpfEvaluation, check_identity
-from maildoctor.target import Target
+from maildoctor.target import Target, is_ip_literal
 
 T = TypeVar("T")
 
@@ -161,7 +161,7 @@ class MessageContext(CheckContext):
 
     def link_domains(self) -> list[str]:
         """The domains (not addresses) the message links to: the domain blocklists are asked about them."""
-        return [link.domain for link in self.links if not is_address(link.domain)]
+        return [link.domain for link in self.links if not is_ip_literal(link.domain)]
 
     async def engines(self) -> list[EngineResult]:
         async def ask() -> list[EngineResult]:
