@@ -35,7 +35,9 @@ from nsd import isolate_network, isolation_note, print_table, run_loop, serve_zo
 from maildoctor.dns.answer import Resolver  # noqa: E402
 from maildoctor.dns.cache import CachingResolver  # noqa: E402
 from maildoctor.dns.live import LiveResolver, Nameserver  # noqa: E402
-from maildoctor.message.analyse import MessageOptions, analyse_message  # noqa: E402
+from maildoctor.message.analyse import analyse_message  # noqa: E402
+from maildoctor.message.facts import MessageFacts  # noqa: E402
+from maildoctor.message.options import MessageOptions  # noqa: E402
 
 Sample = tuple[bytes, str, str]  # (message, client IP, MAIL FROM)
 
@@ -121,7 +123,9 @@ async def analyse_all(samples: list[Sample], resolver: Resolver, concurrency: in
             raw, resolver, MessageOptions(client_ip=ip, helo=f"mail.{mail_from.split('@')[1]}", mail_from=mail_from)
         )
         latencies.append((time.perf_counter() - started) * 1000)
-        key = f"dkim {report.facts['dkim'][0]['result']}, dmarc {report.facts['dmarc']['result']}"
+        facts = report.facts
+        assert isinstance(facts, MessageFacts) and facts.dkim and facts.dmarc
+        key = f"dkim {facts.dkim[0].result}, dmarc {'pass' if facts.dmarc.passed else 'fail'}"
         verdicts[key] = verdicts.get(key, 0) + 1
 
     async def worker(pending: list[Sample]) -> None:
