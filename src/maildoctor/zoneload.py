@@ -13,7 +13,12 @@ from maildoctor.target import parse_domain
 
 
 def read_zone_source(path: Path, origin: str | None = None) -> ZoneSource:
-    text = read_zone_file(path)
+    return zone_source(read_zone_file(path), path, origin)
+
+
+def zone_source(text: str, path: Path, origin: str | None = None) -> ZoneSource:
+    """A zone file's text as the zone audit reads it (`path` names it in messages and gives the
+    origin when the text has no $ORIGIN and none is given)."""
     if origin is None and not has_origin_directive(text):
         origin = origin_from_filename(path)
         if origin is None:

@@ -11,6 +11,7 @@ from maildoctor.cli.blocklists import blocklists
 from maildoctor.cli.bounces import bounces
 from maildoctor.cli.common import CONTEXT
 from maildoctor.cli.dkim import dkim
+from maildoctor.cli.fix import fix
 from maildoctor.cli.message import message
 from maildoctor.cli.reports import reports
 from maildoctor.cli.reports_summary import reports_summary
@@ -38,5 +39,5 @@ def main() -> None:
 
 
 reports.add_command(reports_summary)
-for command in (blocklists, bounces, check, dkim, message, reports, serve, spf, suppressions, zone):
+for command in (blocklists, bounces, check, dkim, fix, message, reports, serve, spf, suppressions, zone):
     main.add_command(command)

@@ -47,6 +47,7 @@ class ZoneEntry:
     rdtype: str
     rdata: str  # the rest of the entry, as written (quotes kept)
     source_line: str  # the text of the starting line
+    end_line: int = 0  # 1-based line where the entry ends (a parenthesised entry spans several)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def scan_zone(text: str, origin: dns.name.Name, filename: str = "<zone>") -> lis
             continue
         line = tok.line_number
         rest = _rest_of_entry(tok)
+        end = max(line, tok.line_number - 1)  # the tokenizer stands after the entry's newline
         if first.is_whitespace():
             owner_text = None
             if not rest:
@@ -125,6 +127,7 @@ def scan_zone(text: str, origin: dns.name.Name, filename: str = "<zone>") -> lis
                 rdtype=rdtype,
                 rdata=rdata,
                 source_line=lines[line - 1].strip() if 0 < line <= len(lines) else "",
+                end_line=end,
             )
         )
     return entries
