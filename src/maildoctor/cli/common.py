@@ -48,14 +48,18 @@ def _remember_allow_incomplete(ctx: click.Context, _param: click.Parameter, valu
     ctx.meta["allow_incomplete"] = value
 
 
-def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
+def allow_incomplete_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--allow-incomplete",
         is_flag=True,
         expose_value=False,
         callback=_remember_allow_incomplete,
         help="Exit 0 or 1 even when an area could not be checked (instead of 3).",
     )(func)
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = allow_incomplete_option(func)
     func = click.option(
         "--fail-on",
         type=click.Choice(FAIL_ON),

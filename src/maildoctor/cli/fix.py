@@ -9,7 +9,16 @@ import click
 from rich.console import Console
 
 from maildoctor import aio
-from maildoctor.cli.common import CONTEXT, EXIT_INCOMPLETE, EXIT_OK, allow_incomplete, build_resolver, fail, finish
+from maildoctor.cli.common import (
+    CONTEXT,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    allow_incomplete,
+    allow_incomplete_option,
+    build_resolver,
+    fail,
+    finish,
+)
 from maildoctor.dns.update import UpdateError, read_tsig_key, send_update
 from maildoctor.dns.zonedata import NotAZone, ZoneLoadError
 from maildoctor.engine import run_audit
@@ -55,6 +64,7 @@ what it says and brings no new error; with --apply: sent and the domain audited 
     "--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]", help="Ask this DNS server instead of the system's resolver."
 )
 @click.option("--timeout", type=click.FloatRange(0.05, 60), default=2.0, show_default=True, help="Seconds to wait for each DNS answer.")
+@allow_incomplete_option
 def fix(
     domain: str | None,
     zone_file: Path | None,

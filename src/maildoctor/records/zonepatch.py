@@ -61,8 +61,8 @@ def same_data(rdtype: str, written: str, written_origin: dns.name.Name, data: st
     (absolute names; TXT compared as the strings joined, since their splitting differs)."""
     try:
         kind = dns.rdatatype.from_text(rdtype)
-        mine = dns.rdata.from_text(dns.rdataclass.IN, kind, written, origin=written_origin)
-        theirs = dns.rdata.from_text(dns.rdataclass.IN, kind, data, origin=dns.name.root)
+        mine = dns.rdata.from_text(dns.rdataclass.IN, kind, written, origin=written_origin, relativize=False)
+        theirs = dns.rdata.from_text(dns.rdataclass.IN, kind, data, origin=dns.name.root, relativize=False)
     except (dns.exception.DNSException, ValueError):
         return written.strip() == data.strip()
     if isinstance(mine, dns.rdtypes.txtbase.TXTBase) and isinstance(theirs, dns.rdtypes.txtbase.TXTBase):
