@@ -56,9 +56,9 @@ def render_plan(plan: FixPlan, console: Console, written: str | None = None) -> 
                 console.print(f"    [dim]{escape(other.format(value=setting.value))}[/dim]")
     if changes.steps:
         console.print("\n[bold]Steps no DNS change makes[/bold]")
-        resolved = set(plan.resolved())
+        done_ids = set(plan.resolved())
         for step in changes.steps:
-            done = " [green](resolved by the changes above)[/green]" if step.finding_id in resolved else ""
+            done = " [green](resolved by the changes above)[/green]" if step.finding_id in done_ids else ""
             console.print(f"  [bold]{escape(step.finding_id)}[/bold] ({step.severity}) {escape(step.title)}{done}")
             for line in step.fix.splitlines():
                 console.print(f"    {escape(line)}")
@@ -76,7 +76,8 @@ def render_plan(plan: FixPlan, console: Console, written: str | None = None) -> 
     else:
         resolved, new = plan.resolved(), plan.new_problems()
         console.print(
-            "[bold]Verified[/bold]: the patched zone, audited again, "
+            "[bold]Verified[/bold]: "
+            + ("the patched zone, audited again, " if plan.patch is not None else "the domain, audited again after the update, ")
             + (f"no longer has {escape(', '.join(resolved))}" if resolved else "resolves none of the findings")
             + ("; [bold red]new errors: " + escape(", ".join(new)) + "[/bold red]" if new else "; no new error")
             + f" ({plan.rounds} round{'s' if plan.rounds != 1 else ''})."
