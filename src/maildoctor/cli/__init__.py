@@ -9,6 +9,7 @@ from maildoctor import __version__
 from maildoctor.cli.audit import check
 from maildoctor.cli.blocklists import blocklists
 from maildoctor.cli.bounces import bounces
+from maildoctor.cli.build import bimi, dmarc, mta_sts
 from maildoctor.cli.common import CONTEXT
 from maildoctor.cli.dkim import dkim
 from maildoctor.cli.fix import fix
@@ -39,5 +40,5 @@ def main() -> None:
 
 
 reports.add_command(reports_summary)
-for command in (blocklists, bounces, check, dkim, fix, message, reports, serve, spf, suppressions, zone):
+for command in (bimi, blocklists, bounces, check, dkim, dmarc, fix, message, mta_sts, reports, serve, spf, suppressions, zone):
     main.add_command(command)

@@ -13,7 +13,12 @@ from maildoctor.cli.common import (
 from maildoctor.render.json import dumps
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\b
+Examples:
+  maildoctor bounces classify bounce.eml""",
+)
 def bounces() -> None:
     """Bounces and complaints: classify them (reports ingest stores them)."""
 

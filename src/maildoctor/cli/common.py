@@ -35,6 +35,20 @@ class InputError(click.ClickException):
         click.echo(f"maildoctor: error: {self.format_message()}", err=True)
 
 
+class DomainOrCommand(click.Group):
+    """A group whose first argument, when it names none of its commands, is the DOMAIN of its
+    default command: `maildoctor spf DOMAIN` is `maildoctor spf tree DOMAIN`."""
+
+    def __init__(self, *args: Any, default_command: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_command = default_command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
 def fail(message: str) -> NoReturn:
     raise InputError(message)
 

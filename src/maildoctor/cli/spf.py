@@ -12,6 +12,7 @@ from maildoctor import aio
 from maildoctor.checks.facts import audit_facts
 from maildoctor.cli.common import (
     CONTEXT,
+    DomainOrCommand,
     build_resolver,
     dns_options,
     exit_status,
@@ -20,6 +21,7 @@ from maildoctor.cli.common import (
     output_options,
     run_with_status,
 )
+from maildoctor.cli.spf_build import spf_build
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.engine import run_audit
 from maildoctor.render.json import SCHEMA_VERSION, command_document, dumps
@@ -29,26 +31,23 @@ from maildoctor.spf.evaluator import SpfResult, check_identity
 from maildoctor.target import Target, parse_domain, parse_ip
 
 
-class DomainOrCommand(click.Group):
-    """`maildoctor spf DOMAIN` shows the tree; `maildoctor spf eval ...` evaluates."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["tree", *args]
-        return super().parse_args(ctx, args)
-
-
 @click.group(
     cls=DomainOrCommand,
+    default_command="tree",
     context_settings=CONTEXT,
     epilog="""\b
 Examples:
   maildoctor spf example.com                  # the SPF tree: every include, lookups counted
   maildoctor spf example.com --format json
-  maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com --helo mail.example.com""",
+  maildoctor spf eval --ip 203.0.113.7 --mail-from bounce@example.com --helo mail.example.com
+  maildoctor spf build example.com --mx --ip 203.0.113.7 --include google""",
 )
 def spf() -> None:
-    """SPF: show a domain's SPF tree (maildoctor spf DOMAIN), or evaluate one connection (spf eval)."""
+    """SPF: show a domain's SPF tree (maildoctor spf DOMAIN), evaluate one connection (spf eval),
+    or build a record (spf build)."""
+
+
+spf.add_command(spf_build, "build")
 
 
 @spf.command(

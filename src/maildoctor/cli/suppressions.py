@@ -18,7 +18,13 @@ from maildoctor.cli.common import (
 from maildoctor.render.json import dumps, versioned
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\b
+Examples:
+  maildoctor suppressions export > suppress.txt
+  maildoctor suppressions list""",
+)
 def suppressions() -> None:
     """The addresses to stop mailing, from the bounces and complaints ingested: export, list,
     remove, import."""
