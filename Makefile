@@ -31,10 +31,10 @@ run: $(STAMP)
 ## The whole test suite (from Debian: spamd, which the content-engine tests start on loopback;
 ## chromium and swaks, which the inbox tests drive; PostgreSQL and Dovecot, which the storage and
 ## report-ingestion tests start; Postfix, whose private instance relays to the inbox; BIND, the
-## primary the fix tests send dynamic updates to).
+## primary the fix tests send dynamic updates to; OpenDKIM, which signs with a key of dkim keygen).
 test: $(STAMP)
 	@./tools/ensure-debian-packages spamd=spamd spamc=spamc spamassassin=spamassassin chromium=chromium swaks=swaks \
-		pg_ctlcluster=postgresql dovecot=dovecot-imapd named=bind9
+		pg_ctlcluster=postgresql dovecot=dovecot-imapd named=bind9 opendkim=opendkim
 	@# Postfix for the relay test, installed unconfigured: only the test's private instance runs
 	@[ -x /usr/sbin/postfix ] || { echo "postfix postfix/main_mailer_type select No configuration" \
 		| $$([ "$$(id -u)" -ne 0 ] && echo sudo) debconf-set-selections 2>/dev/null; ./tools/ensure-debian-packages postfix=postfix; }

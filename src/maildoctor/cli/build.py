@@ -91,7 +91,7 @@ def dmarc_build(
     console.print(f"[bold]DMARC for {escape(name)}[/bold]: now " + (escape(current.text) if current else "no record of its own"))
     for number, stage in enumerate(stages, 1):
         console.print(f"\n[bold]{number}. from {stage.start.isoformat()}[/bold]")
-        console.print("  " + escape(zone_line(f"_dmarc.{name}", 3600, "TXT", quote_txt(stage.record))), soft_wrap=True)
+        console.print("  " + escape(zone_line(f"_dmarc.{name}", 3600, "TXT", quote_txt(stage.record))))
         when = f"before the next stage ({STAGE_DAYS} days at least)" if number < len(stages) else "then"
         console.print(f"  [dim]{when}: {escape(stage.watch)}[/dim]")
 
@@ -201,5 +201,5 @@ def bimi_build(domain: str, logo: str, vmc: str | None, output_format: str) -> N
         click.echo(dumps(versioned({"kind": "bimi_build", "domain": name, "name": f"default._bimi.{name}", "record": record})))
         return
     console = Console(highlight=False)
-    console.print(escape(zone_line(f"default._bimi.{name}", 3600, "TXT", quote_txt(record))), soft_wrap=True)
+    console.print(escape(zone_line(f"default._bimi.{name}", 3600, "TXT", quote_txt(record))))
     console.print("[dim]BIMI is shown only when DMARC is at p=quarantine or p=reject for all mail (no pct below 100).[/dim]")

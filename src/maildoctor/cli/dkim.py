@@ -146,4 +146,4 @@ def dkim_keygen(
     except OSError as exc:
         fail(f"cannot write into {out_dir}: {exc.strerror}")
     rotation = rotation_plan(pair, published, datetime.date.today())
-    render_keygen(pair, str(key_path), str(record_path), rotation, Console(highlight=False))
+    render_keygen(pair, str(key_path), str(record_path), rotation, Console(highlight=False, soft_wrap=True))

@@ -122,7 +122,7 @@ def _print(plan: FixPlan, output_format: str, zone_file: Path | None, written: P
     elif output_format == "octodns":
         click.echo(octodns_yaml(plan.changes.domain, records), nl=False)
     else:
-        render_plan(plan, Console(highlight=False), str(written) if written else None)
+        render_plan(plan, Console(highlight=False, soft_wrap=True), str(written) if written else None)
 
 
 def _status(plan: FixPlan) -> int:

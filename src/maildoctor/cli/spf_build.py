@@ -61,7 +61,7 @@ def spf_build(
         return
     console = Console(highlight=False)
     console.print(f"[bold]SPF record for {escape(name)}[/bold] ({build.lookups}/{LOOKUP_LIMIT} DNS lookups)")
-    console.print(escape(zone_line(name, 3600, "TXT", quote_txt(build.record))), soft_wrap=True)
+    console.print(escape(zone_line(name, 3600, "TXT", quote_txt(build.record))))
     for note in build.notes:
         console.print(f"[dim]{escape(note)}[/dim]")
     console.print("Publish it as the only TXT record starting with v=spf1 at the domain (replace any other).")

@@ -33,7 +33,7 @@ class DkimKeyPair:
         return f"v=DKIM1; k={self.key_type}; p={self.public}"
 
     def opendkim(self, key_path: str) -> list[str]:
-        """KeyTable and SigningTable lines (opendkim.conf: KeyTable refile:/etc/opendkim/KeyTable,
+        """KeyTable and SigningTable lines (opendkim.conf: KeyTable file:/etc/opendkim/KeyTable,
         SigningTable refile:/etc/opendkim/SigningTable)."""
         return [
             f"KeyTable:     {self.record_name} {self.domain}:{self.selector}:{key_path}",

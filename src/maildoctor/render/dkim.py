@@ -37,11 +37,16 @@ def render_keygen(pair: DkimKeyPair, key_path: str, record_path: str, rotation: 
     console.print(
         f"[bold]New {pair.key_type} key{f' of {pair.bits} bits' if pair.key_type == 'rsa' else ''} for {escape(pair.domain)}, selector {escape(pair.selector)}[/bold]"
     )
-    console.print(f"Private key: {escape(key_path)} (mode 0600: give it to the signer only)")
-    console.print(f"\n[bold]Publish[/bold] (also in {escape(record_path)}):")
-    console.print(escape(zone_line(pair.record_name, 3600, "TXT", quote_txt(pair.record))), soft_wrap=True)
     console.print(
-        "\n[bold]OpenDKIM[/bold] (opendkim.conf: KeyTable refile:/etc/opendkim/KeyTable, SigningTable refile:/etc/opendkim/SigningTable)"
+        f"Private key: {escape(key_path)} (mode 0600: give it to the signer only, e.g. under /etc/opendkim/keys owned by"
+        " opendkim; OpenDKIM refuses a key below a directory others can write, such as /tmp)"
+    )
+    console.print(f"\n[bold]Publish[/bold] (also in {escape(record_path)}):")
+    console.print(
+        escape(zone_line(pair.record_name, 3600, "TXT", quote_txt(pair.record))),
+    )
+    console.print(
+        "\n[bold]OpenDKIM[/bold] (opendkim.conf: KeyTable file:/etc/opendkim/KeyTable, SigningTable refile:/etc/opendkim/SigningTable)"
     )
     for line in pair.opendkim(key_path):
         console.print(f"  {escape(line)}")
