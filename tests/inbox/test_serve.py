@@ -627,3 +627,40 @@ def test_a_domain_audited_from_the_start_page(dns: TestDnsServer, tmp_path: Path
         assert inbox_api.api("/api/audits/nope")[0] == 404
     finally:
         inbox_api.stop()
+
+
+def test_a_zone_pasted_on_the_start_page_is_fixed_and_can_be_downloaded(dns: TestDnsServer, tmp_path: Path) -> None:
+    from tests.fix.broken_zones import BROKEN, broken_zone
+
+    broken = broken_zone(next(b for b in BROKEN if b.finding == "dmarc.missing"))
+    inbox = start_inbox(tmp_path / "data", dns.address)
+    manager, chromium = browser()
+    try:
+        page = chromium.new_page()
+        page.goto(inbox.url + "/")
+        page.fill("#zone", broken)
+        page.click("#zone-submit")
+        page.wait_for_selector("#changes")
+        assert page.locator("#audit").get_attribute("data-domain") == "fixme.test"
+        added = page.locator('.change[data-op="add"]').first
+        assert added.locator("code").inner_text().startswith("_dmarc.fixme.test. 3600 IN TXT")
+        assert "dmarc.missing" in added.inner_text() and added.locator("button.copy-record").count() == 1
+        assert "no longer has" in page.inner_text("#fixed-zone") and "--" not in page.inner_text("#changes")  # no CLI words
+        page.screenshot(path=str(OUTPUT / "inbox-zone-fix.png"), full_page=True)
+        with page.expect_download() as download:
+            page.click("#fixed-zone a")
+        fixed = Path(download.value.path()).read_text()
+        assert download.value.suggested_filename == "fixme.test.zone" and '_dmarc\t3600\tIN\tTXT\t"v=DMARC1; p=none;' in fixed
+        page.goto(inbox.url + "/")
+        page.fill("#zone", broken.replace("$ORIGIN fixme.test.\n", ""))
+        page.click("#zone-submit")
+        assert "give its domain in the form" in page.inner_text("#error")
+        page.goto(inbox.url + "/")
+        page.fill("#domain", "sender.test")
+        page.click("#audit-submit")
+        page.wait_for_selector("#audit")
+        assert page.locator("#fixed-zone").count() == 0  # a live domain: the records to change, no file
+    finally:
+        chromium.close()
+        manager.stop()
+        inbox.stop()

@@ -63,6 +63,21 @@ def summary_of(report: dict[str, Any]) -> dict[str, Any]:
     return {"verdict": verdict_words(report["score"], report.get("complete", True)), "first": fix_first(report.get("findings", []))}
 
 
+CHANGE_WORDS = {"add": "Add", "replace": "Replace", "remove": "Remove"}
+
+
+def change_rows(fix: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The record changes of a fix document as the page lists them: what to do, the record to
+    paste (or the one to delete), what it replaces, and the findings it resolves."""
+    rows = []
+    for change in (fix or {}).get("changes", {}).get("records", []):
+        owner, ttl = f"{change['name']}.", change["ttl"] if change["ttl"] is not None else 3600
+        record = f"{owner} {ttl} IN {change['type']} {change['new']}" if change["new"] else f"{owner} IN {change['type']} {change['old']}"
+        old = f"{owner} IN {change['type']} {change['old']}" if change["op"] == "replace" else ""
+        rows.append({"what": CHANGE_WORDS[change["op"]], "record": record, "old": old, "resolves": change["resolves"]})
+    return rows
+
+
 def iso_time(when: float) -> str:
     return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -20,14 +21,18 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from maildoctor.dns.zonedata import NotAZone, ZoneLoadError, has_origin_directive
 from maildoctor.engine import run_audit
+from maildoctor.fix.changeset import change_set
+from maildoctor.fix.plan import FixPlan, plan_zone
 from maildoctor.inbox import admin, dashboard
-from maildoctor.inbox.views import RateLimit, iso_time, message_view, page_sections, summary_of
+from maildoctor.inbox.views import RateLimit, change_rows, iso_time, message_view, page_sections, summary_of
 from maildoctor.message.parse import parse_message
 from maildoctor.render.compare import compare_reports
 from maildoctor.render.json import document
 from maildoctor.store.database import PASTED, Received, Store
 from maildoctor.target import Target, parse_domain
+from maildoctor.zoneload import zone_source
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self';"
@@ -124,8 +129,28 @@ def create_app(
             return page("error.html", 400, message=str(exc))
         if resolver_factory is None:
             return page("error.html", 503, message="This server audits no domain.")
-        report = await run_audit(Target(domain=name), resolver_factory(), budget=AUDIT_BUDGET)
-        audit_id = await asyncio.to_thread(store.save_audit, name, document(report))
+        target = Target(domain=name)
+        report = await run_audit(target, resolver_factory(), budget=AUDIT_BUDGET)
+        data = {**document(report), "fix": FixPlan(target=target, before=report, changes=change_set(report)).to_json()}
+        audit_id = await asyncio.to_thread(store.save_audit, name, data)
+        return RedirectResponse(f"/a/{audit_id}", status_code=303, headers=SECURITY_HEADERS)
+
+    async def audit_zone(request: Request) -> Response:
+        """A zone file pasted before it is published: audited offline, and fixed."""
+        if not limiter.allow(request.client.host if request.client else "?"):
+            return too_many()
+        fields = await admin.form_fields(request, PASTE_LIMIT)
+        text, origin = fields.get("zone", ""), fields.get("origin", "").strip()
+        try:
+            name = parse_domain(origin) if origin else None
+            if name is None and not has_origin_directive(text):
+                raise ValueError("The zone has no $ORIGIN line: give its domain in the form.")
+            source = zone_source(text.replace("\r\n", "\n"), Path(f"{name or 'zone'}.zone"), name)
+        except (ValueError, ZoneLoadError, NotAZone) as exc:
+            return page("error.html", 400, message=str(exc).replace("zone.zone", "the zone"))
+        plan = await plan_zone(source, Target(domain=source.domain))
+        data = {**document(plan.before), "fix": plan.to_json(), "fixed_zone": plan.patch.text if plan.patch else ""}
+        audit_id = await asyncio.to_thread(store.save_audit, source.domain, data)
         return RedirectResponse(f"/a/{audit_id}", status_code=303, headers=SECURITY_HEADERS)
 
     async def audit_page(request: Request) -> Response:
@@ -133,7 +158,17 @@ def create_app(
         if found is None:
             return page("not_found.html", 404)
         report = found["report"]
-        return page("audit.html", audit=found, sections=page_sections(report), summary=summary_of(report))
+        return page(
+            "audit.html", audit=found, sections=page_sections(report), summary=summary_of(report), changes=change_rows(report.get("fix"))
+        )
+
+    async def fixed_zone(request: Request) -> Response:
+        found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
+        if found is None or not found["report"].get("fixed_zone"):
+            return page("not_found.html", 404)
+        disposition = f'attachment; filename="{found["domain"]}.zone"'
+        headers = {**SECURITY_HEADERS, "Content-Disposition": disposition}
+        return Response(found["report"]["fixed_zone"], media_type="text/plain; charset=utf-8", headers=headers)
 
     async def api_audit(request: Request) -> Response:
         found = await asyncio.to_thread(store.audit, request.path_params["audit_id"])
@@ -254,7 +289,9 @@ def create_app(
         Route("/tests", new_test, methods=["POST"]),
         Route("/paste", paste, methods=["POST"]),
         Route("/audit", audit_domain, methods=["POST"]),
+        Route("/zone", audit_zone, methods=["POST"]),
         Route("/a/{audit_id}", audit_page),
+        Route("/a/{audit_id}/zone", fixed_zone),
         Route("/api/audits/{audit_id}", api_audit),
         Route("/t/{test_id}", result_page),
         Route("/t/{test_id}/compare", compare_page),
