@@ -87,7 +87,7 @@ def dmarc_build(
             )
         )
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]DMARC for {escape(name)}[/bold]: now " + (escape(current.text) if current else "no record of its own"))
     for number, stage in enumerate(stages, 1):
         console.print(f"\n[bold]{number}. from {stage.start.isoformat()}[/bold]")
@@ -153,7 +153,7 @@ def mtasts_build(
     if output_format == "json":
         click.echo(dumps(versioned({"kind": "mtasts_build", **build.to_json()})))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]MTA-STS for {escape(name)}[/bold] ({mode})")
     console.print(f"\nServe this file at {escape(build.url)} (HTTPS, a valid certificate for mta-sts.{escape(name)}, text/plain):")
     console.print(escape(build.policy).rstrip())
@@ -200,6 +200,6 @@ def bimi_build(domain: str, logo: str, vmc: str | None, output_format: str) -> N
     if output_format == "json":
         click.echo(dumps(versioned({"kind": "bimi_build", "domain": name, "name": f"default._bimi.{name}", "record": record})))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(escape(zone_line(f"default._bimi.{name}", 3600, "TXT", quote_txt(record))))
     console.print("[dim]BIMI is shown only when DMARC is at p=quarantine or p=reject for all mail (no pct below 100).[/dim]")

@@ -59,7 +59,7 @@ def spf_build(
     if output_format == "json":
         click.echo(dumps(versioned({"kind": "spf_build", **build.to_json()})))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]SPF record for {escape(name)}[/bold] ({build.lookups}/{LOOKUP_LIMIT} DNS lookups)")
     console.print(escape(zone_line(name, 3600, "TXT", quote_txt(build.record))))
     for note in build.notes:
