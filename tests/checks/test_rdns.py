@@ -3,6 +3,7 @@
 import pytest
 
 from maildoctor.checks.rdns import looks_generic
+from maildoctor.records import change
 from maildoctor.testing.dnsserver import TestDnsServer
 from tests.conftest import audit_via
 
@@ -34,8 +35,12 @@ def test_each_problem(dns_server: TestDnsServer, ip: str, expected: list[str]) -
 def test_missing_ptr_on_ipv6_mentions_gmail_and_gives_records(dns_server: TestDnsServer) -> None:
     finding = rdns(dns_server, "2001:db8::77")[0]
     assert "Gmail" in finding.detail and "ip6.arpa. 3600 IN PTR mail.rdns.test." in finding.fix
-    assert [(c.op, c.type, c.new) for c in finding.changes] == [("add", "PTR", "mail.rdns.test."), ("add", "AAAA", "2001:db8::77")]
-    assert finding.changes[0].name.endswith(".ip6.arpa") and finding.changes[1].name == "mail.rdns.test"
+    records = [c for c in finding.changes if isinstance(c, change.RecordChange)]
+    assert [(c.op, c.type, c.new) for c in records] == [("add", "PTR", "mail.rdns.test."), ("add", "AAAA", "2001:db8::77")]
+    assert records[0].name.endswith(".ip6.arpa") and records[1].name == "mail.rdns.test"
+    # the server's side: the same name in HELO, and mail sent from that address
+    settings = [c.config_line() for c in finding.changes if isinstance(c, change.SettingChange)]
+    assert settings == ["smtp_helo_name = mail.rdns.test", "smtp_bind_address6 = 2001:db8::77"]
 
 
 def test_mismatch_shows_where_the_name_points(dns_server: TestDnsServer) -> None:

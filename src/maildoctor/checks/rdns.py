@@ -113,6 +113,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
                 changes=[
                     change.add(ip.reverse_pointer, 3600, "PTR", suggested + "."),
                     change.add(suggested, 3600, "AAAA" if ip.version == 6 else "A", str(ip)),
+                    *_sending_as(suggested, ip),
                 ],
             )
         ]
@@ -148,6 +149,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
                 " when they do not, the PTR counts as missing.",
                 evidence=[ptr.describe()] + [f.describe() for f in forwards],
                 fix=f"Add the address to the name, or change the PTR to a name that has it:\n  {zone_line(names[0], 3600, rdtype, str(ip))}",
+                changes=[change.add(names[0], 3600, rdtype, str(ip))],
             )
         )
     name = (confirmed or names)[0]
@@ -160,6 +162,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
                 " to end-user ranges. Spam filters score them as 'dynamic IP' and some receivers refuse them.",
                 evidence=[ptr.describe()],
                 fix=f"Ask the owner of {ip} to set the PTR to your mail host's name (e.g. {suggested}), with a matching A/AAAA.",
+                changes=list(_sending_as(suggested, ip)),
             )
         )
     mx = await mx_records(ctx)
@@ -186,3 +189,9 @@ def _reverse_zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
 
 def _ptr_names(ptr: Answer) -> list[str]:
     return [rd.target.to_text().rstrip(".").lower() for rd in ptr.records]
+
+
+def _sending_as(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[change.SettingChange, ...]:
+    """The mail server's side of a PTR: it says the same name in HELO and sends from that address."""
+    bind = "smtp_bind_address6" if ip.version == 6 else "smtp_bind_address"
+    return (change.postfix("smtp_helo_name", name), change.postfix(bind, str(ip)))

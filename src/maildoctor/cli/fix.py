@@ -23,7 +23,7 @@ from maildoctor.dns.update import UpdateError, read_tsig_key, send_update
 from maildoctor.dns.zonedata import NotAZone, ZoneLoadError
 from maildoctor.engine import run_audit
 from maildoctor.fix.plan import FixPlan, plan_domain, plan_zone
-from maildoctor.records.changeformats import nsupdate_script, octodns_yaml
+from maildoctor.records.changeformats import in_zone, nsupdate_script, octodns_yaml
 from maildoctor.render.fix import render_plan
 from maildoctor.render.json import dumps, versioned
 from maildoctor.target import Target, parse_domain, parse_host_port, parse_ip
@@ -142,7 +142,7 @@ def _apply(plan: FixPlan, server: str, tsig_key: Path | None, timeout: float) ->
         host, port = parse_host_port(server, 53)
         key = read_tsig_key(tsig_key) if tsig_key else None
         records = plan.changes.record_changes()
-        inside = [c for c in records if c.name == plan.changes.domain or c.name.endswith("." + plan.changes.domain)]
+        inside = [c for c in records if in_zone(plan.changes.domain, c)]
         send_update(plan.changes.domain, inside, host, port, key, timeout=max(timeout, 5.0))
     except (ValueError, UpdateError) as exc:
         fail(str(exc))

@@ -8,11 +8,19 @@ import dns.name
 from maildoctor.records.change import RecordChange
 
 
+def in_zone(zone: str, change: RecordChange) -> bool:
+    return dns.name.from_text(change.name, origin=dns.name.root).is_subdomain(dns.name.from_text(zone))
+
+
 def nsupdate_script(zone: str, changes: list[RecordChange], server: str | None = None) -> str:
-    """The input of `nsupdate -k KEYFILE`: what goes is deleted by its data, what comes is added."""
+    """The input of `nsupdate -k KEYFILE`: what goes is deleted by its data, what comes is added;
+    a change outside the zone (a PTR) is a comment, for the owner of that zone."""
     lines = [f"server {server}"] if server else []
     lines.append(f"zone {zone.rstrip('.')}.")
     for change in changes:
+        if not in_zone(zone, change):
+            lines.append(f"; outside {zone.rstrip('.')}, for its owner: {change.op} {change.name} {change.type} {change.new or change.old}")
+            continue
         owner = f"{change.name.rstrip('.')}."
         if change.old:
             lines.append(f"update delete {owner} {change.type} {change.old}")
@@ -34,11 +42,13 @@ def octodns_yaml(zone: str, changes: list[RecordChange]) -> str:
     origin = dns.name.from_text(zone)
     out = ["---", f"# the records maildoctor fix changes in {zone.rstrip('.')}; merge them into the zone's file"]
     for change in changes:
-        if change.old:
+        if not in_zone(zone, change):
+            out.append(f"# outside {zone.rstrip('.')}, for its owner: {change.op} {change.name} {change.type} {change.new or change.old}")
+        elif change.old:
             out.append(f"# remove: {change.name} {change.type} {change.old}")
     grouped: dict[str, list[RecordChange]] = {}
     for change in changes:
-        if change.new:
+        if change.new and in_zone(zone, change):
             name = dns.name.from_text(change.name, origin=dns.name.root)
             relative = "" if name == origin else name.relativize(origin).to_text()
             grouped.setdefault(relative, []).append(change)

@@ -14,6 +14,14 @@ from maildoctor.records.change import RecordChange, SettingChange
 EQUIVALENTS = {
     "myhostname": ("Exim: primary_hostname = {value}", "Exchange: the connector's 'Fully-qualified domain name' field: {value}"),
     "smtp_helo_name": ("Exim: helo_data = {value} (on the smtp transport)", "Exchange: the Send connector's FQDN: {value}"),
+    "smtp_bind_address": (
+        "Exim: interface = {value} (on the smtp transport)",
+        "Exchange: send from {value} (the server's only or first address)",
+    ),
+    "smtp_bind_address6": (
+        "Exim: interface = {value} (on the smtp transport)",
+        "Exchange: send from {value} (the server's only or first address)",
+    ),
     "smtpd_tls_security_level": (
         "Exim: tls_advertise_hosts = * (with tls_certificate and tls_privatekey)",
         "Exchange: assign a certificate to the SMTP service (Enable-ExchangeCertificate -Services SMTP)",
