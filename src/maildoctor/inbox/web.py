@@ -145,9 +145,9 @@ def create_app(
             name = parse_domain(origin) if origin else None
             if name is None and not has_origin_directive(text):
                 raise ValueError("The zone has no $ORIGIN line: give its domain in the form.")
-            source = zone_source(text.replace("\r\n", "\n"), Path(f"{name or 'zone'}.zone"), name)
+            source = zone_source(text.replace("\r\n", "\n"), Path(f"{name or 'pasted'}.zone"), name)
         except (ValueError, ZoneLoadError, NotAZone) as exc:
-            return page("error.html", 400, message=str(exc).replace("zone.zone", "the zone"))
+            return page("error.html", 400, message=str(exc).replace("pasted.zone", "the zone"))
         plan = await plan_zone(source, Target(domain=source.domain))
         data = {**document(plan.before), "fix": plan.to_json(), "fixed_zone": plan.patch.text if plan.patch else ""}
         audit_id = await asyncio.to_thread(store.save_audit, source.domain, data)
