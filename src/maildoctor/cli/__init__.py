@@ -14,6 +14,7 @@ from maildoctor.cli.common import CONTEXT
 from maildoctor.cli.dkim import dkim
 from maildoctor.cli.fix import fix
 from maildoctor.cli.message import message
+from maildoctor.cli.monitor import monitor
 from maildoctor.cli.reports import reports
 from maildoctor.cli.reports_summary import reports_summary
 from maildoctor.cli.serve import serve
@@ -40,5 +41,5 @@ def main() -> None:
 
 
 reports.add_command(reports_summary)
-for command in (bimi, blocklists, bounces, check, dkim, dmarc, fix, message, mta_sts, reports, serve, spf, suppressions, zone):
+for command in (bimi, blocklists, bounces, check, dkim, dmarc, fix, message, monitor, mta_sts, reports, serve, spf, suppressions, zone):
     main.add_command(command)

@@ -178,6 +178,36 @@ reputation = Table(  # what SNDS and Postmaster Tools said about an IP or a doma
     Column("data", Text, nullable=False),  # JSON, as feedback.reputation reads it
     Column("file", Text, nullable=False),
 )
+monitor_states = Table(  # the monitor's last reading of each (target, check): an IP on a list, a domain's area
+    "monitor_states",
+    metadata,
+    Column("target", String(255), primary_key=True),
+    Column("check", String(255), primary_key=True),
+    Column("state", String(16), nullable=False),  # listed, clean, unknown
+    Column("detail", Text, nullable=False),
+    Column("since", Float, nullable=False),  # when it entered this state
+    Column("clean_streak", Integer, nullable=False),  # clean cycles in a row (the hysteresis of a listing)
+    Column("updated", Float, nullable=False),
+)
+monitor_alerts = Table(  # what changed, opened once and resolved once
+    "monitor_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(255), index=True, nullable=False),
+    Column("check", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),  # listed, changed, relays
+    Column("opened", Float, nullable=False),
+    Column("resolved", Float, nullable=True),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: evidence, delisting page, fix
+)
+monitor_snapshots = Table(  # a watched domain's records as last read, to see what changes
+    "monitor_snapshots",
+    metadata,
+    Column("target", String(255), primary_key=True),
+    Column("snapshot", Text, nullable=False),  # JSON
+    Column("taken", Float, nullable=False),
+)
 # Each migration brings the schema from version i to i+1; new ones are appended, never edited.
 MIGRATIONS: list[Any] = [
     lambda conn: metadata.create_all(conn, tables=[tests, messages]),
@@ -189,6 +219,7 @@ MIGRATIONS: list[Any] = [
     lambda conn: _add_column(conn, "reports", "repairs", "TEXT NOT NULL DEFAULT ''"),
     lambda conn: _add_column(conn, "messages", "tls_cipher", "VARCHAR(128) NOT NULL DEFAULT ''"),
     lambda conn: metadata.create_all(conn, tables=[domain_audits]),
+    lambda conn: metadata.create_all(conn, tables=[monitor_states, monitor_alerts, monitor_snapshots]),
 ]
 
 

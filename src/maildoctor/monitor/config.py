@@ -1,0 +1,168 @@
+"""monitor.toml: what is watched, how often, where alerts go, and the relay pools. Validated on
+load; an error names the line it is about."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maildoctor.target import parse_domain, parse_host_port
+
+MIN_INTERVAL = 1.0  # seconds; the tests use a second, real watches minutes
+
+
+class ConfigError(ValueError):
+    """A monitor.toml that cannot be used: the file, the line and why."""
+
+
+@dataclass(frozen=True)
+class Relay:
+    host: str  # where Postfix sends (an address or a name)
+    port: int
+    ip: str  # the address receivers see it send from: what is looked up on the blocklists
+
+    @property
+    def nexthop(self) -> str:
+        """The relay as a Postfix transport's next hop: smtp:[host]:port (no MX lookup)."""
+        return f"smtp:[{self.host}]:{self.port}"
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    relays: tuple[Relay, ...]
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    path: Path
+    interval: float = 900.0  # seconds between the starts of two cycles
+    clean_cycles: int = 2  # a listing is resolved after this many clean cycles in a row
+    ips: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    pools: tuple[Pool, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    timeout: float = 2.0
+    webhooks: tuple[str, ...] = ()  # JSON POSTs
+    slack: tuple[str, ...] = ()  # Slack-compatible incoming webhooks ({"text": ...})
+    listen: str = "127.0.0.1:8026"  # the status page, its JSON and /metrics
+    socketmap: str = ""  # HOST:PORT where Postfix asks for the relay of a pool (socketmap_table)
+    data: str = "maildoctor-data"
+    db: str | None = None
+    blocklists: str | None = None  # the user's own catalog, instead of the shipped one
+    spamhaus_dqs_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def watched_ips(self) -> list[str]:
+        """The IPs and every relay's IP, once each."""
+        return list(dict.fromkeys([*self.ips, *(r.ip for p in self.pools for r in p.relays)]))
+
+
+def _seconds(value: object, where: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", str(value).strip())
+    if not match:
+        raise ValueError(f"{where}: give seconds or a duration like 90s, 15m, 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line a key is written on (the first), for messages about its value."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line) or line.strip() == f"[{key}]" or line.strip().startswith(f"[{key}"):
+            return number
+    return 0
+
+
+def load_config(path: Path) -> MonitorConfig:
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    current = ""
+
+    def fail(key: str, why: str) -> ConfigError:
+        line = _line_of(text, key)
+        return ConfigError(f"{path}{f':{line}' if line else ''}: {key}: {why}")
+
+    known = {"monitor", "watch", "alerts", "pool", "dns", "postfix"}
+    for key in data:
+        if key not in known:
+            raise fail(key, f"unknown section; the sections are {', '.join(sorted(known))}")
+    try:
+        monitor = data.get("monitor", {})
+        current = "interval"
+        interval = _seconds(monitor.get("interval", 900), "interval")
+        if interval < MIN_INTERVAL:
+            raise ValueError(f"at least {MIN_INTERVAL:g} s")
+        current = "clean_cycles"
+        clean = int(monitor.get("clean_cycles", 2))
+        if clean < 1:
+            raise ValueError("at least 1")
+        watch = data.get("watch", {})
+        current = "ips"
+        ips = tuple(str(ipaddress.ip_address(str(ip).strip())) for ip in watch.get("ips", []))
+        current = "domains"
+        domains = tuple(parse_domain(str(d)) for d in watch.get("domains", []))
+        pools = []
+        for name, pool in data.get("pool", {}).items():
+            current = f"pool.{name}"
+            relays = []
+            for relay in pool.get("relays", []):
+                entry = relay if isinstance(relay, dict) else {"host": str(relay)}
+                host, port = parse_host_port(str(entry["host"]), 25)
+                ip = str(ipaddress.ip_address(str(entry.get("ip", host))))
+                relays.append(Relay(host, port, ip))
+            if not relays:
+                raise ValueError("a pool needs relays = [...]")
+            pools.append(Pool(name, tuple(relays)))
+        if not ips and not domains and not pools:
+            current = "watch"
+            raise ValueError("nothing to watch: give ips, domains or a pool")
+        alerts = data.get("alerts", {})
+        dns = data.get("dns", {})
+        current = "nameservers"
+        nameservers = tuple(str(n) for n in dns.get("nameservers", []))
+        for server in nameservers:
+            parse_host_port(server, 53)
+        postfix = data.get("postfix", {})
+        current = "socketmap"
+        socketmap = str(postfix.get("socketmap", ""))
+        if socketmap:
+            parse_host_port(socketmap, 0)
+        current = "listen"
+        listen = str(monitor.get("listen", "127.0.0.1:8026"))
+        parse_host_port(listen, 8026)
+        return MonitorConfig(
+            path=path,
+            interval=interval,
+            clean_cycles=clean,
+            ips=ips,
+            domains=domains,
+            pools=tuple(pools),
+            nameservers=nameservers,
+            zones=tuple(str((path.parent / z).resolve()) for z in dns.get("zones", [])),
+            timeout=_seconds(dns.get("timeout", 2), "timeout"),
+            webhooks=tuple(str(u) for u in alerts.get("webhooks", [])),
+            slack=tuple(str(u) for u in alerts.get("slack", [])),
+            listen=listen,
+            socketmap=socketmap,
+            data=str(monitor.get("data", "maildoctor-data")),
+            db=monitor.get("db"),
+            blocklists=dns.get("blocklists"),
+            spamhaus_dqs_key=dns.get("spamhaus_dqs_key"),
+        )
+    except ConfigError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise fail(current, str(exc).strip("'")) from None

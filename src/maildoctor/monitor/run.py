@@ -1,0 +1,69 @@
+"""Running the monitor: its database (the same as serve's), the resolver, the cycles, the HTTP
+status and metrics, and the socketmap for Postfix; stopped cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Generator
+from pathlib import Path
+
+import uvicorn
+
+from maildoctor.dns.spec import ResolverSpec
+from maildoctor.monitor.config import MonitorConfig
+from maildoctor.monitor.service import Monitor
+from maildoctor.monitor.socketmap import serve_socketmap
+from maildoctor.monitor.web import create_monitor_app
+from maildoctor.store.database import Store
+from maildoctor.store.monitor import MonitorStore
+from maildoctor.target import parse_host_port
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the monitor stops it with everything else."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def monitor_store(config: MonitorConfig) -> MonitorStore:
+    Path(config.data).mkdir(parents=True, exist_ok=True)
+    return MonitorStore(Store(config.db or config.data).engine)
+
+
+async def run_monitor(config: MonitorConfig) -> None:
+    resolver = ResolverSpec(config.nameservers, config.zones, config.timeout).build()
+    monitor = Monitor(config, monitor_store(config), resolver)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    host, port = parse_host_port(config.listen, 8026)
+    web = _QuietServer(
+        uvicorn.Config(create_monitor_app(monitor), host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    )
+    socketmap = None
+    if config.socketmap:
+        map_host, map_port = parse_host_port(config.socketmap, 8027)
+        socketmap = await serve_socketmap(map_host, map_port, list(config.pools), monitor.relay_for)
+
+    def shutdown() -> None:
+        stop.set()
+        web.should_exit = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shutdown)
+    print(
+        f"maildoctor monitor: {len(config.watched_ips())} IPs, {len(config.domains)} domains every {config.interval:g} s;"
+        f" status and /metrics on http://{config.listen}/" + (f"; socketmap for Postfix on {config.socketmap}" if socketmap else ""),
+        flush=True,
+    )
+    watch = asyncio.create_task(monitor.run(stop))
+    try:
+        await web.serve()
+    finally:
+        stop.set()
+        await watch
+        if socketmap is not None:
+            socketmap.close()

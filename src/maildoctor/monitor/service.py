@@ -1,0 +1,155 @@
+"""The watch as a service: a cycle every interval (IPs, relays, domains), alerts sent on change,
+Prometheus metrics and a status page over HTTP, and the socketmap Postfix asks for the relay of a
+pool. A cycle that fails is logged and counted; the next one runs on time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from maildoctor.dns.answer import Resolver
+from maildoctor.monitor.alerts import Event, Tracker
+from maildoctor.monitor.config import MonitorConfig, Pool, Relay
+from maildoctor.monitor.notify import notify
+from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, changes, observe_domain, observe_ips
+from maildoctor.store.monitor import MonitorStore
+
+log = logging.getLogger("maildoctor.monitor")
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.listed = Gauge("maildoctor_listed", "1 when the target is listed on the list, 0 when clean", ["target", "list"], registry=r)
+        self.untrusted = Gauge("maildoctor_answers_untrusted", "List answers of the last cycle that could not be trusted", registry=r)
+        self.cycle_seconds = Gauge("maildoctor_cycle_seconds", "How long the last cycle took", registry=r)
+        self.cycle_end = Gauge("maildoctor_cycle_last_end_timestamp_seconds", "When the last cycle ended (Unix time)", registry=r)
+        self.cycles = Counter("maildoctor_cycles", "Cycles run", ["outcome"], registry=r)
+        self.alerts = Counter("maildoctor_alert_events", "Alert events sent", ["event", "kind"], registry=r)
+        self.open_alerts = Gauge("maildoctor_alerts_open", "Alerts open now", registry=r)
+        self.relay_healthy = Gauge("maildoctor_relay_healthy", "1 when the relay is on no list", ["pool", "relay"], registry=r)
+
+
+class Monitor:
+    def __init__(self, config: MonitorConfig, store: MonitorStore, resolver: Resolver | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.resolver = resolver
+        self.tracker = Tracker(store, config.clean_cycles)
+        self.metrics = Metrics()
+        self.last_cycle: dict[str, Any] = {}
+
+    def relay_for(self, pool: Pool) -> tuple[Relay, bool]:
+        """The relay to use now: the first on no list; when all are listed, the first (never none)."""
+        for relay in pool.relays:
+            if not self.tracker.listed(relay.ip):
+                return relay, True
+        return pool.relays[0], False
+
+    async def cycle(self) -> list[Event]:
+        started, now = time.perf_counter(), time.time()
+        config = self.config
+        assert self.resolver is not None, "a monitor that runs cycles asks DNS"
+        events: list[Event] = []
+        seen = await observe_ips(self.resolver, config.watched_ips(), config.blocklists, config.spamhaus_dqs_key)
+        for domain in config.domains:
+            before = self.store.snapshot(domain)
+            known = sorted((before or {}).get("dkim", {}))
+            look = await observe_domain(self.resolver, domain, known, config.blocklists, config.spamhaus_dqs_key)
+            seen += look.listings
+            events += [self.tracker.changed(change, now) for change in changes(domain, before, look)]
+            merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
+            self.store.save_snapshot(domain, merged, now)
+        for observation in seen:
+            events += self.tracker.observe(observation, now)
+            if observation.state != UNKNOWN_STATE:
+                self.metrics.listed.labels(observation.target, observation.evidence.get("list", observation.check)).set(
+                    1 if observation.state == LISTED_STATE else 0
+                )
+        for pool in config.pools:
+            relay, healthy = self.relay_for(pool)
+            for each in pool.relays:
+                self.metrics.relay_healthy.labels(pool.name, f"{each.host}:{each.port}").set(0 if self.tracker.listed(each.ip) else 1)
+            events += self.tracker.problem(
+                f"pool:{pool.name}",
+                "relays",
+                f"Every relay of pool {pool.name} is listed: mail goes through {relay.host}:{relay.port}, the first",
+                {"relays": [f"{r.host}:{r.port} ({r.ip})" for r in pool.relays], "fix": "Delist a relay or add a clean one to the pool."},
+                now,
+                holds=not healthy,
+            )
+        failed = await notify(events, config.webhooks, config.slack)
+        for event in events:
+            self.metrics.alerts.labels(event.what, event.alert.kind).inc()
+        untrusted = sum(1 for o in seen if o.state == UNKNOWN_STATE)
+        self.metrics.untrusted.set(untrusted)
+        self.metrics.open_alerts.set(len(self.tracker.open))
+        took = time.perf_counter() - started
+        self.metrics.cycle_seconds.set(took)
+        self.metrics.cycle_end.set(time.time())
+        self.metrics.cycles.labels("ok").inc()
+        self.last_cycle = {
+            "ended": time.time(),
+            "seconds": round(took, 3),
+            "answers": len(seen),
+            "untrusted": untrusted,
+            "events": len(events),
+            "undelivered": failed,
+        }
+        return events
+
+    async def run(self, stop: asyncio.Event, cycles: int | None = None) -> None:
+        done = 0
+        while not stop.is_set() and (cycles is None or done < cycles):
+            began = time.monotonic()
+            try:
+                await self.cycle()
+            except Exception:  # noqa: BLE001  (a bug or an outage in one cycle must not end the watch)
+                log.exception("monitor cycle failed")
+                self.metrics.cycles.labels("failed").inc()
+            done += 1
+            wait = max(0.0, self.config.interval - (time.monotonic() - began))
+            try:
+                await asyncio.wait_for(stop.wait(), wait)
+            except TimeoutError:
+                pass
+
+    def status(self) -> dict[str, Any]:
+        """What is watched, the last cycle, the open alerts and the recent ones, each target's states."""
+        states: dict[str, dict[str, Any]] = {}
+        for (target, check), state in sorted(self.tracker.states.items()):
+            entry = states.setdefault(target, {"listed_on": [], "unknown": 0, "checks": 0})
+            entry["checks"] += 1
+            if state.state == LISTED_STATE:
+                alert = self.tracker.open.get((target, check))
+                name = str(alert.detail.get("list", check)) if alert else check
+                entry["listed_on"].append({"check": check, "list": name, "since": state.since, "detail": state.detail})
+            elif state.state == UNKNOWN_STATE:
+                entry["unknown"] += 1
+        return {
+            "watching": {"ips": list(self.config.watched_ips()), "domains": list(self.config.domains), "interval": self.config.interval},
+            "last_cycle": self.last_cycle,
+            "targets": states,
+            "pools": [
+                {
+                    "pool": pool.name,
+                    "using": f"{self.relay_for(pool)[0].host}:{self.relay_for(pool)[0].port}",
+                    "relays": [f"{r.host}:{r.port}" for r in pool.relays],
+                }
+                for pool in self.config.pools
+            ],
+            "open_alerts": [a.to_json() for a in self.store.alerts(open_only=True)],
+            "recent_alerts": [a.to_json() for a in self.store.alerts(limit=50)],
+        }
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        return generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST

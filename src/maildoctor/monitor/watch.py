@@ -1,0 +1,110 @@
+"""One look at what is watched: each IP on every IP blocklist (a list whose canaries fail is
+'unknown', never clean), each domain's records as a snapshot to compare with the last one, and the
+domain's own listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from maildoctor.checks.dnsbl import catalog_for
+from maildoctor.checks.facts import audit_facts
+from maildoctor.dns.answer import Resolver
+from maildoctor.dnsbl.lookup import CLEAN, LISTED, Result, Subject, check_all
+from maildoctor.engine import run_audit
+from maildoctor.findings import FAIL, PASS
+from maildoctor.target import Target
+
+LISTED_STATE, CLEAN_STATE, UNKNOWN_STATE = "listed", "clean", "unknown"
+# The areas whose records a snapshot keeps: what a change of is worth an alert
+SNAPSHOT_AREAS = ("mx", "spf", "dmarc", "mtasts", "tlsrpt", "bimi")
+AUDITED_AREAS = (*SNAPSHOT_AREAS, "dkim", "dnsbl")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one check saw of one target in this cycle."""
+
+    target: str
+    check: str  # "dnsbl:<zone>"
+    state: str  # listed, clean, unknown
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    target: str
+    check: str  # the area (spf, dmarc, ...) or dkim:<selector>
+    title: str
+    before: list[str]
+    after: list[str]
+
+
+def listing_observation(result: Result) -> Observation:
+    blocklist = result.blocklist
+    state = LISTED_STATE if result.status == LISTED else CLEAN_STATE if result.status == CLEAN else UNKNOWN_STATE
+    evidence = {"list": blocklist.name, "zone": blocklist.zone, "delist": blocklist.delist, "answer": result.outcome()}
+    if result.reason:
+        evidence["reason"] = result.reason
+    return Observation(result.subject.text, f"dnsbl:{blocklist.zone}", state, result.outcome(), evidence)
+
+
+async def observe_ips(resolver: Resolver, ips: list[str], blocklists: str | None, dqs: str | None) -> list[Observation]:
+    if not ips:
+        return []
+    results = await check_all(resolver, [Subject.parse(ip) for ip in ips], catalog_for(blocklists, dqs))
+    return [listing_observation(r) for r in results]
+
+
+@dataclass
+class DomainLook:
+    domain: str
+    snapshot: dict[str, Any]  # area -> the lines of its records; "dkim" -> {selector: record}
+    checked: set[str]  # the areas read to an answer this cycle: only those are compared
+    listings: list[Observation]
+
+
+async def observe_domain(
+    resolver: Resolver, domain: str, known_selectors: list[str], blocklists: str | None, dqs: str | None
+) -> DomainLook:
+    target = Target(domain=domain, known_selectors=known_selectors, blocklists=blocklists, spamhaus_dqs_key=dqs)
+    report = await run_audit(target, resolver, areas=AUDITED_AREAS)
+    states = {a.area: a for a in report.areas()}
+    snapshot: dict[str, Any] = {}
+    checked = set()
+    for area in SNAPSHOT_AREAS:
+        result = states.get(area)
+        if result is not None and result.state in (PASS, FAIL):
+            snapshot[area] = list(result.verified)
+            checked.add(area)
+    dkim = states.get("dkim")
+    if dkim is not None and dkim.state in (PASS, FAIL):
+        snapshot["dkim"] = {selector: key.record for selector, key in (audit_facts(report).dkim or {}).items()}
+        checked.add("dkim")
+    listings = [listing_observation(r) for r in audit_facts(report).dnsbl or [] if r.subject.kind == "domain"]
+    return DomainLook(domain, snapshot, checked, listings)
+
+
+def changes(domain: str, before: dict[str, Any] | None, look: DomainLook) -> list[Change]:
+    """What differs from the last snapshot, in the areas read to an answer both times."""
+    if before is None:
+        return []
+    found = []
+    for area in SNAPSHOT_AREAS:
+        if area in look.checked and area in before and before[area] != look.snapshot[area]:
+            found.append(Change(domain, area, f"The {area.upper()} records of {domain} changed", before[area], look.snapshot[area]))
+    if "dkim" in look.checked and "dkim" in before:
+        old, new = before["dkim"], look.snapshot["dkim"]
+        for selector in sorted(set(old) | set(new)):
+            if selector not in new:
+                found.append(Change(domain, f"dkim:{selector}", f"The DKIM key {selector} of {domain} was removed", [old[selector]], []))
+            elif selector not in old:
+                found.append(Change(domain, f"dkim:{selector}", f"A DKIM key {selector} appeared for {domain}", [], [new[selector]]))
+            elif old[selector] != new[selector]:
+                found.append(
+                    Change(
+                        domain, f"dkim:{selector}", f"The DKIM key {selector} of {domain} was replaced", [old[selector]], [new[selector]]
+                    )
+                )
+    return found

@@ -1,0 +1,175 @@
+"""The monitor end to end: `maildoctor monitor` as a process, the test DNS server starting to list
+a watched IP mid-run → an alert on a webhook on loopback within one interval, /metrics and the
+status page (in Chromium) show it; delisting → resolved after the hysteresis; a DKIM key removed
+from the zone → a change alert. And the configuration's errors, by line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from maildoctor.monitor.config import ConfigError, load_config
+from maildoctor.testing.dnsserver import TestDnsServer
+from tests.conftest import ROOT
+from tests.monitor.conftest import Hook, Zones
+from tests.processes import free_port, listening, stop, wait_until
+
+IP = "192.0.2.77"
+
+
+def write_config(path: Path, dns: TestDnsServer, hook: Hook, port: int, extra: str = "") -> Path:
+    path.write_text(
+        f"""[monitor]
+interval = 1
+clean_cycles = 2
+listen = "127.0.0.1:{port}"
+data = "{path.parent / "data"}"
+
+[watch]
+ips = ["{IP}"]
+domains = ["watched.test"]
+
+[dns]
+nameservers = ["{dns.address}"]
+timeout = 0.5
+
+[alerts]
+webhooks = ["{hook.url}"]
+{extra}"""
+    )
+    return path
+
+
+@contextmanager
+def running_monitor(config: Path, port: int) -> Iterator[subprocess.Popen]:  # type: ignore[type-arg]
+    log = config.parent / "monitor.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "maildoctor", "monitor", "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+    try:
+        wait_until(lambda: listening(port), process, "maildoctor monitor", 30, log.read_text)
+        yield process
+    finally:
+        stop(process)
+
+
+def get(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return response.read().decode()
+
+
+def until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds:g} s: {what}")
+
+
+def cycles(port: int) -> float:
+    status = json.loads(get(port, "/api/status"))
+    return float(status["last_cycle"].get("ended", 0)) if status["last_cycle"] else 0.0
+
+
+def test_a_listing_is_alerted_shown_and_resolved_after_the_hysteresis(
+    zones: Zones, dns_watch: TestDnsServer, hook: Hook, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port)
+    with running_monitor(config, port):
+        until(lambda: cycles(port) > 0, 20, "a first cycle")
+        status = json.loads(get(port, "/api/status"))
+        assert status["targets"][IP]["listed_on"] == [] and status["targets"][IP]["unknown"] == 0  # every canary answered
+        assert hook.events() == []  # nothing changed: no alert
+        zones.list_ip(IP)
+        listed_at = time.monotonic()
+        until(lambda: any(e["alert"]["target"] == IP for e in hook.events("opened")), 5, "the listing alert")
+        assert time.monotonic() - listed_at < 3  # within one interval (1 s) and the cycle's own time
+        alert = next(e["alert"] for e in hook.events("opened") if e["alert"]["target"] == IP)
+        assert alert["kind"] == "listed" and "Spamhaus" in alert["title"] and alert["delist"].startswith("https://")
+        metrics = get(port, "/metrics")
+        assert f'maildoctor_listed{{list="Spamhaus ZEN",target="{IP}"}} 1.0' in metrics and "maildoctor_alerts_open 1.0" in metrics
+        check_page(port, listed=True)
+        zones.delist_ip(IP)
+        delisted = cycles(port)
+        until(lambda: any(e["alert"]["target"] == IP for e in hook.events("resolved")), 8, "the resolution")
+        status = json.loads(get(port, "/api/status"))
+        assert status["targets"][IP]["listed_on"] == [] and not [a for a in status["open_alerts"] if a["target"] == IP]
+        assert cycles(port) - delisted >= 1.0  # not at the first clean cycle: two were needed
+        assert len(hook.events("opened")) == 1  # one alert for the listing, not one per cycle
+        # a DKIM key removed from the zone: a change alert, with the record it had
+        zones.remove("default._domainkey.watched.test")
+        until(lambda: any(e["alert"]["kind"] == "changed" for e in hook.events()), 8, "the DKIM change alert")
+        change = next(e["alert"] for e in hook.events() if e["alert"]["kind"] == "changed")
+        assert change["title"] == "The DKIM key default of watched.test was removed" and change["before"][0].startswith("v=DKIM1; k=rsa")
+    done = subprocess.run(
+        [sys.executable, "-m", "maildoctor", "monitor", "status", "--config", str(config), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(done.stdout)
+    assert saved["kind"] == "monitor_status" and any(a["kind"] == "changed" for a in saved["recent_alerts"])
+
+
+def check_page(port: int, listed: bool) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.inbox.test_serve import CHROMIUM
+
+    with sync_playwright() as manager:
+        chromium = manager.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = chromium.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            assert page.locator(f'[data-target="{IP}"]').get_attribute("data-state") == ("listed" if listed else "clean")
+            assert "Spamhaus ZEN" in page.inner_text(f'[data-target="{IP}"]')
+            assert page.locator('#alerts tr.open[data-kind="listed"]').count() == 1
+            page.screenshot(path=str(ROOT / "test-output" / "monitor-status.png"), full_page=True)
+        finally:
+            chromium.close()
+
+
+def test_an_untrusted_list_is_never_read_as_clean(zones: Zones, dns_watch: TestDnsServer, hook: Hook, tmp_path: Path) -> None:
+    zones.remove("2.0.0.127.zen.spamhaus.org")  # the list stops listing its own test entry: its silence means nothing
+    port = free_port()
+    config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port)
+    with running_monitor(config, port):
+        until(lambda: cycles(port) > 0, 20, "a first cycle")
+        status = json.loads(get(port, "/api/status"))
+        assert status["targets"][IP]["unknown"] >= 1 and status["last_cycle"]["untrusted"] >= 1
+        assert 'list="Spamhaus ZEN"' not in get(port, "/metrics")  # no answer: no 0 shown for it
+
+
+def test_a_configuration_error_names_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "monitor.toml"
+    bad.write_text('[monitor]\ninterval = "15m"\n\n[watch]\nips = ["192.0.2.1", "not-an-ip"]\n')
+    with pytest.raises(ConfigError, match=r"monitor.toml:5: ips: "):
+        load_config(bad)
+    bad.write_text('[monitor]\ninterval = "soon"\n[watch]\nips = ["192.0.2.1"]\n')
+    with pytest.raises(ConfigError, match=r"monitor.toml:2: interval: "):
+        load_config(bad)
+    bad.write_text('[watch]\nips = "192.0.2.1\n')
+    with pytest.raises(ConfigError, match=r"line 2"):
+        load_config(bad)
+    good = tmp_path / "good.toml"
+    good.write_text(
+        '[monitor]\ninterval = "15m"\n[watch]\nips = ["192.0.2.1"]\n[pool.outbound]\nrelays = [{host = "relay1.example.net:587", ip = "192.0.2.10"}, "192.0.2.11"]\n'
+    )
+    config = load_config(good)
+    assert config.interval == 900 and [r.nexthop for r in config.pools[0].relays] == [
+        "smtp:[relay1.example.net]:587",
+        "smtp:[192.0.2.11]:25",
+    ]
+    assert config.watched_ips() == ["192.0.2.1", "192.0.2.10", "192.0.2.11"]
