@@ -43,6 +43,8 @@ class Blocklist:
     refused: tuple[tuple[str, str], ...] = ()  # (answer, why)
     query_via: str = ""  # the zone actually asked, when it is not `zone` (Spamhaus DQS: <key>.zen.dq.spamhaus.net)
     secret: str = ""  # a key inside query_via, never shown
+    daily_queries: int = 0  # the most queries a day the list's free use allows (0: no limit known)
+    terms: str = ""  # where its terms of use say so
 
     def serves(self, kind: str) -> bool:
         return kind in self.kinds
@@ -75,7 +77,12 @@ def with_spamhaus_dqs_key(lists: list[Blocklist], key: str) -> list[Blocklist]:
         if blocklist.zone.endswith(".spamhaus.org"):
             mirror = blocklist.zone.removesuffix(".spamhaus.org")
             blocklist = replace(
-                blocklist, name=f"{blocklist.name} (DQS)", query_via=f"{key}.{mirror}.dq.spamhaus.net", secret=key, public_resolvers=True
+                blocklist,
+                name=f"{blocklist.name} (DQS)",
+                query_via=f"{key}.{mirror}.dq.spamhaus.net",
+                secret=key,
+                public_resolvers=True,
+                daily_queries=0,  # the subscription's terms, not the free use's
             )
         out.append(blocklist)
     return out
@@ -227,6 +234,9 @@ def _blocklist(entry: object) -> Blocklist:
         except ValueError:
             raise CatalogError(f"answer '{answer}' is not an IPv4 address") from None
     codes = tuple(Code(a, m, severities.get(a, severity)) for a, m in codes_table.items())
+    daily = entry.get("daily_queries", 0)
+    if not isinstance(daily, int) or isinstance(daily, bool) or daily < 0:
+        raise CatalogError("'daily_queries' must be a whole number of queries a day")
     return Blocklist(
         zone=zone,
         name=_text(entry, "name"),
@@ -238,5 +248,7 @@ def _blocklist(entry: object) -> Blocklist:
         test=_text(entry, "test", required=False) or rfc5782_test_entry(tuple(kinds)),
         bitmask=bitmask,
         codes=codes,
+        daily_queries=daily,
+        terms=_text(entry, "terms", required=False),
         refused=tuple(refused.items()),
     )

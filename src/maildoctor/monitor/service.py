@@ -13,11 +13,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from maildoctor.checks.dnsbl import catalog_for
 from maildoctor.dns.answer import Resolver
 from maildoctor.monitor.alerts import Event, Tracker
 from maildoctor.monitor.config import MonitorConfig, Pool, Relay
 from maildoctor.monitor.notify import notify
-from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, changes, observe_domain, observe_ips
+from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, Budget, budgets, changes, observe_domain, observe_ips
 from maildoctor.store.monitor import MonitorStore
 
 log = logging.getLogger("maildoctor.monitor")
@@ -47,6 +48,8 @@ class Monitor:
         self.tracker = Tracker(store, config.clean_cycles)
         self.metrics = Metrics()
         self.last_cycle: dict[str, Any] = {}
+        self.cycles_run = 0
+        self.budgets: list[Budget] = []
 
     def relay_for(self, pool: Pool) -> tuple[Relay, bool]:
         """The relay to use now: the first on no list; when all are listed, the first (never none)."""
@@ -60,7 +63,11 @@ class Monitor:
         config = self.config
         assert self.resolver is not None, "a monitor that runs cycles asks DNS"
         events: list[Event] = []
-        seen = await observe_ips(self.resolver, config.watched_ips(), config.blocklists, config.spamhaus_dqs_key)
+        ips = config.watched_ips()
+        self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval)
+        due = [b.blocklist for b in self.budgets if self.cycles_run % b.every == 0]
+        self.cycles_run += 1
+        seen = await observe_ips(self.resolver, ips, due)
         for domain in config.domains:
             before = self.store.snapshot(domain)
             known = sorted((before or {}).get("dkim", {}))
@@ -147,6 +154,7 @@ class Monitor:
                 }
                 for pool in self.config.pools
             ],
+            "budgets": [b.to_json() for b in self.budgets if b.blocklist.daily_queries],
             "open_alerts": [a.to_json() for a in self.store.alerts(open_only=True)],
             "recent_alerts": [a.to_json() for a in self.store.alerts(limit=50)],
         }

@@ -4,12 +4,13 @@ domain's own listings."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from maildoctor.checks.dnsbl import catalog_for
 from maildoctor.checks.facts import audit_facts
 from maildoctor.dns.answer import Resolver
+from maildoctor.dnsbl.catalog import Blocklist
 from maildoctor.dnsbl.lookup import CLEAN, LISTED, Result, Subject, check_all
 from maildoctor.engine import run_audit
 from maildoctor.findings import FAIL, PASS
@@ -50,10 +51,10 @@ def listing_observation(result: Result) -> Observation:
     return Observation(result.subject.text, f"dnsbl:{blocklist.zone}", state, result.outcome(), evidence)
 
 
-async def observe_ips(resolver: Resolver, ips: list[str], blocklists: str | None, dqs: str | None) -> list[Observation]:
-    if not ips:
+async def observe_ips(resolver: Resolver, ips: list[str], lists: list[Blocklist]) -> list[Observation]:
+    if not ips or not lists:
         return []
-    results = await check_all(resolver, [Subject.parse(ip) for ip in ips], catalog_for(blocklists, dqs))
+    results = await check_all(resolver, [Subject.parse(ip) for ip in ips], lists)
     return [listing_observation(r) for r in results]
 
 
@@ -84,6 +85,38 @@ async def observe_domain(
         checked.add("dkim")
     listings = [listing_observation(r) for r in audit_facts(report).dnsbl or [] if r.subject.kind == "domain"]
     return DomainLook(domain, snapshot, checked, listings)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How often a list with a query budget is asked, to stay within its terms."""
+
+    blocklist: Blocklist
+    every: int  # asked every this many cycles
+    per_day: int  # the queries a day that makes
+
+    def to_json(self) -> dict[str, object]:
+        b = self.blocklist
+        return {
+            "list": b.name,
+            "daily_queries": b.daily_queries,
+            "terms": b.terms,
+            "every_cycles": self.every,
+            "queries_per_day": self.per_day,
+        }
+
+
+def budgets(lists: list[Blocklist], ips: list[str], interval: float) -> list[Budget]:
+    """Each list's cadence: every cycle, or every n-th when asking the IPs (and the list's two
+    canaries) every cycle would go over its daily queries."""
+    cycles_a_day = 86400 / interval
+    out = []
+    for blocklist in lists:
+        served = sum(1 for ip in ips if blocklist.serves(Subject.parse(ip).kind)) + 2
+        wanted = served * cycles_a_day
+        every = max(1, math.ceil(wanted / blocklist.daily_queries)) if blocklist.daily_queries else 1
+        out.append(Budget(blocklist, every, math.ceil(wanted / every)))
+    return out
 
 
 def changes(domain: str, before: dict[str, Any] | None, look: DomainLook) -> list[Change]:

@@ -1,0 +1,29 @@
+"""The watch's rules: list query budgets kept, changes only where both readings were complete."""
+
+from __future__ import annotations
+
+from maildoctor.checks.dnsbl import shipped_catalog
+from maildoctor.monitor.watch import DomainLook, budgets, changes
+
+
+def test_a_list_with_a_daily_budget_is_asked_less_often_to_stay_within_it() -> None:
+    ips = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(10_000)]
+    plan = {b.blocklist.zone: b for b in budgets(list(shipped_catalog()), ips, 900)}
+    zen = plan["zen.spamhaus.org"]
+    assert zen.every == 4 and zen.per_day <= 300_000  # 10,002 queries a cycle, 96 cycles a day: hourly
+    assert plan["bl.spamcop.net"].every == 1  # no budget known: every cycle
+    small = {b.blocklist.zone: b for b in budgets(list(shipped_catalog()), ips[:100], 900)}
+    assert small["zen.spamhaus.org"].every == 1
+
+
+def test_a_change_is_only_seen_between_two_complete_readings() -> None:
+    before = {"spf": ["record at ex.test: v=spf1 -all"], "dkim": {"s1": "v=DKIM1; p=AAA"}}
+    look = DomainLook("ex.test", {"spf": ["record at ex.test: v=spf1 mx -all"]}, {"spf"}, [])
+    found = changes("ex.test", before, look)
+    assert [c.check for c in found] == ["spf"]  # DKIM was not read this time: not "removed"
+    look = DomainLook("ex.test", {"dkim": {"s2": "v=DKIM1; p=BBB"}}, {"dkim"}, [])
+    assert [c.title for c in changes("ex.test", before, look)] == [
+        "The DKIM key s1 of ex.test was removed",
+        "A DKIM key s2 appeared for ex.test",
+    ]
+    assert changes("ex.test", None, look) == []  # the first reading is no change
