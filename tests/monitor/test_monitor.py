@@ -173,3 +173,66 @@ def test_a_configuration_error_names_its_line(tmp_path: Path) -> None:
         "smtp:[192.0.2.11]:25",
     ]
     assert config.watched_ips() == ["192.0.2.1", "192.0.2.10", "192.0.2.11"]
+
+
+AGGREGATE = """<?xml version="1.0" encoding="UTF-8"?>
+<feedback>
+  <report_metadata><org_name>receiver.example</org_name><email>r@receiver.example</email><report_id>{id}</report_id>
+    <date_range><begin>{begin}</begin><end>{end}</end></date_range></report_metadata>
+  <policy_published><domain>watched.test</domain><p>reject</p><pct>100</pct></policy_published>
+  <record><row><source_ip>192.0.2.25</source_ip><count>1000</count>
+    <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>
+    <identifiers><header_from>watched.test</header_from></identifiers>
+    <auth_results><dkim><domain>watched.test</domain><result>pass</result></dkim><spf><domain>watched.test</domain><result>pass</result></spf></auth_results>
+  </record>
+</feedback>
+"""
+COMPLAINT = """From: abuse@receiver.example\r
+To: fbl@watched.test\r
+Subject: complaint\r
+Date: {date}\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report; boundary="b"\r
+\r
+--b\r
+Content-Type: text/plain\r
+\r
+A user marked your mail as spam.\r
+--b\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: test/1.0\r
+Version: 1\r
+Original-Rcpt-To: reader{n}@receiver.example\r
+\r
+--b\r
+Content-Type: message/rfc822\r
+\r
+From: news@watched.test\r
+To: reader{n}@receiver.example\r
+Subject: news\r
+\r
+hello\r
+--b--\r
+"""
+
+
+def test_a_complaint_rate_over_three_in_a_thousand_is_alerted(dns_watch: TestDnsServer, hook: Hook, tmp_path: Path) -> None:
+    import email.utils
+
+    folder = tmp_path / "feedback"
+    folder.mkdir()
+    now = time.time()
+    (folder / "aggregate.xml").write_text(AGGREGATE.format(id="r1", begin=int(now - 86400), end=int(now)))
+    for n in range(4):  # 4 complaints over 1,000 messages: 0.4%
+        (folder / f"complaint-{n}.eml").write_text(COMPLAINT.format(date=email.utils.formatdate(now - 3600), n=n))
+    port = free_port()
+    config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port, f'[feedback]\nfolder = "{folder}"\n')
+    with running_monitor(config, port):
+        until(lambda: any(e["alert"]["check"] == "complaint_rate" for e in hook.events("opened")), 20, "the complaint-rate alert")
+        alert = next(e["alert"] for e in hook.events("opened") if e["alert"]["check"] == "complaint_rate")
+        assert alert["title"].startswith("The complaint rate is 0.40% (4 complaints over 1000 messages") and alert["kind"] == "feedback"
+        assert "maildoctor_complaint_rate 0.004" in get(port, "/metrics")
+    assert sorted(p.name for p in (folder / "ingested").iterdir()) == ["aggregate.xml", *(f"complaint-{n}.eml" for n in range(4))]
+    assert [p.name for p in folder.iterdir()] == ["ingested"]  # read once, kept

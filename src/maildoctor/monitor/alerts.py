@@ -89,11 +89,13 @@ class Tracker:
         alert = self.store.open_alert(change.target, change.check, "changed", now, change.title, detail)
         return Event(OPENED, self.store.resolve(alert, now))
 
-    def problem(self, target: str, check: str, title: str, detail: dict[str, object], now: float, holds: bool) -> list[Event]:
+    def problem(
+        self, target: str, check: str, title: str, detail: dict[str, object], now: float, holds: bool, kind: str = "relays"
+    ) -> list[Event]:
         """An alert that stands while a condition holds (every relay of a pool listed)."""
         key = (target, check)
         if holds and key not in self.open:
-            alert = self.store.open_alert(target, check, "relays", now, title, detail)
+            alert = self.store.open_alert(target, check, kind, now, title, detail)
             self.open[key] = alert
             return [Event(OPENED, alert)]
         if not holds and key in self.open:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from maildoctor.target import parse_domain, parse_host_port
 
@@ -56,7 +55,10 @@ class MonitorConfig:
     db: str | None = None
     blocklists: str | None = None  # the user's own catalog, instead of the shipped one
     spamhaus_dqs_key: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    feedback_folder: str = ""  # report and complaint files dropped here are ingested each cycle
+    complaint_warning: float = 0.001  # Gmail's and Yahoo's: stay under 0.1% ...
+    complaint_alert: float = 0.003  # ... and never reach 0.3%
+    feedback_window: float = 7 * 86400
 
     def watched_ips(self) -> list[str]:
         """The IPs and every relay's IP, once each."""
@@ -95,7 +97,7 @@ def load_config(path: Path) -> MonitorConfig:
         line = _line_of(text, key)
         return ConfigError(f"{path}{f':{line}' if line else ''}: {key}: {why}")
 
-    known = {"monitor", "watch", "alerts", "pool", "dns", "postfix"}
+    known = {"monitor", "watch", "alerts", "pool", "dns", "postfix", "feedback"}
     for key in data:
         if key not in known:
             raise fail(key, f"unknown section; the sections are {', '.join(sorted(known))}")
@@ -126,9 +128,9 @@ def load_config(path: Path) -> MonitorConfig:
             if not relays:
                 raise ValueError("a pool needs relays = [...]")
             pools.append(Pool(name, tuple(relays)))
-        if not ips and not domains and not pools:
+        if not ips and not domains and not pools and not data.get("feedback", {}).get("folder"):
             current = "watch"
-            raise ValueError("nothing to watch: give ips, domains or a pool")
+            raise ValueError("nothing to watch: give ips, domains, a pool or a feedback folder")
         alerts = data.get("alerts", {})
         dns = data.get("dns", {})
         current = "nameservers"
@@ -140,6 +142,13 @@ def load_config(path: Path) -> MonitorConfig:
         socketmap = str(postfix.get("socketmap", ""))
         if socketmap:
             parse_host_port(socketmap, 0)
+        feedback = data.get("feedback", {})
+        current = "complaint_alert"
+        warning, alert = float(feedback.get("complaint_warning", 0.001)), float(feedback.get("complaint_alert", 0.003))
+        if not 0 < warning <= alert < 1:
+            raise ValueError("give rates as fractions, complaint_warning <= complaint_alert (0.001 is 0.1%)")
+        current = "window"
+        window = _seconds(feedback.get("window", "7d"), "window")
         current = "listen"
         listen = str(monitor.get("listen", "127.0.0.1:8026"))
         parse_host_port(listen, 8026)
@@ -161,6 +170,10 @@ def load_config(path: Path) -> MonitorConfig:
             db=monitor.get("db"),
             blocklists=dns.get("blocklists"),
             spamhaus_dqs_key=dns.get("spamhaus_dqs_key"),
+            feedback_folder=str((path.parent / feedback["folder"]).resolve()) if feedback.get("folder") else "",
+            complaint_warning=warning,
+            complaint_alert=alert,
+            feedback_window=window,
         )
     except ConfigError:
         raise

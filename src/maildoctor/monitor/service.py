@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -17,6 +18,7 @@ from maildoctor.checks.dnsbl import catalog_for
 from maildoctor.dns.answer import Resolver
 from maildoctor.monitor.alerts import Event, Tracker
 from maildoctor.monitor.config import MonitorConfig, Pool, Relay
+from maildoctor.monitor.feedback import complaint_rate, ingest_folder
 from maildoctor.monitor.notify import notify
 from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, Budget, budgets, changes, observe_domain, observe_ips
 from maildoctor.store.monitor import MonitorStore
@@ -37,6 +39,9 @@ class Metrics:
         self.cycles = Counter("maildoctor_cycles", "Cycles run", ["outcome"], registry=r)
         self.alerts = Counter("maildoctor_alert_events", "Alert events sent", ["event", "kind"], registry=r)
         self.open_alerts = Gauge("maildoctor_alerts_open", "Alerts open now", registry=r)
+        self.complaint_rate = Gauge(
+            "maildoctor_complaint_rate", "Complaints over the messages the DMARC reports counted, in the window", registry=r
+        )
         self.relay_healthy = Gauge("maildoctor_relay_healthy", "1 when the relay is on no list", ["pool", "relay"], registry=r)
 
 
@@ -94,6 +99,7 @@ class Monitor:
                 now,
                 holds=not healthy,
             )
+        events += await self.feedback(now)
         failed = await notify(events, config.webhooks, config.slack)
         for event in events:
             self.metrics.alerts.labels(event.what, event.alert.kind).inc()
@@ -112,6 +118,35 @@ class Monitor:
             "events": len(events),
             "undelivered": failed,
         }
+        return events
+
+    async def feedback(self, now: float) -> list[Event]:
+        """Ingest what was dropped in the feedback folder; alert while the complaint rate is too high."""
+        config = self.config
+        if not config.feedback_folder:
+            return []
+        engine = self.store.engine
+        await asyncio.to_thread(ingest_folder, engine, Path(config.feedback_folder))
+        rate = await asyncio.to_thread(complaint_rate, engine, now, config.feedback_window)
+        self.metrics.complaint_rate.set(rate.rate)
+        events = []
+        for check, threshold, what in (
+            ("complaint_rate", config.complaint_alert, "over"),
+            ("complaint_rate_warning", config.complaint_warning, "over"),
+        ):
+            events += self.tracker.problem(
+                "feedback",
+                check,
+                f"The complaint rate is {rate.words()}, {what} {threshold:.1%}",
+                {
+                    "complaints": rate.complaints,
+                    "messages": rate.messages,
+                    "fix": "Stop mailing who did not ask for it: check the sign-up path, the list's age and the unsubscribe link.",
+                },
+                now,
+                holds=rate.messages > 0 and rate.rate > threshold,
+                kind="feedback",
+            )
         return events
 
     async def run(self, stop: asyncio.Event, cycles: int | None = None) -> None:

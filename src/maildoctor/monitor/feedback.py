@@ -1,0 +1,53 @@
+"""What receivers report back, watched: report and complaint files dropped in a folder are ingested
+each cycle (then moved to its ingested/ folder: nothing is read twice, nothing is lost), and the
+complaint rate — complaints over the messages the DMARC reports counted, over a window — is held
+against the thresholds receivers use (Gmail and Yahoo: keep it under 0.1%, never 0.3%)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from maildoctor.feedback.ingest import ingest, report_files
+from maildoctor.store.database import bounces, dmarc_records
+
+
+@dataclass(frozen=True)
+class ComplaintRate:
+    complaints: int
+    messages: int
+    window: float  # seconds
+
+    @property
+    def rate(self) -> float:
+        return self.complaints / self.messages if self.messages else 0.0
+
+    def words(self) -> str:
+        return f"{self.rate:.2%} ({self.complaints} complaints over {self.messages} messages in {self.window / 86400:g} days)"
+
+
+def ingest_folder(engine: Engine, folder: Path) -> int:
+    """Ingest the files waiting in the folder and move them to folder/ingested; the files read."""
+    done = folder / "ingested"
+    waiting = [p for p in report_files([folder]) if done not in p.parents]
+    if not waiting:
+        return 0
+    ingest(engine, waiting)
+    done.mkdir(exist_ok=True)
+    for path in waiting:
+        shutil.move(str(path), done / path.name)
+    return len(waiting)
+
+
+def complaint_rate(engine: Engine, now: float, window: float) -> ComplaintRate:
+    since = now - window
+    with engine.connect() as conn:
+        complaints = conn.execute(select(func.count()).where(bounces.c.reason == "feedback", bounces.c.at >= since)).scalar() or 0
+        messages = (
+            conn.execute(select(func.coalesce(func.sum(dmarc_records.c.count), 0)).where(dmarc_records.c.begin >= since)).scalar() or 0
+        )
+    return ComplaintRate(int(complaints), int(messages), window)
