@@ -6,6 +6,7 @@ from the zone → a change alert. And the configuration's errors, by line."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -236,3 +237,25 @@ def test_a_complaint_rate_over_three_in_a_thousand_is_alerted(dns_watch: TestDns
         assert "maildoctor_complaint_rate 0.004" in get(port, "/metrics")
     assert sorted(p.name for p in (folder / "ingested").iterdir()) == ["aggregate.xml", *(f"complaint-{n}.eml" for n in range(4))]
     assert [p.name for p in folder.iterdir()] == ["ingested"]  # read once, kept
+
+
+def test_serve_runs_the_monitor_on_its_own_database(zones: Zones, dns_watch: TestDnsServer, hook: Hook, tmp_path: Path) -> None:
+    from tests.inbox.server import start_inbox
+
+    port = free_port()
+    config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port)
+    zones.list_ip(IP)
+    inbox = start_inbox(tmp_path / "inbox-data", dns_watch.address, "--monitor", str(config))
+    try:
+        until(lambda: listening(port) and cycles(port) > 0, 20, "the monitor inside serve")
+        until(lambda: any(e["alert"]["target"] == IP for e in hook.events("opened")), 10, "the listing alert")
+    finally:
+        inbox.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "maildoctor", "monitor", "status", "--config", str(config), "--format", "json"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    # the monitor wrote to the inbox's database, not to the configuration's data directory
+    assert json.loads(done.stdout)["open_alerts"] == []
+    with sqlite3.connect(tmp_path / "inbox-data" / "maildoctor.sqlite3") as db:
+        assert db.execute("SELECT target, kind FROM monitor_alerts").fetchall() == [(IP, "listed")]

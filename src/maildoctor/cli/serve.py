@@ -15,6 +15,7 @@ from maildoctor.cli.common import (
     fail,
     resolver_spec,
 )
+from maildoctor.monitor.config import ConfigError, MonitorConfig, load_config
 from maildoctor.target import parse_domain, parse_host_port
 
 
@@ -26,6 +27,7 @@ Examples:
   maildoctor serve --host 0.0.0.0 --smtp-port 25 --http-port 80 --domain test.example.com
   maildoctor serve --db postgresql+psycopg://md:secret@db/maildoctor --admin-token "$TOKEN"
   maildoctor serve --nameserver 127.0.0.1:5353        # DNS for the analysis, as in `check`
+  maildoctor serve --monitor monitor.toml             # and the monitor, on the same database
   maildoctor serve --spamassassin 127.0.0.1:7830      # content scored by this spamd (default: one on :783 if it answers)
 \b
 Then open the web page, get an address, and send a mail to it (e.g. swaks --server 127.0.0.1:2525
@@ -86,6 +88,12 @@ Then open the web page, get an address, and send a mail to it (e.g. swaks --serv
 )
 @click.option("--check-links", is_flag=True, help="Fetch each link of a message (HEAD, then GET; 5 s, 3 redirects; public addresses only).")
 @click.option("--check-links-allow-private", is_flag=True, help="Let --check-links reach loopback and private addresses (a lab, tests).")
+@click.option(
+    "--monitor",
+    "monitor_config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also run the monitor with this monitor.toml, on the inbox's database.",
+)
 @dns_options
 def serve(
     domain: str | None,
@@ -109,6 +117,7 @@ def serve(
     no_local_spamd: bool,
     check_links: bool,
     check_links_allow_private: bool,
+    monitor_config: Path | None,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
     timeout: float,
@@ -154,6 +163,7 @@ def serve(
         local_spamd=not no_local_spamd,
         check_links=check_links or check_links_allow_private,
         links_allow_private=check_links_allow_private,
+        monitor=_monitor_config(monitor_config),
     )
     if spamassassin:
         try:
@@ -171,3 +181,12 @@ def serve(
         fail(f"cannot listen: {exc}")
     except KeyboardInterrupt:
         pass
+
+
+def _monitor_config(path: Path | None) -> MonitorConfig | None:
+    if path is None:
+        return None
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))

@@ -19,8 +19,11 @@ from maildoctor.inbox.grader import ContentFilters, Grader
 from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits, any_credentials
 from maildoctor.inbox.tlscert import server_context
 from maildoctor.inbox.web import create_app
+from maildoctor.monitor.config import MonitorConfig
+from maildoctor.monitor.run import start_monitor
 from maildoctor.probes.contentengines import spamd_answers
 from maildoctor.store.database import Store
+from maildoctor.store.monitor import MonitorStore
 
 log = logging.getLogger("maildoctor.inbox")
 
@@ -45,6 +48,7 @@ class ServeConfig:
     local_spamd: bool = True  # with neither given: use a spamd on 127.0.0.1:783 when one answers
     check_links: bool = False
     links_allow_private: bool = False
+    monitor: MonitorConfig | None = None  # the watch, run in the same process on the same database
 
 
 LOCAL_SPAMD = "127.0.0.1:783"
@@ -114,6 +118,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
         )
     )
     purger = asyncio.create_task(purge_forever(store, config.keep_days))
+    watch = await start_monitor(config.monitor, MonitorStore(store.engine)) if config.monitor else None
     web_host = f"[{config.host}]" if ":" in config.host else config.host
     print(
         f"maildoctor serve: SMTP on {config.host}:{config.smtp_port} for <test address>@{config.domain}"
@@ -128,6 +133,8 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
     finally:
         smtp.close()
         purger.cancel()
+        if watch is not None:
+            await watch.close()
         await grader.stop()
         store.close()
         print("maildoctor serve: stopped", file=sys.stderr, flush=True)

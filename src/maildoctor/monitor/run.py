@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -34,11 +35,26 @@ def monitor_store(config: MonitorConfig) -> MonitorStore:
     return MonitorStore(Store(config.db or config.data).engine)
 
 
-async def run_monitor(config: MonitorConfig) -> None:
+@dataclass
+class RunningMonitor:
+    monitor: Monitor
+    web: uvicorn.Server
+    tasks: list[asyncio.Task[None]]
+    socketmap: asyncio.base_events.Server | None
+    stop: asyncio.Event
+
+    async def close(self) -> None:
+        self.stop.set()
+        self.web.should_exit = True
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.socketmap is not None:
+            self.socketmap.close()
+
+
+async def start_monitor(config: MonitorConfig, store: MonitorStore) -> RunningMonitor:
+    """The watch, its HTTP side and its socketmap, running in this event loop (alone, or in serve)."""
     resolver = ResolverSpec(config.nameservers, config.zones, config.timeout).build()
-    monitor = Monitor(config, monitor_store(config), resolver)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    monitor = Monitor(config, store, resolver)
     host, port = parse_host_port(config.listen, 8026)
     web = _QuietServer(
         uvicorn.Config(create_monitor_app(monitor), host=host, port=port, log_level="warning", lifespan="off", access_log=False)
@@ -47,23 +63,22 @@ async def run_monitor(config: MonitorConfig) -> None:
     if config.socketmap:
         map_host, map_port = parse_host_port(config.socketmap, 8027)
         socketmap = await serve_socketmap(map_host, map_port, list(config.pools), monitor.relay_for)
-
-    def shutdown() -> None:
-        stop.set()
-        web.should_exit = True
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, shutdown)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(monitor.run(stop)), asyncio.create_task(web.serve())]
     print(
         f"maildoctor monitor: {len(config.watched_ips())} IPs, {len(config.domains)} domains every {config.interval:g} s;"
         f" status and /metrics on http://{config.listen}/" + (f"; socketmap for Postfix on {config.socketmap}" if socketmap else ""),
         flush=True,
     )
-    watch = asyncio.create_task(monitor.run(stop))
-    try:
-        await web.serve()
-    finally:
-        stop.set()
-        await watch
-        if socketmap is not None:
-            socketmap.close()
+    return RunningMonitor(monitor, web, tasks, socketmap, stop)
+
+
+async def run_monitor(config: MonitorConfig) -> None:
+    """The monitor alone, until SIGTERM or SIGINT."""
+    running = await start_monitor(config, monitor_store(config))
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    await running.close()
