@@ -35,6 +35,8 @@ class Tracker:
         self.store = store
         self.clean_cycles = clean_cycles
         self.states = store.states()
+        self.kept = set(self.states)  # the states in the database: a listing and its way back to clean
+        self.pending: dict[tuple[str, str], State | None] = {}  # written at the end of the cycle (None: deleted)
         self.open = {(a.target, a.check): a for a in store.alerts(open_only=True)}
 
     def listed(self, target: str) -> bool:
@@ -103,5 +105,26 @@ class Tracker:
         return []
 
     def _put(self, state: State) -> None:
-        self.states[(state.target, state.check)] = state
-        self.store.put_state(state)
+        """The state in memory; in the database only while it matters after a restart (a listing,
+        its clean streak): thousands of clean answers a cycle are not written."""
+        key = (state.target, state.check)
+        before = self.states.get(key)
+        self.states[key] = state
+        if state.state == LISTED_STATE or (key in self.kept and state.clean_streak < self.clean_cycles):
+            if (
+                before is None
+                or (before.state, before.clean_streak, before.detail) != (state.state, state.clean_streak, state.detail)
+                or key not in self.kept
+            ):
+                self.pending[key] = state
+                self.kept.add(key)
+        elif key in self.kept:
+            self.pending[key] = None
+            self.kept.discard(key)
+
+    def flush(self) -> None:
+        """Write the cycle's changes of state, in one transaction."""
+        put = [s for s in self.pending.values() if s is not None]
+        drop = [k for k, s in self.pending.items() if s is None]
+        self.store.write_states(put, drop)
+        self.pending.clear()

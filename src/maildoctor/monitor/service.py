@@ -20,10 +20,22 @@ from maildoctor.monitor.alerts import Event, Tracker
 from maildoctor.monitor.config import MonitorConfig, Pool, Relay
 from maildoctor.monitor.feedback import complaint_rate, ingest_folder
 from maildoctor.monitor.notify import notify
-from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, Budget, budgets, changes, observe_domain, observe_ips
+from maildoctor.monitor.watch import (
+    CLEAN_STATE,
+    LISTED_STATE,
+    UNKNOWN_STATE,
+    Budget,
+    Observation,
+    budgets,
+    changes,
+    observe_domain,
+    observe_ips,
+)
 from maildoctor.store.monitor import MonitorStore
 
 log = logging.getLogger("maildoctor.monitor")
+IP_CHUNK = 500  # IPs asked of every list at once: memory stays bounded by a chunk's answers
+DOMAINS_AT_ONCE = 50  # domain audits in flight
 
 
 @dataclass
@@ -54,6 +66,7 @@ class Monitor:
         self.metrics = Metrics()
         self.last_cycle: dict[str, Any] = {}
         self.cycles_run = 0
+        self.answers = 0
         self.budgets: list[Budget] = []
 
     def relay_for(self, pool: Pool) -> tuple[Relay, bool]:
@@ -66,27 +79,36 @@ class Monitor:
     async def cycle(self) -> list[Event]:
         started, now = time.perf_counter(), time.time()
         config = self.config
-        assert self.resolver is not None, "a monitor that runs cycles asks DNS"
+        resolver = self.resolver
+        assert resolver is not None, "a monitor that runs cycles asks DNS"
         events: list[Event] = []
         ips = config.watched_ips()
         self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval)
         due = [b.blocklist for b in self.budgets if self.cycles_run % b.every == 0]
         self.cycles_run += 1
-        seen = await observe_ips(self.resolver, ips, due)
-        for domain in config.domains:
-            before = self.store.snapshot(domain)
-            known = sorted((before or {}).get("dkim", {}))
-            look = await observe_domain(self.resolver, domain, known, config.blocklists, config.spamhaus_dqs_key)
-            seen += look.listings
-            events += [self.tracker.changed(change, now) for change in changes(domain, before, look)]
-            merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
-            self.store.save_snapshot(domain, merged, now)
-        for observation in seen:
-            events += self.tracker.observe(observation, now)
-            if observation.state != UNKNOWN_STATE:
-                self.metrics.listed.labels(observation.target, observation.evidence.get("list", observation.check)).set(
-                    1 if observation.state == LISTED_STATE else 0
-                )
+        seen: list[Observation] = []
+        for start in range(0, len(ips), IP_CHUNK):  # a chunk at a time: memory stays bounded by the chunk
+            chunk = await observe_ips(resolver, ips[start : start + IP_CHUNK], due)
+            for observation in chunk:
+                events += self._record(observation, now)
+            seen += [o for o in chunk if o.state != CLEAN_STATE]  # what the status needs; clean answers are counted
+            self.answers += len(chunk)
+        gate = asyncio.Semaphore(DOMAINS_AT_ONCE)
+
+        async def look_at(domain: str) -> list[Event]:
+            async with gate:
+                before = await asyncio.to_thread(self.store.snapshot, domain)
+                known = sorted((before or {}).get("dkim", {}))
+                look = await observe_domain(resolver, domain, known, config.blocklists, config.spamhaus_dqs_key)
+                found = [self.tracker.changed(change, now) for change in changes(domain, before, look)]
+                merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
+                await asyncio.to_thread(self.store.save_snapshot, domain, merged, now)
+                for observation in look.listings:
+                    found += self._record(observation, now)
+                return found
+
+        for found in await asyncio.gather(*(look_at(d) for d in config.domains)):
+            events += found
         for pool in config.pools:
             relay, healthy = self.relay_for(pool)
             for each in pool.relays:
@@ -100,10 +122,12 @@ class Monitor:
                 holds=not healthy,
             )
         events += await self.feedback(now)
+        await asyncio.to_thread(self.tracker.flush)
         failed = await notify(events, config.webhooks, config.slack)
         for event in events:
             self.metrics.alerts.labels(event.what, event.alert.kind).inc()
         untrusted = sum(1 for o in seen if o.state == UNKNOWN_STATE)
+        answers, self.answers = self.answers, 0
         self.metrics.untrusted.set(untrusted)
         self.metrics.open_alerts.set(len(self.tracker.open))
         took = time.perf_counter() - started
@@ -113,12 +137,18 @@ class Monitor:
         self.last_cycle = {
             "ended": time.time(),
             "seconds": round(took, 3),
-            "answers": len(seen),
+            "answers": answers,
             "untrusted": untrusted,
             "events": len(events),
             "undelivered": failed,
         }
         return events
+
+    def _record(self, observation: Observation, now: float) -> list[Event]:
+        if observation.state != UNKNOWN_STATE:
+            name = observation.evidence.get("list", observation.check)
+            self.metrics.listed.labels(observation.target, name).set(1 if observation.state == LISTED_STATE else 0)
+        return self.tracker.observe(observation, now)
 
     async def feedback(self, now: float) -> list[Event]:
         """Ingest what was dropped in the feedback folder; alert while the complaint rate is too high."""

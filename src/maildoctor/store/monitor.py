@@ -57,10 +57,15 @@ class MonitorStore:
             rows = conn.execute(select(monitor_states)).mappings().all()
         return {(r["target"], r["check"]): State(**dict(r)) for r in rows}
 
-    def put_state(self, state: State) -> None:
+    def write_states(self, put: list[State], drop: list[tuple[str, str]]) -> None:
+        """One transaction for a cycle's changes of state."""
+        if not put and not drop:
+            return
         with self.engine.begin() as conn:
-            conn.execute(delete(monitor_states).where(monitor_states.c.target == state.target, monitor_states.c.check == state.check))
-            conn.execute(insert(monitor_states).values(**vars(state)))
+            for target, check in [*drop, *((s.target, s.check) for s in put)]:
+                conn.execute(delete(monitor_states).where(monitor_states.c.target == target, monitor_states.c.check == check))
+            if put:
+                conn.execute(insert(monitor_states), [vars(s) for s in put])
 
     def open_alert(self, target: str, check: str, kind: str, at: float, title: str, detail: dict[str, Any]) -> Alert:
         with self.engine.begin() as conn:
