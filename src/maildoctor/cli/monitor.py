@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -95,4 +96,10 @@ def status(config_path: Path, output_format: str) -> None:
         console.print(f"pool {escape(pool['pool'])}: mail goes through {escape(pool['using'])}")
     console.print(f"{len(data['open_alerts'])} open alert(s)")
     for alert in data["open_alerts"]:
-        console.print(f"  {escape(alert['title'])}")
+        console.print(f"  {escape(alert['title'])}" + (f" — {escape(alert['delist'])}" if alert.get("delist") else ""))
+    week = time.time() - 7 * 86400
+    changed = [a for a in data["recent_alerts"] if a["kind"] == "changed" and a["opened"] >= week]
+    if changed:
+        console.print("Changed in the last 7 days:")
+        for alert in changed:
+            console.print(f"  {escape(alert['title'])}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maildoctor.monitor.watch import CLEAN_STATE, LISTED_STATE, UNKNOWN_STATE, Change, Observation
+from maildoctor.monitor.watch import LISTED_STATE, UNKNOWN_STATE, Change, Observation
 from maildoctor.store.monitor import Alert, MonitorStore, State
 
 OPENED, RESOLVED = "opened", "resolved"
@@ -38,17 +38,22 @@ class Tracker:
         self.kept = set(self.states)  # the states in the database: a listing and its way back to clean
         self.pending: dict[tuple[str, str], State | None] = {}  # written at the end of the cycle (None: deleted)
         self.open = {(a.target, a.check): a for a in store.alerts(open_only=True)}
+        self.new_cycle()
 
     def listed(self, target: str) -> bool:
         """Whether the target stands listed on any list (an alert open on it)."""
         return any(state.state == LISTED_STATE for (t, _), state in self.states.items() if t == target)
 
+    def new_cycle(self) -> None:
+        self.counts: dict[str, list[int]] = {}  # per target: answers this cycle, those not trusted
+
     def observe(self, seen: Observation, now: float) -> list[Event]:
         key = (seen.target, seen.check)
         before = self.states.get(key)
+        counted = self.counts.setdefault(seen.target, [0, 0])
+        counted[0] += 1
         if seen.state == UNKNOWN_STATE:  # no answer to trust: the state stands as it was
-            if before is None:
-                self._put(State(seen.target, seen.check, UNKNOWN_STATE, seen.detail, now, 0, now))
+            counted[1] += 1
             return []
         events = []
         if seen.state == LISTED_STATE:
@@ -75,8 +80,11 @@ class Tracker:
         if before is not None and before.state == LISTED_STATE and streak < self.clean_cycles:
             self._put(State(seen.target, seen.check, LISTED_STATE, before.detail, before.since, streak, now))  # not yet: hysteresis
             return []
-        since = before.since if before is not None and before.state == CLEAN_STATE else now
-        self._put(State(seen.target, seen.check, CLEAN_STATE, seen.detail, since, streak, now))
+        if before is not None:  # clean again: nothing is kept of a clean answer (most of them)
+            del self.states[key]
+            if key in self.kept:
+                self.pending[key] = None
+                self.kept.discard(key)
         if key in self.open:
             events.append(Event(RESOLVED, self.store.resolve(self.open.pop(key), now)))
         return events
@@ -105,22 +113,18 @@ class Tracker:
         return []
 
     def _put(self, state: State) -> None:
-        """The state in memory; in the database only while it matters after a restart (a listing,
-        its clean streak): thousands of clean answers a cycle are not written."""
+        """A listing (with its clean streak), in memory and in the database: clean answers, thousands
+        a cycle, are counted, not kept."""
         key = (state.target, state.check)
         before = self.states.get(key)
         self.states[key] = state
-        if state.state == LISTED_STATE or (key in self.kept and state.clean_streak < self.clean_cycles):
-            if (
-                before is None
-                or (before.state, before.clean_streak, before.detail) != (state.state, state.clean_streak, state.detail)
-                or key not in self.kept
-            ):
-                self.pending[key] = state
-                self.kept.add(key)
-        elif key in self.kept:
-            self.pending[key] = None
-            self.kept.discard(key)
+        if (
+            before is None
+            or (before.state, before.clean_streak, before.detail) != (state.state, state.clean_streak, state.detail)
+            or key not in self.kept
+        ):
+            self.pending[key] = state
+            self.kept.add(key)
 
     def flush(self) -> None:
         """Write the cycle's changes of state, in one transaction."""

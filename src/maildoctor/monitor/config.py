@@ -177,5 +177,7 @@ def load_config(path: Path) -> MonitorConfig:
         )
     except ConfigError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise fail(current, str(exc).strip("'")) from None
+    except KeyError as exc:
+        raise fail(current, f"missing {exc.args[0]} =") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise fail(current, str(exc)) from None

@@ -36,6 +36,7 @@ from maildoctor.store.monitor import MonitorStore
 log = logging.getLogger("maildoctor.monitor")
 IP_CHUNK = 500  # IPs asked of every list at once: memory stays bounded by a chunk's answers
 DOMAINS_AT_ONCE = 50  # domain audits in flight
+LAST_CYCLE = "monitor:last-cycle"  # where a cycle's summary is kept for `monitor status`
 
 
 @dataclass
@@ -44,7 +45,9 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.listed = Gauge("maildoctor_listed", "1 when the target is listed on the list, 0 when clean", ["target", "list"], registry=r)
+        self.listed = Gauge(
+            "maildoctor_listed", "1 while the target is listed on the list (no series when it is not)", ["target", "list"], registry=r
+        )
         self.untrusted = Gauge("maildoctor_answers_untrusted", "List answers of the last cycle that could not be trusted", registry=r)
         self.cycle_seconds = Gauge("maildoctor_cycle_seconds", "How long the last cycle took", registry=r)
         self.cycle_end = Gauge("maildoctor_cycle_last_end_timestamp_seconds", "When the last cycle ended (Unix time)", registry=r)
@@ -67,6 +70,7 @@ class Monitor:
         self.last_cycle: dict[str, Any] = {}
         self.cycles_run = 0
         self.answers = 0
+        self.exported: set[tuple[str, str]] = set()  # the (target, list) series of maildoctor_listed
         self.budgets: list[Budget] = []
 
     def relay_for(self, pool: Pool) -> tuple[Relay, bool]:
@@ -86,6 +90,7 @@ class Monitor:
         self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval)
         due = [b.blocklist for b in self.budgets if self.cycles_run % b.every == 0]
         self.cycles_run += 1
+        self.tracker.new_cycle()
         seen: list[Observation] = []
         for start in range(0, len(ips), IP_CHUNK):  # a chunk at a time: memory stays bounded by the chunk
             chunk = await observe_ips(resolver, ips[start : start + IP_CHUNK], due)
@@ -142,13 +147,22 @@ class Monitor:
             "events": len(events),
             "undelivered": failed,
         }
+        await asyncio.to_thread(self.store.save_snapshot, LAST_CYCLE, {"cycle": self.last_cycle, "targets": self.targets()}, now)
         return events
 
     def _record(self, observation: Observation, now: float) -> list[Event]:
-        if observation.state != UNKNOWN_STATE:
-            name = observation.evidence.get("list", observation.check)
-            self.metrics.listed.labels(observation.target, name).set(1 if observation.state == LISTED_STATE else 0)
-        return self.tracker.observe(observation, now)
+        """One answer: tracked, and in the metrics while it is a listing (a series per listing,
+        not one per IP and list: 10,000 IPs on 50 lists would be half a million)."""
+        events = self.tracker.observe(observation, now)
+        name = str(observation.evidence.get("list", observation.check))
+        state = self.tracker.states.get((observation.target, observation.check))
+        if state is not None and state.state == LISTED_STATE:
+            self.metrics.listed.labels(observation.target, name).set(1)
+            self.exported.add((observation.target, name))
+        elif (observation.target, name) in self.exported and observation.state == CLEAN_STATE:
+            self.metrics.listed.remove(observation.target, name)
+            self.exported.discard((observation.target, name))
+        return events
 
     async def feedback(self, now: float) -> list[Event]:
         """Ingest what was dropped in the feedback folder; alert while the complaint rate is too high."""
@@ -195,22 +209,28 @@ class Monitor:
             except TimeoutError:
                 pass
 
-    def status(self) -> dict[str, Any]:
-        """What is watched, the last cycle, the open alerts and the recent ones, each target's states."""
-        states: dict[str, dict[str, Any]] = {}
+    def targets(self) -> dict[str, dict[str, Any]]:
+        """Each target's reading: the lists it is on, the checks answered, those that could not be trusted."""
+        states: dict[str, dict[str, Any]] = {
+            target: {"listed_on": [], "unknown": untrusted, "checks": answered}
+            for target, (answered, untrusted) in self.tracker.counts.items()
+        }
         for (target, check), state in sorted(self.tracker.states.items()):
             entry = states.setdefault(target, {"listed_on": [], "unknown": 0, "checks": 0})
-            entry["checks"] += 1
             if state.state == LISTED_STATE:
                 alert = self.tracker.open.get((target, check))
                 name = str(alert.detail.get("list", check)) if alert else check
                 entry["listed_on"].append({"check": check, "list": name, "since": state.since, "detail": state.detail})
-            elif state.state == UNKNOWN_STATE:
-                entry["unknown"] += 1
+        return states
+
+    def status(self) -> dict[str, Any]:
+        """What is watched, the last cycle, the open alerts and the recent ones, each target's states
+        (this process's, or as the running monitor saved them at the end of its last cycle)."""
+        saved = {} if self.last_cycle else (self.store.snapshot(LAST_CYCLE) or {})
         return {
             "watching": {"ips": list(self.config.watched_ips()), "domains": list(self.config.domains), "interval": self.config.interval},
-            "last_cycle": self.last_cycle,
-            "targets": states,
+            "last_cycle": self.last_cycle or saved.get("cycle", {}),
+            "targets": self.targets() if self.last_cycle else saved.get("targets", {}),
             "pools": [
                 {
                     "pool": pool.name,
