@@ -186,6 +186,11 @@ AGGREGATE = """<?xml version="1.0" encoding="UTF-8"?>
     <identifiers><header_from>watched.test</header_from></identifiers>
     <auth_results><dkim><domain>watched.test</domain><result>pass</result></dkim><spf><domain>watched.test</domain><result>pass</result></spf></auth_results>
   </record>
+  <record><row><source_ip>203.0.113.66</source_ip><count>100</count>
+    <policy_evaluated><disposition>reject</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row>
+    <identifiers><header_from>watched.test</header_from></identifiers>
+    <auth_results><spf><domain>spoofer.example</domain><result>fail</result></spf></auth_results>
+  </record>
 </feedback>
 """
 COMPLAINT = """From: abuse@receiver.example\r
@@ -226,16 +231,19 @@ def test_a_complaint_rate_over_three_in_a_thousand_is_alerted(dns_watch: TestDns
     folder.mkdir()
     now = time.time()
     (folder / "aggregate.xml").write_text(AGGREGATE.format(id="r1", begin=int(now - 86400), end=int(now)))
-    for n in range(4):  # 4 complaints over 1,000 messages: 0.4%
+    for n in range(5):  # 5 complaints over 1,100 messages: 0.45%
         (folder / f"complaint-{n}.eml").write_text(COMPLAINT.format(date=email.utils.formatdate(now - 3600), n=n))
     port = free_port()
     config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port, f'[feedback]\nfolder = "{folder}"\n')
     with running_monitor(config, port):
         until(lambda: any(e["alert"]["check"] == "complaint_rate" for e in hook.events("opened")), 20, "the complaint-rate alert")
         alert = next(e["alert"] for e in hook.events("opened") if e["alert"]["check"] == "complaint_rate")
-        assert alert["title"].startswith("The complaint rate is 0.40% (4 complaints over 1000 messages") and alert["kind"] == "feedback"
-        assert "maildoctor_complaint_rate 0.004" in get(port, "/metrics")
-    assert sorted(p.name for p in (folder / "ingested").iterdir()) == ["aggregate.xml", *(f"complaint-{n}.eml" for n in range(4))]
+        assert alert["title"].startswith("The complaint rate is 0.45% (5 complaints over 1100 messages") and alert["kind"] == "feedback"
+        assert "maildoctor_complaint_rate 0.0045" in get(port, "/metrics")
+        titles = [e["alert"]["title"] for e in hook.events("opened")]
+        assert "A new source, 203.0.113.66, sends as watched.test and fails DMARC (100 messages)" in titles
+        assert any(t.startswith("9.1% of the messages the DMARC reports counted fail DMARC") for t in titles)
+    assert sorted(p.name for p in (folder / "ingested").iterdir()) == ["aggregate.xml", *(f"complaint-{n}.eml" for n in range(5))]
     assert [p.name for p in folder.iterdir()] == ["ingested"]  # read once, kept
 
 
@@ -259,3 +267,39 @@ def test_serve_runs_the_monitor_on_its_own_database(zones: Zones, dns_watch: Tes
     assert json.loads(done.stdout)["open_alerts"] == []
     with sqlite3.connect(tmp_path / "inbox-data" / "maildoctor.sqlite3") as db:
         assert db.execute("SELECT target, kind FROM monitor_alerts").fetchall() == [(IP, "listed")]
+
+
+def test_feedback_is_polled_from_an_imap_mailbox(tmp_path: Path) -> None:
+    import asyncio
+    import email.utils
+    from email.message import EmailMessage
+
+    from maildoctor.dns.zonedata import ZoneSet
+    from maildoctor.dns.zoneresolver import ZoneResolver
+    from maildoctor.monitor.run import monitor_store
+    from maildoctor.monitor.service import Monitor
+    from tests.feedback.imapserver import PASSWORD, USER, imap_server
+    from tests.tls import make_ca
+
+    now = time.time()
+    report = EmailMessage()
+    report["From"], report["To"], report["Subject"] = "dmarc@receiver.example", "dmarc@watched.test", "Report domain: watched.test"
+    report.set_content("attached")
+    xml = AGGREGATE.format(id="imap-1", begin=int(now - 86400), end=int(now)).encode()
+    report.add_attachment(xml, maintype="text", subtype="xml", filename="receiver.example!watched.test!1!2.xml")
+    ca = make_ca(tmp_path)
+    with imap_server(ca) as server:
+        server.deliver("report", report.as_bytes())
+        for n in range(5):
+            server.deliver(f"complaint-{n}", COMPLAINT.format(date=email.utils.formatdate(now - 3600), n=n).encode())
+        (tmp_path / "imap.password").write_text(PASSWORD + "\n")
+        (tmp_path / "monitor.toml").write_text(
+            f'[monitor]\ndata = "{tmp_path / "data"}"\n[feedback]\nimap = "imaps://{USER}@localhost:{server.port}/INBOX"\n'
+            f'imap_password_file = "imap.password"\nimap_cafile = "{server.cafile}"\n'
+        )
+        config = load_config(tmp_path / "monitor.toml")
+        monitor = Monitor(config, monitor_store(config), ZoneResolver(ZoneSet([])))  # no IP, no domain: no DNS
+        events = asyncio.run(monitor.cycle())
+    titles = [e.alert.title for e in events]
+    assert any(t.startswith("The complaint rate is 0.45%") for t in titles), titles
+    assert not any("cannot be read" in t for t in titles)

@@ -4,11 +4,13 @@ load; an error names the line it is about."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from maildoctor.feedback.imap import ImapSource
 from maildoctor.target import parse_domain, parse_host_port
 
 MIN_INTERVAL = 1.0  # seconds; the tests use a second, real watches minutes
@@ -59,6 +61,12 @@ class MonitorConfig:
     complaint_warning: float = 0.001  # Gmail's and Yahoo's: stay under 0.1% ...
     complaint_alert: float = 0.003  # ... and never reach 0.3%
     feedback_window: float = 7 * 86400
+    dmarc_fail_alert: float = 0.05  # of the messages the reports count, failing DMARC
+    tls_fail_alert: float = 0.01  # of the TLS sessions TLS-RPT reports count
+    bounce_alert: float = 0.02  # hard bounces over the messages
+    imap: str = ""  # imaps://user@host/MAILBOX polled each cycle
+    imap_password: str = ""
+    imap_cafile: str | None = None
 
     def watched_ips(self) -> list[str]:
         """The IPs and every relay's IP, once each."""
@@ -128,7 +136,7 @@ def load_config(path: Path) -> MonitorConfig:
             if not relays:
                 raise ValueError("a pool needs relays = [...]")
             pools.append(Pool(name, tuple(relays)))
-        if not ips and not domains and not pools and not data.get("feedback", {}).get("folder"):
+        if not ips and not domains and not pools and not (data.get("feedback", {}).get("folder") or data.get("feedback", {}).get("imap")):
             current = "watch"
             raise ValueError("nothing to watch: give ips, domains, a pool or a feedback folder")
         alerts = data.get("alerts", {})
@@ -149,6 +157,26 @@ def load_config(path: Path) -> MonitorConfig:
             raise ValueError("give rates as fractions, complaint_warning <= complaint_alert (0.001 is 0.1%)")
         current = "window"
         window = _seconds(feedback.get("window", "7d"), "window")
+        current = "dmarc_fail_alert"
+        rates = {
+            key: float(feedback.get(key, default))
+            for key, default in (("dmarc_fail_alert", 0.05), ("tls_fail_alert", 0.01), ("bounce_alert", 0.02))
+        }
+        for key, value in rates.items():
+            current = key
+            if not 0 < value < 1:
+                raise ValueError("a rate is a fraction (0.05 is 5%)")
+        current = "imap"
+        imap = str(feedback.get("imap", ""))
+        if imap:
+            ImapSource.parse(imap)
+        current = "imap_password_file"
+        password = ""
+        if imap:
+            secret = feedback.get("imap_password_file")
+            password = (path.parent / secret).read_text().strip() if secret else os.environ.get("MAILDOCTOR_IMAP_PASSWORD", "")
+            if not password:
+                raise ValueError("give imap_password_file (or MAILDOCTOR_IMAP_PASSWORD) for the IMAP mailbox")
         current = "listen"
         listen = str(monitor.get("listen", "127.0.0.1:8026"))
         parse_host_port(listen, 8026)
@@ -174,10 +202,16 @@ def load_config(path: Path) -> MonitorConfig:
             complaint_warning=warning,
             complaint_alert=alert,
             feedback_window=window,
+            imap=imap,
+            imap_password=password,
+            imap_cafile=str((path.parent / feedback["imap_cafile"]).resolve()) if feedback.get("imap_cafile") else None,
+            **rates,
         )
     except ConfigError:
         raise
     except KeyError as exc:
         raise fail(current, f"missing {exc.args[0]} =") from None
+    except OSError as exc:
+        raise fail(current, exc.strerror or str(exc)) from None
     except (ValueError, TypeError, AttributeError) as exc:
         raise fail(current, str(exc)) from None

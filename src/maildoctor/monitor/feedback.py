@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from maildoctor.feedback.ingest import ingest, report_files
-from maildoctor.store.database import bounces, dmarc_records
+from maildoctor.store.database import bounces, dmarc_records, reports, tls_results
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,57 @@ def complaint_rate(engine: Engine, now: float, window: float) -> ComplaintRate:
             conn.execute(select(func.coalesce(func.sum(dmarc_records.c.count), 0)).where(dmarc_records.c.begin >= since)).scalar() or 0
         )
     return ComplaintRate(int(complaints), int(messages), window)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the reports of the window say about the mail sent: DMARC failures, TLS failures, hard bounces."""
+
+    messages: int
+    dmarc_failing: int  # neither DKIM nor SPF passed aligned (policy_evaluated)
+    tls_sessions: int
+    tls_failures: int
+    hard_bounces: int
+
+    def share(self, part: int, whole: int) -> float:
+        return part / whole if whole else 0.0
+
+
+def delivery(engine: Engine, now: float, window: float) -> Delivery:
+    since = now - window
+    failing = (dmarc_records.c.dkim != "pass") & (dmarc_records.c.spf != "pass")
+    with engine.connect() as conn:
+        messages, failed = conn.execute(
+            select(
+                func.coalesce(func.sum(dmarc_records.c.count), 0), func.coalesce(func.sum(dmarc_records.c.count).filter(failing), 0)
+            ).where(dmarc_records.c.begin >= since)
+        ).one()
+        sessions, tls_failed = conn.execute(
+            select(
+                func.coalesce(func.sum(tls_results.c.successes + tls_results.c.failures), 0),
+                func.coalesce(func.sum(tls_results.c.failures), 0),
+            )
+            .select_from(tls_results.join(reports, tls_results.c.report == reports.c.id))
+            .where(reports.c.begin >= since)
+        ).one()
+        hard = conn.execute(
+            select(func.count()).where(bounces.c.kind == "hard", bounces.c.reason != "feedback", bounces.c.at >= since)
+        ).scalar()
+    return Delivery(int(messages), int(failed or 0), int(sessions), int(tls_failed), int(hard or 0))
+
+
+def new_failing_sources(engine: Engine, now: float, window: float, least: int = 10) -> list[tuple[str, str, int]]:
+    """(domain, source IP, failing messages) of the sources first seen in the window whose mail
+    fails DMARC: a new service nobody set up, or someone sending as the domain."""
+    since = now - window
+    failing = (dmarc_records.c.dkim != "pass") & (dmarc_records.c.spf != "pass")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                dmarc_records.c.domain,
+                dmarc_records.c.source_ip,
+                func.min(dmarc_records.c.begin),
+                func.sum(dmarc_records.c.count).filter(failing),
+            ).group_by(dmarc_records.c.domain, dmarc_records.c.source_ip)
+        ).all()
+    return [(d, ip, int(n)) for d, ip, first, n in rows if first >= since and n and n >= least]

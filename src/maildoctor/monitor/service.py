@@ -16,9 +16,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from maildoctor.checks.dnsbl import catalog_for
 from maildoctor.dns.answer import Resolver
+from maildoctor.feedback.imap import ImapSource, fetch_and_ingest
 from maildoctor.monitor.alerts import Event, Tracker
 from maildoctor.monitor.config import MonitorConfig, Pool, Relay
-from maildoctor.monitor.feedback import complaint_rate, ingest_folder
+from maildoctor.monitor.feedback import complaint_rate, delivery, ingest_folder, new_failing_sources
 from maildoctor.monitor.notify import notify
 from maildoctor.monitor.watch import (
     CLEAN_STATE,
@@ -167,13 +168,73 @@ class Monitor:
     async def feedback(self, now: float) -> list[Event]:
         """Ingest what was dropped in the feedback folder; alert while the complaint rate is too high."""
         config = self.config
-        if not config.feedback_folder:
+        if not config.feedback_folder and not config.imap:
             return []
         engine = self.store.engine
-        await asyncio.to_thread(ingest_folder, engine, Path(config.feedback_folder))
+        events = []
+        if config.feedback_folder:
+            await asyncio.to_thread(ingest_folder, engine, Path(config.feedback_folder))
+        if config.imap:
+            source = ImapSource.parse(config.imap)
+            try:
+                await asyncio.to_thread(fetch_and_ingest, engine, source, config.imap_password, False, config.imap_cafile)
+                failure = ""
+            except ValueError as exc:  # the mailbox is unreachable this cycle: said, and tried again the next
+                failure = str(exc)
+            events += self.tracker.problem(
+                "feedback",
+                "imap",
+                f"The feedback mailbox cannot be read: {failure}",
+                {"fix": "Check the server, the account and its password."},
+                now,
+                holds=bool(failure),
+                kind="feedback",
+            )
         rate = await asyncio.to_thread(complaint_rate, engine, now, config.feedback_window)
         self.metrics.complaint_rate.set(rate.rate)
-        events = []
+        sent = await asyncio.to_thread(delivery, engine, now, config.feedback_window)
+        days = f"{config.feedback_window / 86400:g} days"
+        for check, part, whole, limit, words, fix in (
+            (
+                "dmarc_failures",
+                sent.dmarc_failing,
+                sent.messages,
+                config.dmarc_fail_alert,
+                "of the messages the DMARC reports counted fail DMARC",
+                "Read maildoctor reports summary: a source that sends for you needs SPF and DKIM aligned with your domain.",
+            ),
+            (
+                "tls_failures",
+                sent.tls_failures,
+                sent.tls_sessions,
+                config.tls_fail_alert,
+                "of the TLS sessions reported (TLS-RPT) failed",
+                "Read the TLS reports: a certificate, an MTA-STS policy or a DANE record that does not match the MX hosts.",
+            ),
+            (
+                "hard_bounces",
+                sent.hard_bounces,
+                sent.messages,
+                config.bounce_alert,
+                "of the messages hard-bounced",
+                "Stop mailing the addresses that bounce (maildoctor suppressions export) and check how the list is built.",
+            ),
+        ):
+            share = sent.share(part, whole)
+            events += self.tracker.problem(
+                "feedback", check, f"{share:.1%} {words} in {days} ({part} of {whole}), over {limit:.1%}", {"fix": fix}, now,
+                holds=whole > 0 and share > limit, kind="feedback",
+            )  # fmt: skip
+        fresh = await asyncio.to_thread(new_failing_sources, engine, now, config.feedback_window)
+        current = {(domain, f"new_source:{ip}") for domain, ip, _ in fresh}
+        for target, check in [k for k in self.tracker.open if k[1].startswith("new_source:") and k not in current]:
+            events += self.tracker.problem(target, check, "", {}, now, holds=False)  # it passes now, or is no longer new
+        for domain, ip, count in fresh:
+            events += self.tracker.problem(
+                domain, f"new_source:{ip}", f"A new source, {ip}, sends as {domain} and fails DMARC ({count} messages)",
+                {"fix": "If it is a service of yours, set up SPF and DKIM for it; if not, someone sends as your domain: a DMARC policy stops it."},
+                now, holds=True, kind="feedback",
+            )  # fmt: skip
         for check, threshold, what in (
             ("complaint_rate", config.complaint_alert, "over"),
             ("complaint_rate_warning", config.complaint_warning, "over"),
