@@ -29,8 +29,22 @@ $TTL 300
 @ IN NS ns
 @ IN MX 10 mail
 mail IN A 192.0.2.25
+out IN A 192.0.2.77
+out2 IN A 192.0.2.78
+relay-a IN A 192.0.2.10
+relay-b IN A 192.0.2.11
 @ IN TXT "v=spf1 ip4:192.0.2.25 -all"
 _dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@watched.test"
+"""
+REVERSE = """$ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@ IN SOA ns.watched.test. h.watched.test. 1 2 3 4 5
+@ IN NS ns.watched.test.
+25 IN PTR mail.watched.test.
+77 IN PTR out.watched.test.
+78 IN PTR out2.watched.test.
+10 IN PTR relay-a.watched.test.
+11 IN PTR relay-b.watched.test.
 """
 ZEN = "zen.spamhaus.org"
 
@@ -39,7 +53,7 @@ class Zones:
     """The server's zones, changed in place (the server answers from them as they are)."""
 
     def __init__(self) -> None:
-        self.set = ZoneSet([load_zone_text(WATCHED, None), *(blocklist_zone(b) for b in shipped_catalog())])
+        self.set = ZoneSet([load_zone_text(WATCHED, None), load_zone_text(REVERSE, None), *(blocklist_zone(b) for b in shipped_catalog())])
         publish_txt(self.set, "default._domainkey.watched.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
 
     def list_ip(self, ip: str, zone: str = ZEN, answer: str = "127.0.0.2") -> None:

@@ -27,3 +27,20 @@ def test_a_change_is_only_seen_between_two_complete_readings() -> None:
         "A DKIM key s2 appeared for ex.test",
     ]
     assert changes("ex.test", None, look) == []  # the first reading is no change
+
+
+def test_reverse_dns_of_the_watched_ips(dns_watch) -> None:  # noqa: ANN001
+    import asyncio
+
+    from maildoctor.dns.live import LiveResolver, Nameserver
+    from maildoctor.monitor.watch import observe_rdns
+
+    async def look() -> list[tuple[str, str]]:
+        resolver = LiveResolver([Nameserver.parse(dns_watch.address)], timeout=0.5)
+        try:
+            return [(r.ip, r.state) for r in await observe_rdns(resolver, ["192.0.2.77", "192.0.2.99", "192.0.2.25"])]
+        finally:
+            resolver.close()
+
+    dns_watch.faults.set("25.2.0.192.in-addr.arpa", "servfail")
+    assert asyncio.run(look()) == [("192.0.2.77", "ok"), ("192.0.2.99", "missing"), ("192.0.2.25", "unknown")]

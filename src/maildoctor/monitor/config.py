@@ -51,6 +51,7 @@ class MonitorConfig:
     timeout: float = 2.0
     webhooks: tuple[str, ...] = ()  # JSON POSTs
     slack: tuple[str, ...] = ()  # Slack-compatible incoming webhooks ({"text": ...})
+    mail: tuple[str, str, tuple[str, ...]] | None = None  # (SMTP server, From, To) for alert mail
     listen: str = "127.0.0.1:8026"  # the status page, its JSON and /metrics
     socketmap: str = ""  # HOST:PORT where Postfix asks for the relay of a pool (socketmap_table)
     data: str = "maildoctor-data"
@@ -141,6 +142,15 @@ def load_config(path: Path) -> MonitorConfig:
             raise ValueError("nothing to watch: give ips, domains, a pool or a feedback folder")
         alerts = data.get("alerts", {})
         dns = data.get("dns", {})
+        current = "mail"
+        mail = None
+        if "mail" in alerts:
+            spec = alerts["mail"]
+            parse_host_port(str(spec["server"]), 25)
+            recipients = tuple(str(t) for t in spec["to"])
+            if "@" not in str(spec["from"]) or not recipients or not all("@" in t for t in recipients):
+                raise ValueError('mail = {server = "host:port", from = "a@b", to = ["c@d"]}')
+            mail = (str(spec["server"]), str(spec["from"]), recipients)
         current = "nameservers"
         nameservers = tuple(str(n) for n in dns.get("nameservers", []))
         for server in nameservers:
@@ -192,6 +202,7 @@ def load_config(path: Path) -> MonitorConfig:
             timeout=_seconds(dns.get("timeout", 2), "timeout"),
             webhooks=tuple(str(u) for u in alerts.get("webhooks", [])),
             slack=tuple(str(u) for u in alerts.get("slack", [])),
+            mail=mail,
             listen=listen,
             socketmap=socketmap,
             data=str(monitor.get("data", "maildoctor-data")),

@@ -31,6 +31,7 @@ from maildoctor.monitor.watch import (
     changes,
     observe_domain,
     observe_ips,
+    observe_rdns,
 )
 from maildoctor.store.monitor import MonitorStore
 
@@ -99,6 +100,14 @@ class Monitor:
                 events += self._record(observation, now)
             seen += [o for o in chunk if o.state != CLEAN_STATE]  # what the status needs; clean answers are counted
             self.answers += len(chunk)
+        for start in range(0, len(ips), IP_CHUNK):
+            for reverse in await observe_rdns(resolver, ips[start : start + IP_CHUNK]):
+                if reverse.state != UNKNOWN_STATE:  # an answer that failed changes nothing
+                    events += self.tracker.problem(
+                        reverse.ip, "rdns", f"The reverse DNS of {reverse.ip} is broken: {reverse.detail}",
+                        {"fix": f"Ask the owner of {reverse.ip} for a PTR naming your mail host, with a matching A/AAAA record."},
+                        now, holds=reverse.state != "ok", kind="rdns",
+                    )  # fmt: skip
         gate = asyncio.Semaphore(DOMAINS_AT_ONCE)
 
         async def look_at(domain: str) -> list[Event]:
@@ -129,7 +138,7 @@ class Monitor:
             )
         events += await self.feedback(now)
         await asyncio.to_thread(self.tracker.flush)
-        failed = await notify(events, config.webhooks, config.slack)
+        failed = await notify(events, config.webhooks, config.slack, config.mail)
         for event in events:
             self.metrics.alerts.labels(event.what, event.alert.kind).inc()
         untrusted = sum(1 for o in seen if o.state == UNKNOWN_STATE)

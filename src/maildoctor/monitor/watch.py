@@ -4,12 +4,13 @@ domain's own listings."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from maildoctor.checks.facts import audit_facts
-from maildoctor.dns.answer import Resolver
+from maildoctor.dns.answer import Resolver, ask_all
 from maildoctor.dnsbl.catalog import Blocklist
 from maildoctor.dnsbl.lookup import CLEAN, LISTED, Result, Subject, check_all
 from maildoctor.engine import run_audit
@@ -56,6 +57,36 @@ async def observe_ips(resolver: Resolver, ips: list[str], lists: list[Blocklist]
         return []
     results = await check_all(resolver, [Subject.parse(ip) for ip in ips], lists)
     return [listing_observation(r) for r in results]
+
+
+@dataclass(frozen=True)
+class ReverseDns:
+    """An IP's reverse DNS: its PTR name, and whether that name resolves back to it (FCrDNS)."""
+
+    ip: str
+    state: str  # ok, missing, mismatch, unknown (an answer failed)
+    detail: str
+
+
+async def observe_rdns(resolver: Resolver, ips: list[str]) -> list[ReverseDns]:
+    addresses = [ipaddress.ip_address(ip) for ip in ips]
+    ptrs = await ask_all(resolver, [(a.reverse_pointer, "PTR") for a in addresses])
+    names = [next((r.target.to_text().rstrip(".").lower() for r in p.records), "") if p.ok else "" for p in ptrs]
+    forwards = await ask_all(resolver, [(n, "AAAA" if a.version == 6 else "A") for a, n in zip(addresses, names) if n])
+    forward_of = dict(zip([n for n in names if n], forwards))
+    out = []
+    for address, ptr, name in zip(addresses, ptrs, names):
+        if ptr.outcome.is_temporary:
+            out.append(ReverseDns(str(address), UNKNOWN_STATE, ptr.describe()))
+        elif not name:
+            out.append(ReverseDns(str(address), "missing", f"{address} has no PTR record ({ptr.outcome.value})"))
+        elif forward_of[name].outcome.is_temporary:
+            out.append(ReverseDns(str(address), UNKNOWN_STATE, forward_of[name].describe()))
+        elif address in forward_of[name].ip_objects:
+            out.append(ReverseDns(str(address), "ok", f"PTR {name}, which resolves back to {address}"))
+        else:
+            out.append(ReverseDns(str(address), "mismatch", f"PTR {name}, which does not resolve back to {address}"))
+    return out
 
 
 @dataclass
