@@ -73,6 +73,7 @@ class Target:
     link_domains: list[str] = field(default_factory=list)  # domains a message links to: looked up on the domain blocklists
     spamhaus_dqs_key: str | None = None  # ask Spamhaus through its Data Query Service (works through public resolvers)
     https_port: int = 443  # where the MTA-STS policy is fetched; only tests change it
+    smtp_port: int = 25  # where --probe connects to each MX host; a lab or the tests change it
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:

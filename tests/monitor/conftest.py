@@ -36,6 +36,14 @@ relay-b IN A 192.0.2.11
 @ IN TXT "v=spf1 ip4:192.0.2.25 -all"
 _dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@watched.test"
 """
+PROBED = """$ORIGIN probed.test.
+$TTL 300
+@ IN SOA ns h 1 2 3 4 5
+@ IN NS ns
+@ IN MX 10 mx
+mx IN A 127.0.0.1
+@ IN TXT "v=spf1 mx -all"
+"""
 REVERSE = """$ORIGIN 2.0.192.in-addr.arpa.
 $TTL 300
 @ IN SOA ns.watched.test. h.watched.test. 1 2 3 4 5
@@ -53,7 +61,14 @@ class Zones:
     """The server's zones, changed in place (the server answers from them as they are)."""
 
     def __init__(self) -> None:
-        self.set = ZoneSet([load_zone_text(WATCHED, None), load_zone_text(REVERSE, None), *(blocklist_zone(b) for b in shipped_catalog())])
+        self.set = ZoneSet(
+            [
+                load_zone_text(WATCHED, None),
+                load_zone_text(PROBED, None),
+                load_zone_text(REVERSE, None),
+                *(blocklist_zone(b) for b in shipped_catalog()),
+            ]
+        )
         publish_txt(self.set, "default._domainkey.watched.test", f"v=DKIM1; k=rsa; p={rsa_p()}")
 
     def list_ip(self, ip: str, zone: str = ZEN, answer: str = "127.0.0.2") -> None:

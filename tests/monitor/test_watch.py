@@ -44,3 +44,47 @@ def test_reverse_dns_of_the_watched_ips(dns_watch) -> None:  # noqa: ANN001
 
     dns_watch.faults.set("25.2.0.192.in-addr.arpa", "servfail")
     assert asyncio.run(look()) == [("192.0.2.77", "ok"), ("192.0.2.99", "missing"), ("192.0.2.25", "unknown")]
+
+
+def test_a_certificate_close_to_expiry_is_alerted_with_probe(dns_watch, tmp_path) -> None:  # noqa: ANN001
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    from maildoctor.dns.live import LiveResolver, Nameserver
+    from maildoctor.monitor.config import load_config
+    from maildoctor.monitor.run import monitor_store
+    from maildoctor.monitor.service import Monitor
+    from tests.monitor.test_failover import Sink
+    from tests.processes import free_port
+    from tests.tls import make_ca
+
+    ca = make_ca(tmp_path)
+    controller = Controller(
+        Sink(), hostname="127.0.0.1", port=free_port(), server_hostname="mx.probed.test", tls_context=ca.issue(["mx.probed.test"])
+    )
+    controller.start()
+
+    def cycle(warning_days: int) -> list[str]:
+        (tmp_path / "monitor.toml").write_text(
+            f'[monitor]\ndata = "{tmp_path / f"data{warning_days}"}"\n[watch]\ndomains = ["probed.test"]\nprobe = true\n'
+            f'probe_port = {controller.port}\ncafile = "{ca.cafile}"\ncert_warning_days = {warning_days}\n[dns]\nnameservers = ["{dns_watch.address}"]\n'
+        )
+        config = load_config(tmp_path / "monitor.toml")
+
+        async def run() -> list[str]:
+            resolver = LiveResolver([Nameserver.parse(dns_watch.address)], timeout=0.5)
+            try:
+                return [e.alert.title for e in await Monitor(config, monitor_store(config), resolver).cycle()]
+            finally:
+                resolver.close()
+
+        return asyncio.run(run())
+
+    try:
+        soon = cycle(45)  # the test certificate is valid for 30 days
+        later = cycle(21)
+    finally:
+        controller.stop()
+    assert any(t.startswith("The certificate of mx.probed.test (probed.test's MX) expires in 30 days") for t in soon), soon
+    assert not any("certificate" in t for t in later)

@@ -26,7 +26,7 @@ async def servers_to_probe(ctx: AuditContext) -> list[tuple[str, int]]:
         return [parse_host_port(ctx.target.smtp, 25)]
     if ctx.target.probe:
         mx = await mx_records(ctx)
-        return [(h, 25) for _, h in mx.mx_hosts if h != "."] if mx.ok else []
+        return [(h, ctx.target.smtp_port) for _, h in mx.mx_hosts if h != "."] if mx.ok else []
     return []
 
 

@@ -68,6 +68,10 @@ class MonitorConfig:
     imap: str = ""  # imaps://user@host/MAILBOX polled each cycle
     imap_password: str = ""
     imap_cafile: str | None = None
+    probe: bool = False  # connect to each watched domain's MX hosts: STARTTLS and the certificate's expiry
+    probe_port: int = 25
+    cafile: str | None = None  # extra CA certificates to trust (a private CA)
+    cert_warning_days: int = 21
 
     def watched_ips(self) -> list[str]:
         """The IPs and every relay's IP, once each."""
@@ -121,6 +125,14 @@ def load_config(path: Path) -> MonitorConfig:
         if clean < 1:
             raise ValueError("at least 1")
         watch = data.get("watch", {})
+        current = "probe"
+        probe = watch.get("probe", False)
+        if not isinstance(probe, bool):
+            raise ValueError("true or false")
+        current = "cert_warning_days"
+        cert_days = int(watch.get("cert_warning_days", 21))
+        current = "probe_port"
+        probe_port = int(watch.get("probe_port", 25))
         current = "ips"
         ips = tuple(str(ipaddress.ip_address(str(ip).strip())) for ip in watch.get("ips", []))
         current = "domains"
@@ -203,6 +215,10 @@ def load_config(path: Path) -> MonitorConfig:
             webhooks=tuple(str(u) for u in alerts.get("webhooks", [])),
             slack=tuple(str(u) for u in alerts.get("slack", [])),
             mail=mail,
+            probe=probe,
+            probe_port=probe_port,
+            cafile=str((path.parent / watch["cafile"]).resolve()) if watch.get("cafile") else None,
+            cert_warning_days=cert_days,
             listen=listen,
             socketmap=socketmap,
             data=str(monitor.get("data", "maildoctor-data")),

@@ -5,6 +5,7 @@ pool. A cycle that fails is logged and counted; the next one runs on time."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from maildoctor.monitor.watch import (
     UNKNOWN_STATE,
     Budget,
     Observation,
+    Probe,
     budgets,
     changes,
     observe_domain,
@@ -114,12 +116,20 @@ class Monitor:
             async with gate:
                 before = await asyncio.to_thread(self.store.snapshot, domain)
                 known = sorted((before or {}).get("dkim", {}))
-                look = await observe_domain(resolver, domain, known, config.blocklists, config.spamhaus_dqs_key)
+                probe = Probe(config.probe_port, config.cafile) if config.probe else None
+                look = await observe_domain(resolver, domain, known, config.blocklists, config.spamhaus_dqs_key, probe)
                 found = [self.tracker.changed(change, now) for change in changes(domain, before, look)]
                 merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
                 await asyncio.to_thread(self.store.save_snapshot, domain, merged, now)
                 for observation in look.listings:
                     found += self._record(observation, now)
+                for host, not_after in look.certificates:
+                    days = (datetime.datetime.fromisoformat(not_after).timestamp() - now) / 86400
+                    found += self.tracker.problem(
+                        domain, f"cert:{host}", f"The certificate of {host} ({domain}'s MX) expires in {days:.0f} days ({not_after[:10]})",
+                        {"fix": "Renew it (certbot renew, or your provider's panel) and reload the mail server."},
+                        now, holds=days < config.cert_warning_days, kind="cert",
+                    )  # fmt: skip
                 return found
 
         for found in await asyncio.gather(*(look_at(d) for d in config.domains)):

@@ -95,13 +95,24 @@ class DomainLook:
     snapshot: dict[str, Any]  # area -> the lines of its records; "dkim" -> {selector: record}
     checked: set[str]  # the areas read to an answer this cycle: only those are compared
     listings: list[Observation]
+    certificates: list[tuple[str, str]] = field(default_factory=list)  # (MX host, not after, ISO 8601) with probe
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Connect to each MX host (STARTTLS, its certificate) during the domain's look."""
+
+    port: int = 25
+    cafile: str | None = None
 
 
 async def observe_domain(
-    resolver: Resolver, domain: str, known_selectors: list[str], blocklists: str | None, dqs: str | None
+    resolver: Resolver, domain: str, known_selectors: list[str], blocklists: str | None, dqs: str | None, probe: Probe | None = None
 ) -> DomainLook:
     target = Target(domain=domain, known_selectors=known_selectors, blocklists=blocklists, spamhaus_dqs_key=dqs)
-    report = await run_audit(target, resolver, areas=AUDITED_AREAS)
+    if probe is not None:
+        target.probe, target.smtp_port, target.cafile = True, probe.port, probe.cafile
+    report = await run_audit(target, resolver, areas=(*AUDITED_AREAS, "smtp") if probe else AUDITED_AREAS)
     states = {a.area: a for a in report.areas()}
     snapshot: dict[str, Any] = {}
     checked = set()
@@ -114,8 +125,10 @@ async def observe_domain(
     if dkim is not None and dkim.state in (PASS, FAIL):
         snapshot["dkim"] = {selector: key.record for selector, key in (audit_facts(report).dkim or {}).items()}
         checked.add("dkim")
-    listings = [listing_observation(r) for r in audit_facts(report).dnsbl or [] if r.subject.kind == "domain"]
-    return DomainLook(domain, snapshot, checked, listings)
+    facts = audit_facts(report)
+    listings = [listing_observation(r) for r in facts.dnsbl or [] if r.subject.kind == "domain"]
+    certificates = [(s.host, s.certificate.not_after) for s in facts.smtp or [] if s.certificate is not None]
+    return DomainLook(domain, snapshot, checked, listings, certificates)
 
 
 @dataclass(frozen=True)
