@@ -137,6 +137,8 @@ def check_page(port: int, listed: bool) -> None:
             assert page.locator(f'[data-target="{IP}"]').get_attribute("data-state") == ("listed" if listed else "clean")
             assert "Spamhaus ZEN" in page.inner_text(f'[data-target="{IP}"]')
             assert page.locator('#alerts tr.open[data-kind="listed"]').count() == 1
+            page.click(f'[data-target="{IP}"] a')  # the IP's own timeline
+            assert page.locator("#alerts tr[data-alert]").count() == 1 and IP in page.inner_text("h2:has-text('Alerts')")
             page.screenshot(path=str(ROOT / "test-output" / "monitor-status.png"), full_page=True)
         finally:
             chromium.close()

@@ -91,7 +91,7 @@ class Monitor:
         assert resolver is not None, "a monitor that runs cycles asks DNS"
         events: list[Event] = []
         ips = config.watched_ips()
-        self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval)
+        self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval, len(config.domains))
         due = [b.blocklist for b in self.budgets if self.cycles_run % b.every == 0]
         self.cycles_run += 1
         self.tracker.new_cycle()

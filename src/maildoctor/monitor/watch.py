@@ -150,13 +150,14 @@ class Budget:
         }
 
 
-def budgets(lists: list[Blocklist], ips: list[str], interval: float) -> list[Budget]:
+def budgets(lists: list[Blocklist], ips: list[str], interval: float, domains: int = 0) -> list[Budget]:
     """Each list's cadence: every cycle, or every n-th when asking the IPs (and the list's two
-    canaries) every cycle would go over its daily queries."""
+    canaries) every cycle would go over its daily queries. A domain list is asked with each
+    domain's audit, every cycle: its count includes them."""
     cycles_a_day = 86400 / interval
     out = []
     for blocklist in lists:
-        served = sum(1 for ip in ips if blocklist.serves(Subject.parse(ip).kind)) + 2
+        served = sum(1 for ip in ips if blocklist.serves(Subject.parse(ip).kind)) + 2 + (domains if blocklist.serves("domain") else 0)
         wanted = served * cycles_a_day
         every = max(1, math.ceil(wanted / blocklist.daily_queries)) if blocklist.daily_queries else 1
         out.append(Budget(blocklist, every, math.ceil(wanted / every)))

@@ -34,7 +34,11 @@ def create_monitor_app(monitor: Monitor) -> Starlette:
     env.filters["when"] = _when
 
     async def status_page(request: Request) -> Response:
-        html = env.get_template("status.html").render(status=monitor.status())
+        status = monitor.status()
+        target = request.query_params.get("target", "")
+        if target:  # one target's timeline: every alert it had, oldest last
+            status["recent_alerts"] = [a.to_json() for a in monitor.store.alerts(limit=500) if a.target == target]
+        html = env.get_template("status.html").render(status=status, target=target)
         return HTMLResponse(html, headers=HEADERS)
 
     async def api_status(request: Request) -> Response:
