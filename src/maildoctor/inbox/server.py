@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from maildoctor.inbox.smtpd import InboxHandler, LimitedSMTP, SmtpLimits, any_cr
 from maildoctor.inbox.tlscert import server_context
 from maildoctor.inbox.web import create_app
 from maildoctor.monitor.config import MonitorConfig
-from maildoctor.monitor.run import start_monitor
+from maildoctor.monitor.run import QuietServer, start_monitor
 from maildoctor.probes.contentengines import spamd_answers
 from maildoctor.store.database import Store
 from maildoctor.store.monitor import MonitorStore
@@ -61,16 +59,6 @@ async def content_filters(config: ServeConfig) -> ContentFilters:
     return ContentFilters(spamassassin, config.rspamd, config.check_links, config.links_allow_private)
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn's server, without its own signal handling: it re-raises SIGTERM when it has stopped,
-    which would kill the process before the grader's workers are shut down (their semaphores
-    leaked). serve() stops it on SIGTERM/SIGINT and then shuts everything down in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
 async def purge_forever(store: Store, keep_days: float) -> None:
     while True:
         try:
@@ -107,7 +95,7 @@ async def serve(config: ServeConfig, spec: ResolverSpec) -> None:
         config.smtp_port,
     )
     names = spec.build()  # the reverse names of report sources, asked under the web server's loop
-    web = _QuietServer(
+    web = QuietServer(
         uvicorn.Config(
             create_app(store, config.domain, config.admin_token, lambda: names, filters.describe(), grader.submit),
             host=config.host,

@@ -22,8 +22,9 @@ from maildoctor.store.monitor import MonitorStore
 from maildoctor.target import parse_host_port
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the monitor stops it with everything else."""
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling (it would re-raise SIGTERM once stopped, ending the
+    process before the rest is shut down in order): its owner stops it with everything else."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -56,7 +57,7 @@ async def start_monitor(config: MonitorConfig, store: MonitorStore) -> RunningMo
     resolver = ResolverSpec(config.nameservers, config.zones, config.timeout).build()
     monitor = Monitor(config, store, resolver)
     host, port = parse_host_port(config.listen, 8026)
-    web = _QuietServer(
+    web = QuietServer(
         uvicorn.Config(create_monitor_app(monitor), host=host, port=port, log_level="warning", lifespan="off", access_log=False)
     )
     socketmap = None
