@@ -68,13 +68,14 @@ class Delivery:
 
 
 def delivery(engine: Engine, now: float, window: float) -> Delivery:
+    """What the reports of the window before `now` say (reports that began in it)."""
     since = now - window
     failing = (dmarc_records.c.dkim != "pass") & (dmarc_records.c.spf != "pass")
     with engine.connect() as conn:
         messages, failed = conn.execute(
             select(
                 func.coalesce(func.sum(dmarc_records.c.count), 0), func.coalesce(func.sum(dmarc_records.c.count).filter(failing), 0)
-            ).where(dmarc_records.c.begin >= since)
+            ).where(dmarc_records.c.begin >= since, dmarc_records.c.begin < now)
         ).one()
         sessions, tls_failed = conn.execute(
             select(
@@ -82,10 +83,10 @@ def delivery(engine: Engine, now: float, window: float) -> Delivery:
                 func.coalesce(func.sum(tls_results.c.failures), 0),
             )
             .select_from(tls_results.join(reports, tls_results.c.report == reports.c.id))
-            .where(reports.c.begin >= since)
+            .where(reports.c.begin >= since, reports.c.begin < now)
         ).one()
         hard = conn.execute(
-            select(func.count()).where(bounces.c.kind == "hard", bounces.c.reason != "feedback", bounces.c.at >= since)
+            select(func.count()).where(bounces.c.kind == "hard", bounces.c.reason != "feedback", bounces.c.at >= since, bounces.c.at < now)
         ).scalar()
     return Delivery(int(messages), int(failed or 0), int(sessions), int(tls_failed), int(hard or 0))
 

@@ -212,6 +212,8 @@ class Monitor:
         rate = await asyncio.to_thread(complaint_rate, engine, now, config.feedback_window)
         self.metrics.complaint_rate.set(rate.rate)
         sent = await asyncio.to_thread(delivery, engine, now, config.feedback_window)
+        before = await asyncio.to_thread(delivery, engine, now - config.feedback_window, config.feedback_window)
+        trend = f"; {before.share(before.dmarc_failing, before.messages):.1%} the window before" if before.messages else ""
         days = f"{config.feedback_window / 86400:g} days"
         for check, part, whole, limit, words, fix in (
             (
@@ -219,7 +221,7 @@ class Monitor:
                 sent.dmarc_failing,
                 sent.messages,
                 config.dmarc_fail_alert,
-                "of the messages the DMARC reports counted fail DMARC",
+                f"of the messages the DMARC reports counted fail DMARC{trend}",
                 "Read maildoctor reports summary: a source that sends for you needs SPF and DKIM aligned with your domain.",
             ),
             (
