@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from maildoctor import __version__
+from maildoctor.cli.audience import audience
 from maildoctor.cli.audit import check
 from maildoctor.cli.blocklists import blocklists
 from maildoctor.cli.bounces import bounces
@@ -41,5 +42,22 @@ def main() -> None:
 
 
 reports.add_command(reports_summary)
-for command in (bimi, blocklists, bounces, check, dkim, dmarc, fix, message, monitor, mta_sts, reports, serve, spf, suppressions, zone):
+for command in (
+    audience,
+    bimi,
+    blocklists,
+    bounces,
+    check,
+    dkim,
+    dmarc,
+    fix,
+    message,
+    monitor,
+    mta_sts,
+    reports,
+    serve,
+    spf,
+    suppressions,
+    zone,
+):
     main.add_command(command)

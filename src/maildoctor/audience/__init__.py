@@ -1,0 +1,1 @@
+"""The audience of a campaign: recipients by mailbox provider, and the list cleaned before it is sent."""
