@@ -111,3 +111,24 @@ def test_clean_writes_the_kept_and_the_rejected_lists(dns: TestDnsServer, tmp_pa
     analysed = json.loads(run("audience", "analyse", str(recipients), "--nameserver", dns.address, "--format", "json").stdout)
     assert analysed["kind"] == "audience" and analysed["providers"] == [{"provider": "Google", "addresses": 1, "share": 1.0}]
     assert analysed["reasons"] == {"no_mail_server": 1, "typo": 1, "duplicate": 1}
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@b.lab", "first.last+tag@sub.domain.lab", "a..b@x.lab", ".a@x.lab", "a.@x.lab", "a@-x.lab", "a@x", "a@x..lab", "a@x.test",
+     "x" * 64 + "@a.lab", "x" * 65 + "@a.lab", "a@" + "b" * 64 + ".lab", "a@" + ("b" * 60 + ".") * 5 + "lab", "Δ@x.lab", "a b@x.lab",
+     '"a b"@x.lab', "a@[192.0.2.1]", "user@EXAMPLE.lab", "a@localhost", "a@x.lab."],
+)  # fmt: skip
+def test_the_fast_path_agrees_with_email_validator(address: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from maildoctor.audience.hygiene import check_syntax
+
+    try:
+        expected: tuple[str, str] | None = (lambda v: (v.normalized, v.ascii_domain.lower()))(
+            validate_email(address, check_deliverability=False, allow_smtputf8=True)
+        )
+    except EmailNotValidError:
+        expected = None
+    found = check_syntax(address)
+    assert (None if isinstance(found, str) else found) == expected

@@ -10,14 +10,15 @@ import asyncio
 import csv
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, TextIO
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, syntax, validate_email
 
 from maildoctor.dns.answer import Outcome, Resolver
 
@@ -50,6 +51,7 @@ def big_domains() -> tuple[str, ...]:
     return tuple(d for entry in provider_data()["providers"].values() for d in entry["domains"])
 
 
+@lru_cache(maxsize=200_000)
 def typo_of(domain: str) -> str:
     """The big provider's domain this one is a slip of the keyboard from (one edit, or two
     letters swapped: gmial.com, hotmial.com, gmail.con), or ''."""
@@ -110,10 +112,35 @@ class Verdict:
     detail: str = ""
 
 
+# Which path an address takes, not whether it is valid: a plain ASCII local@domain is validated by
+# email-validator's own local-part and domain checks (the domain's once per domain); anything else
+# (quotes, comments, non-ASCII) goes through its whole validate_email.
+_PLAIN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+MAX_ADDRESS = 254  # octets (RFC 5321 §4.5.3.1.3, less the angle brackets)
+
+
+@lru_cache(maxsize=200_000)
+def _domain(domain: str) -> tuple[bool, str]:
+    """(True, the ASCII domain) or (False, why it is no mail domain): once per domain."""
+    try:
+        return True, syntax.validate_email_domain_name(domain)["ascii_domain"].lower()
+    except EmailNotValidError as exc:
+        return False, str(exc)
+
+
 def check_syntax(text: str) -> tuple[str, str] | str:
     """(normalised address, its domain), or why the text is not an address."""
+    text = text.strip()
+    if len(text) <= MAX_ADDRESS and _PLAIN.fullmatch(text):
+        local, domain = text.rsplit("@", 1)
+        try:
+            syntax.validate_email_local_part(local, allow_smtputf8=True)
+        except EmailNotValidError as exc:
+            return str(exc)
+        ok, ascii_domain = _domain(domain)
+        return (f"{local}@{ascii_domain}", ascii_domain) if ok else ascii_domain
     try:
-        valid = validate_email(text.strip(), check_deliverability=False, allow_smtputf8=True)
+        valid = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         return str(exc)
     return valid.normalized, valid.ascii_domain.lower() if valid.ascii_domain else valid.domain.lower()
