@@ -16,6 +16,7 @@ from maildoctor.cli.dkim import dkim
 from maildoctor.cli.fix import fix
 from maildoctor.cli.message import message
 from maildoctor.cli.monitor import monitor
+from maildoctor.cli.plan import plan
 from maildoctor.cli.reports import reports
 from maildoctor.cli.reports_summary import reports_summary
 from maildoctor.cli.serve import serve
@@ -54,6 +55,7 @@ for command in (
     message,
     monitor,
     mta_sts,
+    plan,
     reports,
     serve,
     spf,
