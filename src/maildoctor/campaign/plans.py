@@ -126,8 +126,9 @@ def wave_plan(
     for _ in range(24 * MAX_DAYS):
         if not any(left.values()):
             break
+        this_hour = 0
         for provider, remaining in left.items():
-            if not remaining:
+            if not remaining or this_hour >= per_hour:
                 continue
             hourly = max(1, math.floor(per_hour * counts[provider] / total))
             day_cap = warmup.cap(hour.date(), provider) if warmup is not None else None
@@ -135,9 +136,10 @@ def wave_plan(
             room = remaining if day_cap is None else max(0, day_cap - done)
             if warmup is not None:  # and all providers together within the day's total
                 room = min(room, max(0, warmup.total(hour.date()) - sent_today.get((hour.date(), ""), 0)))
-            n = min(remaining, hourly, room)
+            n = min(remaining, hourly, room, per_hour - this_hour)
             if n <= 0:
                 continue
+            this_hour += n
             limit = providers.get(provider, providers["other"])["connections_per_ip"] * ips
             waves.append(Wave(hour, provider, n, min(limit, max(1, math.ceil(n / 100)))))
             left[provider] -= n
