@@ -169,7 +169,7 @@ def waves(
     )
     for wave in planned:
         console.print(
-            f"  {wave.start.isoformat(timespec='minutes')}  {escape(wave.provider):<12} {wave.messages:>8,}  at most {wave.connections} connections"
+            f"  {wave.start.isoformat(timespec='minutes')}  {escape(wave.provider):<12} {wave.messages:>8,}  at most {wave.connections} connection{'s' if wave.connections != 1 else ''}"
         )
     console.print(f"[dim]{escape(WATCH)}.[/dim]")
     for provider in counts:
