@@ -18,10 +18,10 @@ POSTFIX = "/usr/sbin/postfix"
 
 
 @contextmanager
-def private_postfix(relay_port: int, settings: list[str] | None = None) -> Iterator[tuple[int, Path]]:
+def private_postfix(relay_port: int, settings: list[str] | None = None, services: str = "") -> Iterator[tuple[int, Path]]:
     """Postfix with its own configuration, queue and log, taking mail on a loopback port and relaying
     everything to 127.0.0.1:relay_port; its SMTP client's conversation there is logged
-    (debug_peer_list). `settings` are more main.cf lines (a milter, ...)."""
+    (debug_peer_list). `settings` are more main.cf lines (a milter, ...), `services` more master.cf entries."""
     assert Path(POSTFIX).exists(), "postfix is missing: make test installs Debian's postfix"
     assert os.geteuid() == 0, "a private Postfix instance needs root (its master runs as root, its daemons as postfix)"
     home = Path(tempfile.mkdtemp(prefix="maildoctor-postfix-", dir="/tmp"))
@@ -35,7 +35,7 @@ def private_postfix(relay_port: int, settings: list[str] | None = None) -> Itera
     master = Path("/usr/share/postfix/master.cf.dist").read_text()
     master = re.sub(r"(?m)^smtp\s+inet\s.*$", f"127.0.0.1:{port} inet n - n - - smtpd", master)
     master = re.sub(r"(?m)^(\S+\s+\S+\s+\S+\s+\S+\s+)y(\s)", r"\1n\2", master)  # no chroot: the instance lives in /tmp
-    (conf / "master.cf").write_text(master)
+    (conf / "master.cf").write_text(master + services)
     (conf / "main.cf").write_text(
         "\n".join(
             [

@@ -20,6 +20,7 @@ from maildoctor.cli.plan import plan
 from maildoctor.cli.reports import reports
 from maildoctor.cli.reports_summary import reports_summary
 from maildoctor.cli.serve import serve
+from maildoctor.cli.shape import shape
 from maildoctor.cli.spf import spf
 from maildoctor.cli.suppressions import suppressions
 from maildoctor.cli.zone import zone
@@ -58,6 +59,7 @@ for command in (
     plan,
     reports,
     serve,
+    shape,
     spf,
     suppressions,
     zone,

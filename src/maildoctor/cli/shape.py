@@ -1,0 +1,63 @@
+"""`maildoctor shape postfix`: Postfix shaped per mailbox provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from maildoctor import aio
+from maildoctor.audience.hygiene import KEPT, domains_in, provider_data, resolve_domains
+from maildoctor.campaign.shaping import shape_postfix
+from maildoctor.cli.common import CONTEXT, build_resolver, dns_options, fail
+
+
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\\b
+Examples:
+  maildoctor shape postfix recipients.csv --out postfix/""",
+)
+def shape() -> None:
+    """Configuration that sends to each provider at the pace it takes."""
+
+
+@shape.command(
+    "postfix",
+    context_settings=CONTEXT,
+    epilog="""\\b
+Examples:
+  maildoctor shape postfix --out postfix/                      # the big providers' own domains
+  maildoctor shape postfix recipients.csv --out postfix/ --ips 2  # and the list's domains, by MX
+\\b
+Writes master.cf and main.cf snippets and the transport map into --out; then append them, run
+postmap on the map, and postfix reload.""",
+)
+@click.argument("recipients", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where the files go.")
+@click.option("--ips", type=click.IntRange(1), default=1, show_default=True, help="The IPs Postfix sends from (the limits are per IP).")
+@dns_options
+def postfix(
+    recipients: Path | None, out_dir: Path, ips: int, nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float
+) -> None:
+    """One transport per mailbox provider, its limits, and the recipient domains routed to it by MX
+    (a company domain on Google's MX goes through Google's transport)."""
+    domains: dict[str, str] = {}
+    if recipients is not None:
+        with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
+            found = domains_in(handle)
+        resolved = aio.run(resolve_domains(build_resolver(nameservers, zones, timeout), sorted(found)))
+        domains = {d: mail.provider for d, mail in resolved.items() if mail.state == KEPT}
+    consumer = {name: list(entry["domains"]) for name, entry in provider_data()["providers"].items()}
+    shaped = shape_postfix(domains, consumer, ips)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "master.cf").write_text(shaped.master_cf)
+        (out_dir / "main.cf").write_text(shaped.main_cf)
+        (out_dir / "transport").write_text(shaped.transport)
+    except OSError as exc:
+        fail(f"cannot write into {out_dir}: {exc.strerror}")
+    routed = sum(1 for line in shaped.transport.splitlines() if line and not line.startswith("#"))
+    click.echo(
+        f"{len(shaped.transports)} transports ({', '.join(shaped.transports.values())}), {routed} domains routed: {out_dir}/master.cf, main.cf, transport"
+    )
