@@ -12,6 +12,7 @@ from maildoctor.cli.blocklists import blocklists
 from maildoctor.cli.bounces import bounces
 from maildoctor.cli.build import bimi, dmarc, mta_sts
 from maildoctor.cli.common import CONTEXT
+from maildoctor.cli.compliance import compliance_command
 from maildoctor.cli.dkim import dkim
 from maildoctor.cli.fix import fix
 from maildoctor.cli.message import message
@@ -50,6 +51,7 @@ for command in (
     blocklists,
     bounces,
     check,
+    compliance_command,
     dkim,
     dmarc,
     fix,

@@ -3,6 +3,8 @@ the two disagree, the headers and structure, optional content engines, and the s
 
 from __future__ import annotations
 
+import re
+
 from maildoctor.checks.facts import audit_facts
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.tracing import TracingResolver
@@ -18,6 +20,7 @@ from maildoctor.message.parse import ParsedMessage, address_domain, addresses, p
 from maildoctor.message.signatures import signature_tags
 from maildoctor.message.structure import is_excerpt, message_links
 
+UNSUBSCRIBE_WORDS = re.compile(r"unsubscri|abmeld|d[ée]sabonn|d[ée]sinscri|opt[- ]?out|uitschrijv|afmeld", re.IGNORECASE)
 AUDIT_SLACK = 5.0  # seconds the message's checks may take beyond the sender domain's audit they wait for
 
 
@@ -98,6 +101,14 @@ def _signature_selectors(message: ParsedMessage) -> list[tuple[str, str]]:
     return pairs
 
 
+def _unsubscribe_link(message: ParsedMessage, context: MessageContext) -> bool:
+    """A link to unsubscribe the reader sees: one whose address or text says so, or the word in
+    the text beside a link (plain text shows the address itself)."""
+    if any(UNSUBSCRIBE_WORDS.search(f"{link.href} {link.text}") for link in context.links):
+        return True
+    return bool(context.links) and bool(UNSUBSCRIBE_WORDS.search(message.html_text or message.text))
+
+
 def _facts(context: MessageContext, audit: Report | None) -> MessageFacts:
     message = context.message
     by_url = {c.url: c for c in context.known("links") or []}
@@ -121,4 +132,6 @@ def _facts(context: MessageContext, audit: Report | None) -> MessageFacts:
         content_engines=context.known("engines") or [],
         domain=audit_facts(audit) if audit else None,
         links=[CheckedLink(link, by_url.get(link.href)) for link in context.links],
+        list_unsubscribe={h: v.strip() for h in ("list-unsubscribe", "list-unsubscribe-post") if (v := message.first(h)) is not None},
+        unsubscribe_link=_unsubscribe_link(message, context) if message.has_body else None,
     )

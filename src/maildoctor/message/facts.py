@@ -69,3 +69,5 @@ class MessageFacts(Facts):
     domain: AuditFacts | None = None  # the sender domain's audit
     links: list[CheckedLink] | None = None
     received: Delivery | None = None  # set by the test inbox
+    list_unsubscribe: dict[str, str] | None = None  # List-Unsubscribe and List-Unsubscribe-Post, lower-case names
+    unsubscribe_link: bool | None = None  # the body shows a link to unsubscribe
