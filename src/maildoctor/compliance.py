@@ -63,13 +63,13 @@ class Evidence:
             return (PASS if result == "pass" else FAIL), f"the message: SPF {result}"
         if "spf.missing" in self.ids():
             return FAIL, "the domain publishes no SPF record"
-        return UNKNOWN, "no message given: SPF of a real delivery not checked (give --message)"
+        return UNKNOWN, "no message given: SPF of a real delivery not checked"
 
     def _dkim_pass(self) -> tuple[str, str]:
         if self.message is not None and self.message.dkim is not None:
             passing = [s.domain for s in self.message.dkim if s.result == "pass"]
             return (PASS, f"the message: DKIM pass for d={passing[0]}") if passing else (FAIL, "the message: no DKIM signature passes")
-        return UNKNOWN, "no message given: no signature to verify (give --message)"
+        return UNKNOWN, "no message given: no signature to verify"
 
     def _spf_or_dkim(self) -> tuple[str, str]:
         spf, dkim = self._spf_pass(), self._dkim_pass()
@@ -88,7 +88,7 @@ class Evidence:
     def _dkim_aligned(self) -> tuple[str, str]:
         verdict = self.message.dmarc if self.message is not None else None
         if verdict is None:
-            return UNKNOWN, "no message given (give --message)"
+            return UNKNOWN, "no message given"
         aligned = [i for i in verdict.identifiers if i.mechanism == "dkim" and i.counts]
         return (
             (PASS, f"DKIM pass for {aligned[0].domain}, aligned with From")
@@ -110,12 +110,12 @@ class Evidence:
             return record
         verdict = self.message.dmarc if self.message is not None else None
         if verdict is None:
-            return UNKNOWN, "no message given: alignment not checked (give --message)"
+            return UNKNOWN, "no message given: alignment not checked"
         return (PASS if verdict.passed else FAIL), f"the message: DMARC {'pass' if verdict.passed else 'fail'} for {verdict.from_domain}"
 
     def _ptr(self) -> tuple[str, str]:
         if not self.ip_given:
-            return UNKNOWN, "no sending IP given (give --ip)"
+            return UNKNOWN, "no sending IP given"
         broken = self.ids() & {"rdns.ptr_missing", "rdns.fcrdns_mismatch"}
         area = next((a for a in self.audit.areas() if a.area == "rdns"), None)
         if broken:
@@ -127,12 +127,12 @@ class Evidence:
     def _tls(self) -> tuple[str, str]:
         received = self.message.received if self.message is not None else None
         if received is None or received.pasted:
-            return UNKNOWN, "how the message travelled is not known here (the test inbox knows it)"
+            return UNKNOWN, "how the message travelled is not known from the message alone"
         return (PASS, f"delivered over {received.tls_cipher or 'TLS'}") if received.tls else (FAIL, "delivered without TLS")
 
     def _one_click(self) -> tuple[str, str]:
         if self.message is None or self.message.dkim is None:
-            return UNKNOWN, "no message given (give --message)"
+            return UNKNOWN, "no message given"
         headers = self.message.list_unsubscribe or {}
         if not headers.get("list-unsubscribe"):
             return FAIL, "no List-Unsubscribe header"

@@ -60,6 +60,9 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
     states = {a["area"]: a["state"] for a in result["report"]["areas"]}
     assert states["dnsbl"] == "unavailable" and states["content"] == "not_checked" and states["tls"] == "pass"
     score = result["report"]["score"]
+    rules = {(r["provider"], r["check"]): r["state"] for r in result["report"]["compliance"]}
+    assert rules[("Gmail", "spf_or_dkim")] == "pass" and rules[("Gmail", "tls")] == "pass"  # the inbox knows the delivery's TLS
+    assert rules[("Gmail", "one_click")] == "fail"  # the test message has no List-Unsubscribe
     manager, chromium = browser()
     try:
         page = chromium.new_page()
@@ -68,6 +71,8 @@ def test_a_signed_message_is_graded_and_shown(inbox: Inbox) -> None:
         assert float(page.inner_text("#score")) == score
         for area in ("SPF", "DKIM", "DMARC", "TLS"):
             assert page.inner_text(f'[data-verdict="{area}"]').lower() == "pass", area
+        assert page.locator('#compliance tr[data-provider="Gmail"][data-check="tls"]').get_attribute("data-state") == "pass"
+        assert "--" not in page.inner_text("#compliance")  # no command-line words on the page
         # the test DNS server serves no blocklist: unknown, never "PASS — nothing to fix here"
         blocklists = page.locator('[data-area="Blocklists"]')
         assert blocklists.get_attribute("data-state") == "unavailable"

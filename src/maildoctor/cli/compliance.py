@@ -73,12 +73,10 @@ def compliance_command(
         for column in ("provider", "rule", "state", "why", "code"):
             table.add_column(column)
         for r in results:
-            table.add_row(
-                escape(r.provider),
-                escape(r.words),
-                f"[{STYLE[r.state]}]{r.state.replace('_', ' ')}[/{STYLE[r.state]}]",
-                escape(r.evidence),
-                escape(r.code),
-            )
+            hint = ""
+            if r.state == UNKNOWN:  # what would let the rule be checked
+                hint = " (give --ip)" if r.check == "ptr" and not ips else " (give --message)" if data is None and r.check != "ptr" else ""
+            state = f"[{STYLE[r.state]}]{r.state.replace('_', ' ')}[/{STYLE[r.state]}]"
+            table.add_row(escape(r.provider), escape(r.words), state, escape(r.evidence + hint), escape(r.code))
         Console(highlight=False).print(table)
     finish(1 if any(r.state == FAIL for r in results) else 0)

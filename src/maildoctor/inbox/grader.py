@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from maildoctor.compliance import compliance
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.cache import CachingResolver
 from maildoctor.dns.spec import ResolverSpec
@@ -88,6 +89,8 @@ async def grade_rows(
         )
         report.facts = facts
         data: dict[str, Any] = report.to_json()
+        # the providers' sender rules for this message (its report holds the domain's findings too)
+        data["compliance"] = [r.to_json() for r in compliance(report, report, None, bool(row["client_ip"]) and not pasted)]
         data["graded_in"] = round(time.time() - row["received"], 3)
         return row["id"], report.score, data
 
