@@ -67,3 +67,32 @@ def test_the_schema_rejects_what_it_should() -> None:
         validate({**good, "findings": [{**good["findings"][0], "severity": "fatal"}]}, "audit")
     with pytest.raises(AssertionError):
         validate({key: value for key, value in good.items() if key != "complete"}, "audit")
+
+
+@pytest.mark.parametrize(
+    ("definition", "arguments"),
+    [
+        ("spf_build", ["spf", "build", "good.test", "--mx", "--zone", str(ZONES)]),
+        ("dmarc_build", ["dmarc", "build", "good.test", "--rua", "mailto:d@good.test", "--zone", str(ZONES)]),
+        ("mtasts_build", ["mta-sts", "build", "good.test", "--zone", str(ZONES)]),
+        ("bimi_build", ["bimi", "build", "good.test", "--logo", "https://good.test/logo.svg"]),
+        ("warmup", ["plan", "warmup", "--ips", "203.0.113.7", "--daily", "5000", "--start", "2027-01-04"]),
+        ("compliance", ["compliance", "afspraakmanager.be", "--zone", ZONE, "--message", HEADERS]),
+    ],
+)
+def test_the_builders_and_plans_follow_the_schema(definition: str, arguments: list[str]) -> None:
+    done = run(*arguments, "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    validate(json.loads(done.stdout), definition)
+
+
+def test_audience_waves_and_monitor_status_follow_the_schema(tmp_path: Path) -> None:
+    recipients = tmp_path / "recipients.txt"
+    recipients.write_text("alice@company.lab\nbob@nomx.lab\n")
+    zone = tmp_path / "company.lab.zone"
+    zone.write_text("$ORIGIN company.lab.\n@ 300 IN SOA ns h 1 2 3 4 5\n@ 300 IN NS ns\n@ 300 IN MX 1 aspmx.l.google.com.\n")
+    validate(json.loads(run("audience", "analyse", str(recipients), "--zone", str(zone), "--format", "json").stdout), "audience")
+    validate(json.loads(run("plan", "waves", str(recipients), "--per-hour", "10", "--zone", str(zone), "--format", "json").stdout), "waves")
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[monitor]\ndata = "{tmp_path / "data"}"\n[watch]\nips = ["192.0.2.1"]\n')
+    validate(json.loads(run("monitor", "status", "--config", str(config), "--format", "json").stdout), "monitor_status")
