@@ -13,6 +13,7 @@ from typing import Any
 
 from maildoctor.findings import Report
 from maildoctor.message.facts import MessageFacts
+from maildoctor.probes.links import OneClick
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not_applicable"
 
@@ -50,6 +51,7 @@ class Evidence:
     audit: Report
     message: MessageFacts | None
     ip_given: bool
+    one_click: OneClick | None = None  # the POST made with --probe
 
     def ids(self) -> set[str]:
         return {f.id for f in self.audit.findings}
@@ -147,12 +149,24 @@ class Evidence:
             return FAIL, "no passing DKIM signature covers both List-Unsubscribe headers"
         if not self.message.unsubscribe_link:
             return FAIL, "one-click is set, but the body shows no unsubscribe link"
-        return PASS, f"one-click unsubscribe, signed by d={signed[0].domain}, and a link in the body"
+        if self.one_click is not None and not self.one_click.works:
+            return FAIL, f"the one-click POST to {self.one_click.url} failed: {self.one_click.error or f'HTTP {self.one_click.status}'}"
+        posted = f"; the POST got HTTP {self.one_click.status}" if self.one_click is not None else ""
+        return PASS, f"one-click unsubscribe, signed by d={signed[0].domain}, and a link in the body{posted}"
 
 
-def compliance(audit: Report, message: Report | None, daily_volume: int | None, ip_given: bool) -> list[RuleResult]:
+def one_click_url(message: Report) -> str:
+    """The HTTPS URL of the message's List-Unsubscribe header, or ''."""
+    facts = message.facts if isinstance(message.facts, MessageFacts) else None
+    header = (facts.list_unsubscribe or {}).get("list-unsubscribe", "") if facts is not None else ""
+    return next((part.strip().strip("<>") for part in header.split(",") if part.strip().strip("<>").startswith("https://")), "")
+
+
+def compliance(
+    audit: Report, message: Report | None, daily_volume: int | None, ip_given: bool, one_click: OneClick | None = None
+) -> list[RuleResult]:
     facts = message.facts if message is not None and isinstance(message.facts, MessageFacts) else None
-    evidence = Evidence(audit, facts, ip_given)
+    evidence = Evidence(audit, facts, ip_given, one_click)
     out = []
     for provider, entry in sender_rules()["providers"].items():
         bulk = entry["bulk_per_day"]

@@ -12,10 +12,11 @@ from rich.table import Table
 
 from maildoctor import aio
 from maildoctor.cli.common import CONTEXT, build_resolver, dns_options, fail, finish
-from maildoctor.compliance import FAIL, PASS, UNKNOWN, compliance
+from maildoctor.compliance import FAIL, PASS, UNKNOWN, compliance, one_click_url
 from maildoctor.engine import run_audit
 from maildoctor.message.analyse import analyse_message
 from maildoctor.message.options import MessageOptions
+from maildoctor.probes.links import one_click_post
 from maildoctor.render.json import versioned
 from maildoctor.target import Target, parse_domain, parse_ip
 
@@ -40,6 +41,9 @@ unknown (and said), never a pass.""",
 )
 @click.option("--daily-volume", type=click.IntRange(0), help="Messages a day: the bulk-sender rules apply over the providers' thresholds.")
 @click.option("--ip", "ip", metavar="IP", help="The sending IP (for the reverse DNS rules).")
+@click.option("--probe", is_flag=True, help="POST to the message's one-click unsubscribe URL, as a provider does (public addresses only).")
+@click.option("--probe-allow-private", is_flag=True, hidden=True)
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Extra CA certificates to trust for --probe (a private CA).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @dns_options
 def compliance_command(
@@ -47,6 +51,9 @@ def compliance_command(
     message_file: Path | None,
     daily_volume: int | None,
     ip: str | None,
+    probe: bool,
+    probe_allow_private: bool,
+    cafile: str | None,
     output_format: str,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
@@ -65,7 +72,13 @@ def compliance_command(
     resolver = build_resolver(nameservers, zones, timeout)
     audit = aio.run(run_audit(Target(domain=name, ips=ips), resolver, areas=("spf", "dkim", "dmarc", "rdns")))
     message = aio.run(analyse_message(data, resolver, MessageOptions(audit_domain=False))) if data is not None else None
-    results = compliance(audit, message, daily_volume, bool(ips))
+    if probe and message is None:
+        fail("--probe needs --message: it posts to the message's one-click unsubscribe URL")
+    posted = None
+    url = one_click_url(message) if message is not None and probe else ""
+    if url:
+        posted = aio.run(one_click_post(resolver, url, probe_allow_private, cafile))
+    results = compliance(audit, message, daily_volume, bool(ips), posted)
     if output_format == "json":
         click.echo(json.dumps(versioned({"kind": "compliance", "domain": name, "rules": [r.to_json() for r in results]}), indent=2))
     else:

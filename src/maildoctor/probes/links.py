@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -98,3 +99,58 @@ async def check_link(resolver: Resolver, url: str, allow_private: bool = False, 
 async def check_links(resolver: Resolver, urls: list[str], allow_private: bool = False, timeout: float = TIMEOUT) -> list[LinkCheck]:
     distinct = list(dict.fromkeys(urls))[:MAX_CHECKED]
     return list(await asyncio.gather(*(check_link(resolver, url, allow_private, timeout) for url in distinct)))
+
+
+@dataclass
+class OneClick:
+    """What a one-click unsubscribe POST (RFC 8058) got back."""
+
+    url: str
+    status: int = 0
+    error: str = ""
+
+    @property
+    def works(self) -> bool:
+        return not self.error and 200 <= self.status < 300
+
+
+async def one_click_post(
+    resolver: Resolver, url: str, allow_private: bool = False, cafile: str | None = None, timeout: float = TIMEOUT
+) -> OneClick:
+    """POST List-Unsubscribe=One-Click to the URL as a mailbox provider does (HTTPS, to the address
+    the name resolves to, public addresses only unless allowed), without following redirects."""
+    result = OneClick(url)
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        result.error = "RFC 8058 one-click needs an https:// URL"
+        return result
+    address = await _address(resolver, parts.hostname)
+    if address is None:
+        result.error = f"{parts.hostname} does not resolve"
+        return result
+    if not allow_private and not _public(address):
+        result.error = f"{parts.hostname} is at {address}, not a public address: not asked"
+        return result
+    netloc = f"[{address}]" if ":" in address else address
+    target = f"https://{netloc}:{parts.port or 443}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
+    headers = {
+        "Host": parts.netloc.rsplit("@", 1)[-1],
+        "User-Agent": "maildoctor one-click check",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client:
+            response = await client.post(
+                target, content=b"List-Unsubscribe=One-Click", headers=headers, extensions={"sni_hostname": parts.hostname}
+            )
+    except httpx.TimeoutException:
+        result.error = f"no answer within {timeout:g} s"
+        return result
+    except (httpx.HTTPError, OSError) as exc:
+        result.error = f"cannot post: {exc or type(exc).__name__}"
+        return result
+    result.status = response.status_code
+    if response.is_redirect:
+        result.error = f"answered {response.status_code} (a redirect): a one-click POST must be answered directly"
+    return result
