@@ -77,3 +77,10 @@ def test_the_plan_commands(dns: TestDnsServer, tmp_path: Path) -> None:  # noqa:
         by_day[wave["start"][:10]] += wave["messages"]
     assert by_day["2027-01-04"] == 200 and by_day["2027-01-05"] == 100  # the warm-up's first day: 200 (then 280, of which 100 are left)
     assert run("plan", "warmup", "--ips", "not-an-ip", "--daily", "10").returncode == 2
+
+
+def test_warm_ips_need_no_ramp_and_idle_ones_warm_up_again() -> None:
+    warm = warmup_plan(["203.0.113.7"], 10_000, START, last_sent=START - datetime.timedelta(days=10))
+    assert warm.reached and len(warm.days) == 1 and warm.days[0].total == 10_000
+    idle = warmup_plan(["203.0.113.7"], 10_000, START, last_sent=START - datetime.timedelta(days=45))
+    assert len(idle.days) > 5 and idle.days[0].total == 200  # a month idle: from the first day again

@@ -75,3 +75,17 @@ def test_postfix_accepts_the_output_and_keeps_the_concurrency(tmp_path: Path) ->
     finally:
         controller.stop()
     assert sink.most == 2  # Orange's 2 connections per IP, used and never passed
+
+
+def test_own_limits_override_the_shipped_ones(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    own = tmp_path / "limits.json"
+    own.write_text('{"Google": {"connections_per_ip": 3, "rate_delay": "1s"}}')
+    done = run("shape", "postfix", "--out", str(tmp_path / "out"), "--providers", str(own))
+    assert done.returncode == 0, done.stderr
+    main = (tmp_path / "out" / "main.cf").read_text()
+    assert "md_google_destination_concurrency_limit = 3" in main and "md_google_destination_rate_delay = 1s" in main
+    own.write_text('{"Google": {"connections_per_ip": 0}}')
+    bad = run("shape", "postfix", "--out", str(tmp_path / "out"), "--providers", str(own))
+    assert bad.returncode == 2 and "connections_per_ip" in bad.stderr

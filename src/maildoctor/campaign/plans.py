@@ -72,11 +72,23 @@ class WarmupPlan:
         }
 
 
-def warmup_plan(ips: list[str], daily_target: int, start: datetime.date, shares: dict[str, float] | None = None) -> WarmupPlan:
+def is_warm(last_sent: datetime.date | None, start: datetime.date) -> bool:
+    """IPs that sent within the idle limit are still warm; after it they warm up again."""
+    return last_sent is not None and (start - last_sent).days < sending_data()["warmup"]["idle_days_before_rewarm"]
+
+
+def warmup_plan(
+    ips: list[str], daily_target: int, start: datetime.date, shares: dict[str, float] | None = None, last_sent: datetime.date | None = None
+) -> WarmupPlan:
     """Each provider's ramp (its first day and daily growth) for each IP, until the IPs together
-    send the target at the audience's shares (or MAX_DAYS)."""
+    send the target at the audience's shares (or MAX_DAYS). IPs that sent at that volume until
+    `last_sent`, less than the idle limit ago, need no ramp (the plan is reached from day one)."""
     if not ips or daily_target <= 0:
         raise ValueError("give the IPs to warm up and the daily volume to reach")
+    if is_warm(last_sent, start):
+        shares = shares or {"other": 1.0}
+        per_ip = {p: math.ceil(daily_target * share / len(ips)) for p, share in shares.items()}
+        return WarmupPlan(ips, daily_target, shares, [WarmupDay(1, start, per_ip, daily_target)], reached=True)
     providers = sending_data()["providers"]
     shares = shares or {"other": 1.0}
     plan = WarmupPlan(ips, daily_target, shares)

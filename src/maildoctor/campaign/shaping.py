@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from maildoctor.campaign.plans import sending_data
 
@@ -24,11 +25,13 @@ class Shaping:
     transports: dict[str, str]  # provider → transport name
 
 
-def shape_postfix(domains: dict[str, str], consumer: dict[str, list[str]], ips: int = 1) -> Shaping:
+def shape_postfix(
+    domains: dict[str, str], consumer: dict[str, list[str]], ips: int = 1, own_limits: dict[str, dict[str, Any]] | None = None
+) -> Shaping:
     """domains: recipient domain → provider (by MX); consumer: each provider's own domains
     (gmail.com, outlook.com), routed too. One transport per provider with limits in the data,
     each held to the provider's connections for the IPs."""
-    data = sending_data()["providers"]
+    data = {**sending_data()["providers"], **(own_limits or {})}  # the user's own limits over the shipped ones
     used = sorted(p for p in data if p != "other" and (p in domains.values() or consumer.get(p)))
     transports = {p: transport_name(p) for p in used}
     master = ["# maildoctor shape postfix: one transport per mailbox provider (append to master.cf)"]

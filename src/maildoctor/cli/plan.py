@@ -61,14 +61,22 @@ Examples:
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the plan as JSON (for plan waves --warmup)."
 )
+@click.option(
+    "--last-sent",
+    metavar="YYYY-MM-DD",
+    help="When the IPs last sent at this volume: within 30 days they are warm; longer idle, they warm up again.",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
-def warmup(ips: str, daily: int, start: str | None, audience_json: Path | None, out_path: Path | None, output_format: str) -> None:
+def warmup(
+    ips: str, daily: int, start: str | None, audience_json: Path | None, out_path: Path | None, last_sent: str | None, output_format: str
+) -> None:
     """How many messages each new IP may send to each provider each day, from the published ramps
     (stricter for the providers that throttle new IPs), until the daily volume is reached."""
     try:
         addresses = [str(ipaddress.ip_address(ip.strip())) for ip in ips.split(",") if ip.strip()]
         first = datetime.date.fromisoformat(start) if start else datetime.date.today()
-        made = warmup_plan(addresses, daily, first, _shares(audience_json))
+        last = datetime.date.fromisoformat(last_sent) if last_sent else None
+        made = warmup_plan(addresses, daily, first, _shares(audience_json), last)
     except ValueError as exc:
         fail(str(exc))
     document = versioned({"kind": "warmup", **made.to_json()})

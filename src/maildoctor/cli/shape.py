@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -36,9 +37,21 @@ postmap on the map, and postfix reload.""",
 @click.argument("recipients", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where the files go.")
 @click.option("--ips", type=click.IntRange(1), default=1, show_default=True, help="The IPs Postfix sends from (the limits are per IP).")
+@click.option(
+    "--providers",
+    "providers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your own limits per provider (JSON, as the providers of data/sending.json), over the shipped ones.",
+)
 @dns_options
 def postfix(
-    recipients: Path | None, out_dir: Path, ips: int, nameservers: tuple[str, ...], zones: tuple[Path, ...], timeout: float
+    recipients: Path | None,
+    out_dir: Path,
+    ips: int,
+    providers_file: Path | None,
+    nameservers: tuple[str, ...],
+    zones: tuple[Path, ...],
+    timeout: float,
 ) -> None:
     """One transport per mailbox provider, its limits, and the recipient domains routed to it by MX
     (a company domain on Google's MX goes through Google's transport)."""
@@ -49,7 +62,7 @@ def postfix(
         resolved = aio.run(resolve_domains(build_resolver(nameservers, zones, timeout), sorted(found)))
         domains = {d: mail.provider for d, mail in resolved.items() if mail.state == KEPT}
     consumer = {name: list(entry["domains"]) for name, entry in provider_data()["providers"].items()}
-    shaped = shape_postfix(domains, consumer, ips)
+    shaped = shape_postfix(domains, consumer, ips, _limits(providers_file) if providers_file else None)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "master.cf").write_text(shaped.master_cf)
@@ -61,3 +74,17 @@ def postfix(
     click.echo(
         f"{len(shaped.transports)} transports ({', '.join(shaped.transports.values())}), {routed} domains routed: {out_dir}/master.cf, main.cf, transport"
     )
+
+
+def _limits(path: Path) -> dict[str, dict[str, object]]:
+    """{provider: {"connections_per_ip": n, "rate_delay": "1s", "recipients_per_message": n, "source": "..."}}."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        limits = data.get("providers", data)
+        for provider, entry in limits.items():
+            if not isinstance(entry.get("connections_per_ip"), int) or entry["connections_per_ip"] < 1:
+                raise ValueError(f"{provider}: connections_per_ip must be a whole number of at least 1")
+            entry.setdefault("source", f"your limits ({path.name})")
+        return dict(limits)
+    except (OSError, ValueError, AttributeError) as exc:
+        fail(f"{path}: {exc}")
