@@ -20,6 +20,7 @@ from maildoctor.cli.monitor import monitor
 from maildoctor.cli.plan import plan
 from maildoctor.cli.reports import reports
 from maildoctor.cli.reports_summary import reports_summary
+from maildoctor.cli.scan import scan_group
 from maildoctor.cli.serve import serve
 from maildoctor.cli.shape import shape
 from maildoctor.cli.spf import spf
@@ -60,6 +61,7 @@ for command in (
     mta_sts,
     plan,
     reports,
+    scan_group,
     serve,
     shape,
     spf,

@@ -1,0 +1,74 @@
+"""Running a scan: the domain list cut into partitions, each audited (on this machine, in worker
+processes with --jobs) and written; with resume, the partitions already written are skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from itertools import islice
+from pathlib import Path
+
+from maildoctor import aio
+from maildoctor.bulk import audit_many
+from maildoctor.dns.spec import ResolverSpec
+from maildoctor.scan.parquet import done, write_partition
+from maildoctor.target import Target, parse_domain
+
+PARTITION = 1000  # domains a partition
+CONCURRENCY = 100  # audits in flight, per process
+
+
+def partitions(domains: list[str], size: int = PARTITION) -> Iterator[tuple[int, list[str]]]:
+    it = iter(domains)
+    index = 0
+    while chunk := list(islice(it, size)):
+        yield index, chunk
+        index += 1
+
+
+def read_domains(path: Path) -> tuple[list[str], list[str]]:
+    """The domains of the file (one a line, # comments), once each, and the lines that are no domain."""
+    found, bad = [], []
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            found.append(parse_domain(text))
+        except ValueError:
+            bad.append(text)
+    return list(dict.fromkeys(found)), bad
+
+
+def scan_partition(out: str, index: int, domains: list[str], spec: ResolverSpec) -> int:
+    """Audit one partition and write it; the domains audited (a process of its own can run it)."""
+
+    async def run() -> list[object]:
+        resolver = spec.build()
+        return [r async for r in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY)]
+
+    reports = aio.run(run())
+    write_partition(Path(out), index, reports)  # type: ignore[arg-type]
+    return len(reports)
+
+
+def scan(
+    domains: list[str], out: Path, spec: ResolverSpec, jobs: int = 1, size: int = PARTITION, progress: Callable[[int], None] | None = None
+) -> int:
+    """Every partition not yet written; the domains audited in this run."""
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [(i, chunk) for i, chunk in partitions(domains, size) if not done(out, i)]
+    audited = 0
+    if jobs <= 1:
+        for index, chunk in todo:
+            audited += scan_partition(str(out), index, chunk, spec)
+            if progress:
+                progress(len(chunk))
+        return audited
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(scan_partition, str(out), i, chunk, spec): len(chunk) for i, chunk in todo}
+        for future in as_completed(futures):
+            audited += future.result()
+            if progress:
+                progress(futures[future])
+    return audited

@@ -1,0 +1,59 @@
+"""maildoctor scan: Parquet partitions, the same rows from one process or several, resumed after a
+cut without a domain lost or counted twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maildoctor.scan.parquet import DOMAINS, FINDINGS, partition_path, read_scan
+from tests.conftest import ZONES
+from tests.test_cli import run
+
+DOMAINS_LIST = ["good.test", "spfnone.test", "nomx.test", "dmarcweak.test", "mxcname.test", "spfmulti.test", "nullmx.test"]
+
+
+def scan(tmp_path: Path, name: str, *more: str) -> tuple[Path, str]:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("# the scan's domains\n" + "\n".join(DOMAINS_LIST) + "\n")
+    out = tmp_path / name
+    done = run("scan", str(listing), "--out", str(out), "--zone", str(ZONES), "--partition", "3", *more)
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def rows(out: Path, kind: str = DOMAINS) -> list[dict[str, object]]:
+    return sorted(read_scan(out, kind).to_pylist(), key=lambda r: (r["domain"], str(r.get("id", ""))))
+
+
+def test_one_process_and_several_write_the_same_rows(tmp_path: Path) -> None:
+    one, _ = scan(tmp_path, "one")
+    two, _ = scan(tmp_path, "two", "--jobs", "2")
+    assert [r["domain"] for r in rows(one)] == sorted(DOMAINS_LIST)
+    assert rows(one) == rows(two) and rows(one, FINDINGS) == rows(two, FINDINGS)
+    good = next(r for r in rows(one) if r["domain"] == "good.test")
+    assert good["complete"] and good["area_spf"] == "pass" and isinstance(good["score"], float)
+    spfnone = next(r for r in rows(one) if r["domain"] == "spfnone.test")
+    assert "spf.missing" in spfnone["findings"] and any(
+        f["id"] == "spf.missing" for f in rows(one, FINDINGS) if f["domain"] == "spfnone.test"
+    )
+
+
+def test_a_scan_cut_off_resumes_where_it_stopped(tmp_path: Path) -> None:
+    out, _ = scan(tmp_path, "cut")
+    kept = partition_path(out, DOMAINS, 0)
+    before = kept.stat().st_mtime_ns
+    partition_path(out, DOMAINS, 2).unlink()  # the last partition was being written when the scan stopped
+    partition_path(out, FINDINGS, 2).with_suffix(".parquet.part").write_bytes(b"half a file")
+    again = run("scan", str(tmp_path / "domains.txt"), "--out", str(out), "--zone", str(ZONES), "--partition", "3")
+    assert again.returncode == 2 and "--resume" in again.stderr  # never over a scan by mistake
+    _, said = scan(tmp_path, "cut", "--resume")
+    assert said.startswith("1 domains audited (6 already written)")
+    assert kept.stat().st_mtime_ns == before  # what was written stays as it was
+    assert [r["domain"] for r in rows(out)] == sorted(DOMAINS_LIST)  # each domain once
+
+
+def test_a_list_with_a_line_that_is_no_domain_is_refused(tmp_path: Path) -> None:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("good.test\nnot a domain\n")
+    done = run("scan", str(listing), "--out", str(tmp_path / "out"), "--zone", str(ZONES))
+    assert done.returncode == 2 and "'not a domain'" in done.stderr
