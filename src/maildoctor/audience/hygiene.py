@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 
 from email_validator import EmailNotValidError, syntax, validate_email
@@ -226,3 +227,21 @@ def domains_in(handle: TextIO) -> set[str]:
         if not isinstance(parsed, str):
             found.add(parsed[1])
     return found
+
+
+def open_list(path: Path) -> TextIO:
+    return path.open(encoding="utf-8", errors="replace", newline="")
+
+
+async def resolve_list(resolver: Resolver, path: Path) -> dict[str, DomainMail]:
+    """The mail of every domain of the list (its first read)."""
+    with open_list(path) as handle:
+        domains = domains_in(handle)
+    return await resolve_domains(resolver, sorted(domains))
+
+
+def judge_list(hygiene: Hygiene, path: Path) -> Iterator[tuple[dict[str, str] | None, str, Verdict]]:
+    """Each row of the list (its second read) with its address and its verdict."""
+    with open_list(path) as handle:
+        for row, text in read_addresses(handle):
+            yield row, text, hygiene.judge(text)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from maildoctor import aio
-from maildoctor.audience.hygiene import KEPT, UNCHECKED, Hygiene, domains_in, read_addresses, resolve_domains
+from maildoctor.audience.hygiene import KEPT, UNCHECKED, Hygiene, judge_list, resolve_list
 from maildoctor.cli.common import CONTEXT, build_resolver, dns_options, fail, open_database, storage_options
 from maildoctor.render.json import versioned
 
@@ -46,8 +46,7 @@ def _hygiene(
 ) -> Hygiene:
     resolver = build_resolver(nameservers, zones, timeout)
     try:
-        with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
-            domains = domains_in(handle)
+        domains = aio.run(resolve_list(resolver, recipients))
     except OSError as exc:
         fail(f"cannot read {recipients}: {exc.strerror}")
     suppressed: frozenset[str] = frozenset()
@@ -55,7 +54,7 @@ def _hygiene(
         from maildoctor.feedback.ingest import suppressions as suppressed_addresses
 
         suppressed = frozenset(str(s["address"]).lower() for s in suppressed_addresses(open_database(data_dir, db)))
-    return Hygiene(domains=aio.run(resolve_domains(resolver, sorted(domains))), suppressed=suppressed)
+    return Hygiene(domains=domains, suppressed=suppressed)
 
 
 @audience.command(
@@ -87,9 +86,8 @@ def analyse(
     """Count the recipients by the provider that runs their mail (by MX: a company domain on
     Google Workspace is Google) and by what would be removed, and why."""
     hygiene = _hygiene(recipients, suppressions, data_dir, db, nameservers, zones, timeout)
-    with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for _, text in read_addresses(handle):
-            hygiene.judge(text)
+    for _ in judge_list(hygiene, recipients):
+        pass
     summary = hygiene.summary()
     if output_format == "json":
         click.echo(json.dumps(versioned({"kind": "audience", **summary}), indent=2))
@@ -153,20 +151,18 @@ def clean(
     hygiene = _hygiene(recipients, suppressions, data_dir, db, nameservers, zones, timeout)
     try:
         with (
-            recipients.open(encoding="utf-8", errors="replace", newline="") as handle,
             out_path.open("w", newline="") as out,
             rejected_path.open("w", newline="") as rejected,
         ):
             kept_writer, rejected_writer = csv.writer(out), csv.writer(rejected)
             header_done = False
-            for row, text in read_addresses(handle):
+            for row, text, verdict in judge_list(hygiene, recipients):
                 if not header_done:
                     names = list(row) if row is not None else ["email"]
                     kept_writer.writerow(names)
                     rejected_writer.writerow([*names, "reason", "detail"])
                     header_done = True
                 values = list(row.values()) if row is not None else [text]
-                verdict = hygiene.judge(text)
                 if verdict.reason in (KEPT, UNCHECKED):
                     kept_writer.writerow(values)
                 else:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from maildoctor import aio
-from maildoctor.audience.hygiene import Hygiene, domains_in, read_addresses, resolve_domains
+from maildoctor.audience.hygiene import Hygiene, judge_list, resolve_list
 from maildoctor.campaign.plans import WATCH, WarmupDay, WarmupPlan, sending_data, warmup_plan, wave_plan
 from maildoctor.cli.common import CONTEXT, build_resolver, dns_options, fail
 from maildoctor.render.json import versioned
@@ -156,12 +156,9 @@ def waves(
         caps = _warmup(warmup_json) if warmup_json else None
     except ValueError as exc:
         fail(str(exc))
-    with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
-        domains = domains_in(handle)
-    hygiene = Hygiene(domains=aio.run(resolve_domains(build_resolver(nameservers, zones, timeout), sorted(domains))))
-    with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for _, text in read_addresses(handle):
-            hygiene.judge(text)
+    hygiene = Hygiene(domains=aio.run(resolve_list(build_resolver(nameservers, zones, timeout), recipients)))
+    for _ in judge_list(hygiene, recipients):
+        pass
     counts = {p: n for p, n in hygiene.providers.items()}
     planned = wave_plan(counts, per_hour, first, ips, caps)
     if output_format == "json":

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from maildoctor import aio
-from maildoctor.audience.hygiene import KEPT, domains_in, provider_data, resolve_domains
+from maildoctor.audience.hygiene import KEPT, provider_data, resolve_list
 from maildoctor.campaign.shaping import shape_postfix
 from maildoctor.cli.common import CONTEXT, build_resolver, dns_options, fail
 
@@ -57,9 +57,7 @@ def postfix(
     (a company domain on Google's MX goes through Google's transport)."""
     domains: dict[str, str] = {}
     if recipients is not None:
-        with recipients.open(encoding="utf-8", errors="replace", newline="") as handle:
-            found = domains_in(handle)
-        resolved = aio.run(resolve_domains(build_resolver(nameservers, zones, timeout), sorted(found)))
+        resolved = aio.run(resolve_list(build_resolver(nameservers, zones, timeout), recipients))
         domains = {d: mail.provider for d, mail in resolved.items() if mail.state == KEPT}
     consumer = {name: list(entry["domains"]) for name, entry in provider_data()["providers"].items()}
     shaped = shape_postfix(domains, consumer, ips, _limits(providers_file) if providers_file else None)
