@@ -57,3 +57,16 @@ def test_a_list_with_a_line_that_is_no_domain_is_refused(tmp_path: Path) -> None
     listing.write_text("good.test\nnot a domain\n")
     done = run("scan", str(listing), "--out", str(tmp_path / "out"), "--zone", str(ZONES))
     assert done.returncode == 2 and "'not a domain'" in done.stderr
+
+
+def test_a_dask_cluster_writes_the_same_rows_as_one_machine(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    one, _ = scan(tmp_path, "one")
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        spread, said = scan(tmp_path, "spread", "--dask", cluster.scheduler_address)
+        assert said.startswith(f"{len(DOMAINS_LIST)} domains audited")
+        partition_path(spread, DOMAINS, 1).unlink()  # a partition lost: --resume on the cluster redoes it alone
+        _, again = scan(tmp_path, "spread", "--dask", cluster.scheduler_address, "--resume")
+        assert again.startswith("3 domains audited (4 already written)")
+    assert rows(one) == rows(spread) and rows(one, FINDINGS) == rows(spread, FINDINGS)

@@ -35,6 +35,7 @@ Examples:
   maildoctor scan domains.txt --out scan/
   maildoctor scan domains.txt --out scan/ --jobs 4 --nameserver 127.0.0.1:53
   maildoctor scan domains.txt --out scan/ --resume          # after a scan was cut off
+  maildoctor scan domains.txt --out /shared/scan --dask tcp://scheduler:8786
 \b
 The output: domains-NNNNN.parquet (a row per domain: score, complete, incomplete, findings, each
 area's state) and findings-NNNNN.parquet (a row per finding), one pair per partition.""",
@@ -46,6 +47,12 @@ area's state) and findings-NNNNN.parquet (a row per finding), one pair per parti
 @click.option("--resume", is_flag=True, help="Keep the partitions already written and scan the rest.")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes, each with its own resolver.")
 @click.option("--partition", type=click.IntRange(1, 1_000_000), default=PARTITION, show_default=True, help="Domains a partition.")
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Run the partitions on a Dask cluster (tcp://scheduler:8786); --out must be a folder every worker reaches.",
+)
 @dns_options
 def run(
     domains_file: Path,
@@ -53,6 +60,7 @@ def run(
     resume: bool,
     jobs: int,
     partition: int,
+    dask_address: str | None,
     nameservers: tuple[str, ...],
     zones: tuple[Path, ...],
     timeout: float,
@@ -74,5 +82,14 @@ def run(
         TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True, disable=not sys.stderr.isatty()
     ) as bar:
         task = bar.add_task("scan", total=len(domains))
-        audited = scan(domains, out_dir, spec, jobs, partition, lambda n: bar.advance(task, n))
+        advance = lambda n: bar.advance(task, n)  # noqa: E731
+        if dask_address:
+            from maildoctor.scan.cluster import scan_on_cluster  # only a cluster scan loads Dask
+
+            try:
+                audited = scan_on_cluster(dask_address, domains, out_dir, spec, partition, advance)
+            except OSError as exc:
+                fail(f"the Dask scheduler {dask_address}: {exc}")
+        else:
+            audited = scan(domains, out_dir, spec, jobs, partition, advance)
     click.echo(f"{audited} domains audited ({len(domains) - audited} already written) into {out_dir}")

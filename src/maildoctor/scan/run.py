@@ -40,6 +40,11 @@ def read_domains(path: Path) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), bad
 
 
+def pending(domains: list[str], out: Path, size: int) -> list[tuple[int, list[str]]]:
+    """The partitions not written yet."""
+    return [(i, chunk) for i, chunk in partitions(domains, size) if not done(out, i)]
+
+
 def scan_partition(out: str, index: int, domains: list[str], spec: ResolverSpec) -> int:
     """Audit one partition and write it; the domains audited (a process of its own can run it)."""
 
@@ -57,7 +62,7 @@ def scan(
 ) -> int:
     """Every partition not yet written; the domains audited in this run."""
     out.mkdir(parents=True, exist_ok=True)
-    todo = [(i, chunk) for i, chunk in partitions(domains, size) if not done(out, i)]
+    todo = pending(domains, out, size)
     audited = 0
     if jobs <= 1:
         for index, chunk in todo:
