@@ -70,3 +70,22 @@ def test_a_dask_cluster_writes_the_same_rows_as_one_machine(tmp_path: Path) -> N
         _, again = scan(tmp_path, "spread", "--dask", cluster.scheduler_address, "--resume")
         assert again.startswith("3 domains audited (4 already written)")
     assert rows(one) == rows(spread) and rows(one, FINDINGS) == rows(spread, FINDINGS)
+
+
+def test_a_scan_report_counts_and_draws(tmp_path: Path) -> None:
+    import json
+
+    out, _ = scan(tmp_path, "report")
+    html_path = tmp_path / "report.html"
+    done = run("scan", "report", str(out), "--html", str(html_path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout)
+    assert stats["kind"] == "scan_report" and stats["domains"] == len(DOMAINS_LIST)
+    spf_states = stats["areas"]["spf"]
+    assert sum(spf_states.values()) == len(DOMAINS_LIST) and stats["pass_share"]["spf"] == round(
+        spf_states.get("pass", 0) / len(DOMAINS_LIST), 4
+    )
+    assert any(f["id"] == "spf.missing" for f in stats["top_findings"]) and "no MX" in stats["providers"]
+    page = html_path.read_text()
+    assert page.count("<svg") == 4 and "<script" not in page and 'href="http' not in page and "src=" not in page  # nothing loaded
+    assert run("scan", "report", str(tmp_path)).returncode == 2  # no scan there

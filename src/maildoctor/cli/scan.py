@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from maildoctor.cli.common import CONTEXT, DomainOrCommand, dns_options, fail, resolver_spec
+from maildoctor.render.json import versioned
 from maildoctor.scan.parquet import DOMAINS
 from maildoctor.scan.run import PARTITION, read_domains, scan
 
@@ -21,10 +23,11 @@ from maildoctor.scan.run import PARTITION, read_domains, scan
     epilog="""\b
 Examples:
   maildoctor scan domains.txt --out scan/
-  maildoctor scan domains.txt --out scan/ --resume --jobs 4""",
+  maildoctor scan domains.txt --out scan/ --resume --jobs 4
+  maildoctor scan report scan/ --html report.html""",
 )
 def scan_group() -> None:
-    """Scans: audit every domain of a list (maildoctor scan FILE --out DIR)."""
+    """Scans: audit every domain of a list (maildoctor scan FILE --out DIR), and their statistics (scan report)."""
 
 
 @scan_group.command(
@@ -93,3 +96,41 @@ def run(
         else:
             audited = scan(domains, out_dir, spec, jobs, partition, advance)
     click.echo(f"{audited} domains audited ({len(domains) - audited} already written) into {out_dir}")
+
+
+@scan_group.command(
+    "report",
+    context_settings=CONTEXT,
+    epilog="""\b
+Examples:
+  maildoctor scan report scan/
+  maildoctor scan report scan/ --html report.html
+  maildoctor scan report scan/ --format json""",
+)
+@click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report with charts.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def report(scan_dir: Path, html_path: Path | None, output_format: str) -> None:
+    """The statistics of a scan: SPF, DKIM and DMARC, the DMARC policies, the most common errors,
+    the SPF lookup counts and the mail providers."""
+    from maildoctor.scan.report import html_report, statistics  # matplotlib is loaded only for a report
+
+    if not any(scan_dir.glob(f"{DOMAINS}-*.parquet")):
+        fail(f"{scan_dir} holds no scan (no {DOMAINS}-*.parquet)")
+    stats = statistics(scan_dir)
+    if html_path is not None:
+        try:
+            html_path.write_text(html_report(stats, f"maildoctor scan of {stats['domains']} domains"), "utf-8")
+        except OSError as exc:
+            fail(f"cannot write {html_path}: {exc.strerror}")
+    if output_format == "json":
+        click.echo(json.dumps(versioned({"kind": "scan_report", **stats}), indent=2))
+        return
+    click.echo(f"{stats['domains']} domains, {stats['complete']} audited completely")
+    for area, share in stats["pass_share"].items():
+        click.echo(f"  {area:<7} pass {share:6.1%}")
+    click.echo("DMARC policies: " + ", ".join(f"{p} {n}" for p, n in stats["dmarc_policies"].items()))
+    click.echo("Providers: " + ", ".join(f"{p} {n}" for p, n in stats["providers"].items()))
+    click.echo("Most common errors: " + ", ".join(f"{f['id']} {f['domains']}" for f in stats["top_findings"][:8]))
+    if html_path is not None:
+        click.echo(f"Wrote {html_path}")

@@ -5,19 +5,27 @@ at all, so that a scan cut off resumes where it stopped with nothing counted twi
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from maildoctor.audience.hygiene import provider_of_mx
+from maildoctor.checks.facts import audit_facts
 from maildoctor.findings import Report, area_order
 
 DOMAINS, FINDINGS = "domains", "findings"
 
 
+POLICY = re.compile(r"policy applied to [^:]+: p=(\w+)")
+
+
 def domain_rows(reports: list[Report]) -> pa.Table:
     areas = list(area_order())
-    columns: dict[str, list[object]] = {"domain": [], "score": [], "complete": [], "incomplete": [], "findings": []}
+    columns: dict[str, list[object]] = {
+        "domain": [], "score": [], "complete": [], "incomplete": [], "findings": [], "spf_lookups": [], "dmarc_policy": [], "mx_provider": [],
+    }  # fmt: skip
     for area in areas:
         columns[f"area_{area}"] = []
     for report in sorted(reports, key=lambda r: r.target):
@@ -27,9 +35,23 @@ def domain_rows(reports: list[Report]) -> pa.Table:
         columns["complete"].append(report.complete)
         columns["incomplete"].append(report.incomplete_areas())
         columns["findings"].append(sorted({f.id for f in report.findings}))
+        facts = audit_facts(report)
+        columns["spf_lookups"].append(facts.spf.total_lookups if facts.spf is not None and facts.spf.record is not None else None)
+        policy = next((m.group(1) for line in report.verified.get("dmarc", []) if (m := POLICY.search(line))), None)
+        columns["dmarc_policy"].append(policy)
+        columns["mx_provider"].append(provider_of_mx([m.host for m in facts.mx or []]) if facts.mx else None)
         for area in areas:
             columns[f"area_{area}"].append(states.get(area))
-    return pa.table(columns)
+    return pa.table(columns, schema=domain_schema(areas))
+
+
+def domain_schema(areas: list[str]) -> pa.Schema:
+    """The same types in every partition, whatever its rows hold (an empty list, no SPF record)."""
+    fixed = [
+        ("domain", pa.string()), ("score", pa.float64()), ("complete", pa.bool_()), ("incomplete", pa.list_(pa.string())),
+        ("findings", pa.list_(pa.string())), ("spf_lookups", pa.int64()), ("dmarc_policy", pa.string()), ("mx_provider", pa.string()),
+    ]  # fmt: skip
+    return pa.schema(fixed + [(f"area_{area}", pa.string()) for area in areas])
 
 
 def finding_rows(reports: list[Report]) -> pa.Table:
