@@ -11,6 +11,7 @@ from pathlib import Path
 from maildoctor import aio
 from maildoctor.bulk import audit_many
 from maildoctor.dns.spec import ResolverSpec
+from maildoctor.findings import Report
 from maildoctor.scan.parquet import done, write_partition
 from maildoctor.target import Target, parse_domain
 
@@ -48,12 +49,16 @@ def pending(domains: list[str], out: Path, size: int) -> list[tuple[int, list[st
 def scan_partition(out: str, index: int, domains: list[str], spec: ResolverSpec) -> int:
     """Audit one partition and write it; the domains audited (a process of its own can run it)."""
 
-    async def run() -> list[object]:
+    async def run() -> list[Report]:
         resolver = spec.build()
-        return [r async for r in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY)]
+        kept = []
+        async for report in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY):
+            report.queries = []  # the trace of every question: not in the Parquet, and most of a report's memory
+            kept.append(report)
+        return kept
 
     reports = aio.run(run())
-    write_partition(Path(out), index, reports)  # type: ignore[arg-type]
+    write_partition(Path(out), index, reports)
     return len(reports)
 
 
