@@ -5,12 +5,10 @@ under the provider's bulk volume."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from maildoctor.data import load_json
 from maildoctor.findings import Report
 from maildoctor.message.facts import MessageFacts
 from maildoctor.probes.links import OneClick
@@ -18,10 +16,8 @@ from maildoctor.probes.links import OneClick
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not_applicable"
 
 
-@cache
 def sender_rules() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("maildoctor.data").joinpath("sender_rules.json").read_text("utf-8"))
-    return data
+    return load_json("sender_rules.json")
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
 from email_validator import EmailNotValidError, syntax, validate_email
 
+from maildoctor.data import load_json
 from maildoctor.dns.answer import Outcome, Resolver
 
 KEPT = "kept"
@@ -32,10 +31,8 @@ UNCHECKED = "unchecked"  # the domain's DNS did not answer: kept, and said so
 RESOLVE_AT_ONCE = 200
 
 
-@cache
 def provider_data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("maildoctor.data").joinpath("mail_providers.json").read_text("utf-8"))
-    return data
+    return load_json("mail_providers.json")
 
 
 def provider_of_mx(hosts: Iterable[str]) -> str:

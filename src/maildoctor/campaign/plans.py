@@ -6,20 +6,17 @@ watch between waves and when to pause."""
 from __future__ import annotations
 
 import datetime
-import json
 import math
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
+
+from maildoctor.data import load_json
 
 MAX_DAYS = 120  # a ramp that needs longer is said to, not planned to the end
 
 
-@cache
 def sending_data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("maildoctor.data").joinpath("sending.json").read_text("utf-8"))
-    return data
+    return load_json("sending.json")
 
 
 @dataclass(frozen=True)

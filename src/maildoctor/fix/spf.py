@@ -6,12 +6,9 @@ lookups give, with what that costs said."""
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
-from typing import Any
 
+from maildoctor.data import load_json
 from maildoctor.dns.answer import Resolver
 from maildoctor.dns.overlay import OverlayResolver
 from maildoctor.spf.tree import Network, SpfNode, build_tree
@@ -19,10 +16,8 @@ from maildoctor.spf.tree import Network, SpfNode, build_tree
 LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
 
 
-@cache
 def providers() -> dict[str, dict[str, str]]:
-    data: dict[str, Any] = json.loads(resources.files("maildoctor.data").joinpath("spf_providers.json").read_text("utf-8"))
-    return dict(data["providers"])
+    return dict(load_json("spf_providers.json")["providers"])
 
 
 @dataclass

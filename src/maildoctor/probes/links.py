@@ -55,6 +55,22 @@ def _public(address: str) -> bool:
     return ipaddress.ip_address(address).is_global
 
 
+async def _pinned(resolver: Resolver, url: str, allow_private: bool, verb: str) -> tuple[str, str, dict[str, str]] | str:
+    """The URL aimed at the address its host resolves to (so that what was checked is what is
+    reached), with the Host header and TLS name to send; or why it is not asked."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    address = await _address(resolver, host)
+    if address is None:
+        return f"{host} does not resolve"
+    if not allow_private and not _public(address):
+        return f"{host} is at {address}, not a public address: not {verb}"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    netloc = f"[{address}]" if ":" in address else address
+    target = f"{parts.scheme}://{netloc}:{port}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
+    return target, parts.netloc.rsplit("@", 1)[-1], {"sni_hostname": host} if parts.scheme == "https" else {}
+
+
 async def check_link(resolver: Resolver, url: str, allow_private: bool = False, timeout: float = TIMEOUT) -> LinkCheck:
     check = LinkCheck(url)
     current = url
@@ -64,18 +80,12 @@ async def check_link(resolver: Resolver, url: str, allow_private: bool = False, 
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 check.error = f"not a web address: {current[:200]}"
                 return check
-            address = await _address(resolver, parts.hostname)
-            if address is None:
-                check.error = f"{parts.hostname} does not resolve"
+            pinned = await _pinned(resolver, current, allow_private, "fetched")
+            if isinstance(pinned, str):
+                check.error = pinned
                 return check
-            if not allow_private and not _public(address):
-                check.error = f"{parts.hostname} is at {address}, not a public address: not fetched"
-                return check
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            netloc = f"[{address}]" if ":" in address else address
-            target = f"{parts.scheme}://{netloc}:{port}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
-            headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "maildoctor link check"}
-            extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+            target, host, extensions = pinned
+            headers = {"Host": host, "User-Agent": "maildoctor link check"}
             try:
                 response = await client.request("HEAD", target, headers=headers, extensions=extensions)
                 if response.status_code in (405, 501):  # HEAD refused: ask as a browser does, without reading the body
@@ -124,26 +134,16 @@ async def one_click_post(
     if parts.scheme != "https" or not parts.hostname:
         result.error = "RFC 8058 one-click needs an https:// URL"
         return result
-    address = await _address(resolver, parts.hostname)
-    if address is None:
-        result.error = f"{parts.hostname} does not resolve"
+    pinned = await _pinned(resolver, url, allow_private, "asked")
+    if isinstance(pinned, str):
+        result.error = pinned
         return result
-    if not allow_private and not _public(address):
-        result.error = f"{parts.hostname} is at {address}, not a public address: not asked"
-        return result
-    netloc = f"[{address}]" if ":" in address else address
-    target = f"https://{netloc}:{parts.port or 443}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
-    headers = {
-        "Host": parts.netloc.rsplit("@", 1)[-1],
-        "User-Agent": "maildoctor one-click check",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
+    target, host, extensions = pinned
+    headers = {"Host": host, "User-Agent": "maildoctor one-click check", "Content-Type": "application/x-www-form-urlencoded"}
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client:
-            response = await client.post(
-                target, content=b"List-Unsubscribe=One-Click", headers=headers, extensions={"sni_hostname": parts.hostname}
-            )
+            response = await client.post(target, content=b"List-Unsubscribe=One-Click", headers=headers, extensions=extensions)
     except httpx.TimeoutException:
         result.error = f"no answer within {timeout:g} s"
         return result
