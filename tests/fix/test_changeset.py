@@ -46,3 +46,19 @@ def test_fix_of_a_domain_lists_the_servers_settings_with_exim_and_exchange(dns_s
     )
     assert script.stdout.startswith("zone rdns.test.\n") and script.stdout.endswith("send\n")
     assert "\n; outside rdns.test, for its owner: add 7.7.0.0" in script.stdout  # the PTR: not in the update
+
+
+def test_a_finding_unseen_because_the_second_audit_could_not_check_is_not_resolved() -> None:
+    from maildoctor.findings import CheckRun
+    from maildoctor.fix.plan import FixPlan
+    from maildoctor.target import Target
+
+    before = Report("ex.test", "domain")
+    before.findings = [finding("dmarc.missing", Severity.ERROR, fix="publish one")]
+    before.runs = [CheckRun("dmarc", "check_dmarc", "ran")]
+    after = Report("ex.test", "domain")
+    after.runs = [CheckRun("dmarc", "check_dmarc", "unavailable", "DNS questions failed")]  # the DNS failed this time
+    plan = FixPlan(target=Target(domain="ex.test"), before=before, changes=change_set(before), after=after)
+    assert plan.resolved() == []
+    after.runs = [CheckRun("dmarc", "check_dmarc", "ran")]
+    assert plan.resolved() == ["dmarc.missing"]

@@ -13,7 +13,7 @@ from maildoctor.dns.answer import Resolver
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
 from maildoctor.engine import run_audit
-from maildoctor.findings import Report, Severity
+from maildoctor.findings import FAIL, PASS, Report, Severity
 from maildoctor.fix.changeset import ChangeSet, Planned, change_set
 from maildoctor.records.change import RecordChange
 from maildoctor.records.zonefile import ZoneSource
@@ -43,7 +43,11 @@ class FixPlan:
         if self.after is None:
             return []
         left = {f.id for f in self.after.findings}
-        return list(dict.fromkeys(f.id for f in self.before.findings if f.severity >= Severity.NOTICE and f.id not in left))
+        # a finding gone from an area the second audit could not check is not resolved, only unseen
+        answered = {a.area for a in self.after.areas() if a.state in (PASS, FAIL)}
+        return list(
+            dict.fromkeys(f.id for f in self.before.findings if f.severity >= Severity.NOTICE and f.id not in left and f.area in answered)
+        )
 
     def new_problems(self) -> list[str]:
         """Errors the patched zone has that the original did not: a patch must bring none."""
