@@ -49,18 +49,18 @@ def main() -> None:
     try:
         for label, jobs in (("one process", 1), ("--jobs 2", 2)):
             started = time.perf_counter()
-            scan(domains, work / label.replace(" ", "-"), spec, jobs=jobs)
+            scan(domains, str(work / label.replace(" ", "-")), spec, jobs=jobs)
             took = time.perf_counter() - started
             peak = resource.getrusage(resource.RUSAGE_CHILDREN if jobs > 1 else resource.RUSAGE_SELF).ru_maxrss / 1024
             rows.append((label, took, peak))
         with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
             started = time.perf_counter()
-            scan_on_cluster(cluster.scheduler_address, domains, work / "cluster", spec)
+            scan_on_cluster(cluster.scheduler_address, domains, str(work / "cluster"), spec)
             took = time.perf_counter() - started
             with Client(cluster.scheduler_address) as client:
                 peak = max(client.run(worker_peak_mb).values())
             rows.append(("LocalCluster, 2 workers", took, peak))
-        written = read_scan(work / "cluster").num_rows
+        written = read_scan(str(work / "cluster")).num_rows
         jobs2 = rows[1][1]
         table = [
             ("DNS server", f"{served.kind} on {served.address}, {isolation_note()}"),

@@ -50,11 +50,11 @@ webhooks = ["{hook.url}"]
 
 
 @contextmanager
-def running_monitor(config: Path, port: int) -> Iterator[subprocess.Popen]:  # type: ignore[type-arg]
+def running_monitor(config: Path, port: int, *more: str) -> Iterator[subprocess.Popen]:  # type: ignore[type-arg]
     log = config.parent / "monitor.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "maildoctor", "monitor", "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            [sys.executable, "-m", "maildoctor", "monitor", "--config", str(config), *more], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
         )
     try:
         wait_until(lambda: listening(port), process, "maildoctor monitor", 30, log.read_text)
@@ -122,6 +122,29 @@ def test_a_listing_is_alerted_shown_and_resolved_after_the_hysteresis(
     assert done.returncode == 0, done.stderr
     saved = json.loads(done.stdout)
     assert saved["kind"] == "monitor_status" and any(a["kind"] == "changed" for a in saved["recent_alerts"])
+
+
+def test_the_cycles_checks_run_on_a_dask_cluster(zones: Zones, dns_watch: TestDnsServer, hook: Hook, tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    port = free_port()
+    config = write_config(tmp_path / "monitor.toml", dns_watch, hook, port)
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        with running_monitor(config, port, "--dask", cluster.scheduler_address):
+            until(lambda: cycles(port) > 0, 30, "a first cycle")
+            assert json.loads(get(port, "/api/status"))["last_cycle"]["looked_on"] == cluster.scheduler_address
+            zones.list_ip(IP)
+            until(lambda: any(e["alert"]["target"] == IP for e in hook.events("opened")), 10, "the listing alert")
+            zones.remove("default._domainkey.watched.test")
+            until(lambda: any(e["alert"]["kind"] == "changed" for e in hook.events()), 10, "the DKIM change alert")
+        with Client(cluster.scheduler_address) as client:
+            ran = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert {"maildoctor-monitor-ips", "maildoctor-monitor-rdns", "maildoctor-monitor-domains"} <= set(ran)  # the workers looked
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "maildoctor", "monitor", "--config", str(config), "--dask", f"tcp://127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=90,
+    )  # fmt: skip
+    assert unreachable.returncode == 2 and "the Dask scheduler" in unreachable.stderr and "Traceback" not in unreachable.stderr
 
 
 def check_page(port: int, listed: bool) -> None:

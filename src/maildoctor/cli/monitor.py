@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def _config(path: Path) -> MonitorConfig:
     epilog="""\b
 Examples:
   maildoctor monitor --config monitor.toml            # watch, until stopped (SIGTERM/SIGINT)
+  maildoctor monitor --config monitor.toml --dask tcp://scheduler:8786
   maildoctor monitor status --config monitor.toml
   maildoctor monitor status --config monitor.toml --format json
 \b
@@ -45,8 +47,14 @@ The configuration is described, with a full example, in the README and deploy/mo
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="The monitor's configuration (monitor.toml)."
 )
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Hand each cycle's checks to this Dask scheduler (tcp://scheduler:8786; [monitor] dask = in the configuration).",
+)
 @click.pass_context
-def monitor(ctx: click.Context, config_path: Path | None) -> None:
+def monitor(ctx: click.Context, config_path: Path | None, dask_address: str | None) -> None:
     """Watch sending IPs, relays and domains around the clock: blocklists (with their canaries),
     record changes, alerts on change, Prometheus metrics, and the relay Postfix should use."""
     if ctx.invoked_subcommand is not None:
@@ -55,7 +63,15 @@ def monitor(ctx: click.Context, config_path: Path | None) -> None:
         fail("give --config monitor.toml")
     from maildoctor.monitor.run import run_monitor
 
-    aio.run(run_monitor(_config(config_path)))
+    config = _config(config_path)
+    if dask_address:
+        if "://" not in dask_address:
+            fail(f"--dask {dask_address}: give the scheduler as tcp://host:8786")
+        config = dataclasses.replace(config, dask=dask_address)
+    try:
+        aio.run(run_monitor(config))
+    except (OSError, TimeoutError) as exc:  # the scheduler not there
+        fail(f"the Dask scheduler {config.dask}: {exc}")
 
 
 @monitor.command(

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from maildoctor.cli.common import CONTEXT, DomainOrCommand, dns_options, fail, resolver_spec
 from maildoctor.render.json import versioned
-from maildoctor.scan.parquet import DOMAINS
+from maildoctor.scan.parquet import DOMAINS, has_scan
 from maildoctor.scan.run import PARTITION, read_domains, scan
 
 
@@ -45,7 +45,11 @@ area's state) and findings-NNNNN.parquet (a row per finding), one pair per parti
 )
 @click.argument("domains_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="The folder of the Parquet partitions."
+    "--out",
+    "out_dir",
+    metavar="DIR|URL",
+    required=True,
+    help="The folder of the Parquet partitions, or a URL fsspec understands (s3://bucket/scan, with s3fs installed).",
 )
 @click.option("--resume", is_flag=True, help="Keep the partitions already written and scan the rest.")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes, each with its own resolver.")
@@ -59,7 +63,7 @@ area's state) and findings-NNNNN.parquet (a row per finding), one pair per parti
 @dns_options
 def run(
     domains_file: Path,
-    out_dir: Path,
+    out_dir: str,
     resume: bool,
     jobs: int,
     partition: int,
@@ -74,7 +78,11 @@ def run(
         fail(f"{domains_file}: {len(bad)} line(s) are no domain name, the first: {bad[0]!r}")
     if not domains:
         fail(f"{domains_file}: no domain")
-    if any(out_dir.glob(f"{DOMAINS}-*.parquet")) and not resume:
+    try:
+        written = has_scan(out_dir)
+    except (ImportError, ValueError, OSError) as exc:  # an unknown protocol, its package missing, a bucket not there
+        fail(f"--out {out_dir}: {exc}")
+    if written and not resume:
         fail(f"{out_dir} holds a scan already: give --resume to finish it, or another --out")
     spec = resolver_spec(nameservers, zones, timeout)
     try:
@@ -107,15 +115,19 @@ Examples:
   maildoctor scan report scan/ --html report.html
   maildoctor scan report scan/ --format json""",
 )
-@click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("scan_dir", metavar="DIR|URL")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report with charts.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def report(scan_dir: Path, html_path: Path | None, output_format: str) -> None:
+def report(scan_dir: str, html_path: Path | None, output_format: str) -> None:
     """The statistics of a scan: SPF, DKIM and DMARC, the DMARC policies, the most common errors,
     the SPF lookup counts and the mail providers."""
     from maildoctor.scan.report import html_report, statistics  # matplotlib is loaded only for a report
 
-    if not any(scan_dir.glob(f"{DOMAINS}-*.parquet")):
+    try:
+        written = has_scan(scan_dir)
+    except (ImportError, ValueError, OSError) as exc:
+        fail(f"{scan_dir}: {exc}")
+    if not written:
         fail(f"{scan_dir} holds no scan (no {DOMAINS}-*.parquet)")
     stats = statistics(scan_dir)
     if html_path is not None:

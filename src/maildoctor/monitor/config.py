@@ -72,6 +72,7 @@ class MonitorConfig:
     probe_port: int = 25
     cafile: str | None = None  # extra CA certificates to trust (a private CA)
     cert_warning_days: int = 21
+    dask: str = ""  # a Dask scheduler (tcp://host:8786) that takes the cycle's checks
 
     def watched_ips(self) -> list[str]:
         """The IPs and every relay's IP, once each."""
@@ -199,6 +200,10 @@ def load_config(path: Path) -> MonitorConfig:
             password = (path.parent / secret).read_text().strip() if secret else os.environ.get("MAILDOCTOR_IMAP_PASSWORD", "")
             if not password:
                 raise ValueError("give imap_password_file (or MAILDOCTOR_IMAP_PASSWORD) for the IMAP mailbox")
+        current = "dask"
+        dask = str(monitor.get("dask", ""))
+        if dask and "://" not in dask:
+            raise ValueError("give the scheduler as tcp://host:8786")
         current = "listen"
         listen = str(monitor.get("listen", "127.0.0.1:8026"))
         parse_host_port(listen, 8026)
@@ -220,6 +225,7 @@ def load_config(path: Path) -> MonitorConfig:
             cafile=str((path.parent / watch["cafile"]).resolve()) if watch.get("cafile") else None,
             cert_warning_days=cert_days,
             listen=listen,
+            dask=dask,
             socketmap=socketmap,
             data=str(monitor.get("data", "maildoctor-data")),
             db=monitor.get("db"),

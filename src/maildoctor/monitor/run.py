@@ -14,6 +14,7 @@ import uvicorn
 
 from maildoctor.dns.spec import ResolverSpec
 from maildoctor.monitor.config import MonitorConfig
+from maildoctor.monitor.looks import LocalLooks, Looks
 from maildoctor.monitor.service import Monitor
 from maildoctor.monitor.socketmap import serve_socketmap
 from maildoctor.monitor.web import create_monitor_app
@@ -50,12 +51,21 @@ class RunningMonitor:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.socketmap is not None:
             self.socketmap.close()
+        if self.monitor.looks is not None:
+            await self.monitor.looks.close()
 
 
 async def start_monitor(config: MonitorConfig, store: MonitorStore) -> RunningMonitor:
     """The watch, its HTTP side and its socketmap, running in this event loop (alone, or in serve)."""
-    resolver = ResolverSpec(config.nameservers, config.zones, config.timeout).build()
-    monitor = Monitor(config, store, resolver)
+    spec = ResolverSpec(config.nameservers, config.zones, config.timeout)
+    looks: Looks
+    if config.dask:
+        from maildoctor.monitor.cluster import DaskLooks  # only a monitor on a cluster loads Dask
+
+        looks = await DaskLooks.connect(config.dask, spec)
+    else:
+        looks = LocalLooks(spec.build())
+    monitor = Monitor(config, store, looks=looks)
     host, port = parse_host_port(config.listen, 8026)
     web = QuietServer(
         uvicorn.Config(create_monitor_app(monitor), host=host, port=port, log_level="warning", lifespan="off", access_log=False)
@@ -68,7 +78,9 @@ async def start_monitor(config: MonitorConfig, store: MonitorStore) -> RunningMo
     tasks = [asyncio.create_task(monitor.run(stop)), asyncio.create_task(web.serve())]
     print(
         f"maildoctor monitor: {len(config.watched_ips())} IPs, {len(config.domains)} domains every {config.interval:g} s;"
-        f" status and /metrics on http://{config.listen}/" + (f"; socketmap for Postfix on {config.socketmap}" if socketmap else ""),
+        f" status and /metrics on http://{config.listen}/"
+        + (f"; socketmap for Postfix on {config.socketmap}" if socketmap else "")
+        + (f"; checks on the Dask cluster {config.dask}" if config.dask else ""),
         flush=True,
     )
     return RunningMonitor(monitor, web, tasks, socketmap, stop)

@@ -21,25 +21,24 @@ from maildoctor.feedback.imap import ImapSource, fetch_and_ingest
 from maildoctor.monitor.alerts import Event, Tracker
 from maildoctor.monitor.config import MonitorConfig, Pool, Relay
 from maildoctor.monitor.feedback import complaint_rate, delivery, ingest_folder, new_failing_sources
+from maildoctor.monitor.looks import DomainAsk, DomainOptions, LocalLooks, Looks
 from maildoctor.monitor.notify import notify
 from maildoctor.monitor.watch import (
     CLEAN_STATE,
     LISTED_STATE,
     UNKNOWN_STATE,
     Budget,
+    DomainLook,
     Observation,
     Probe,
     budgets,
     changes,
-    observe_domain,
-    observe_ips,
-    observe_rdns,
 )
 from maildoctor.store.monitor import MonitorStore
 
 log = logging.getLogger("maildoctor.monitor")
 IP_CHUNK = 500  # IPs asked of every list at once: memory stays bounded by a chunk's answers
-DOMAINS_AT_ONCE = 50  # domain audits in flight
+DOMAIN_BATCH = 500  # domains whose last snapshots are read at once
 LAST_CYCLE = "monitor:last-cycle"  # where a cycle's summary is kept for `monitor status`
 
 
@@ -65,10 +64,11 @@ class Metrics:
 
 
 class Monitor:
-    def __init__(self, config: MonitorConfig, store: MonitorStore, resolver: Resolver | None = None) -> None:
+    def __init__(self, config: MonitorConfig, store: MonitorStore, resolver: Resolver | None = None, looks: Looks | None = None) -> None:
+        """looks: where the cycle's looks are taken (a Dask cluster); by default here, with resolver."""
         self.config = config
         self.store = store
-        self.resolver = resolver
+        self.looks: Looks | None = looks or (LocalLooks(resolver) if resolver is not None else None)
         self.tracker = Tracker(store, config.clean_cycles)
         self.metrics = Metrics()
         self.last_cycle: dict[str, Any] = {}
@@ -87,8 +87,6 @@ class Monitor:
     async def cycle(self) -> list[Event]:
         started, now = time.perf_counter(), time.time()
         config = self.config
-        resolver = self.resolver
-        assert resolver is not None, "a monitor that runs cycles asks DNS"
         events: list[Event] = []
         ips = config.watched_ips()
         self.budgets = budgets(catalog_for(config.blocklists, config.spamhaus_dqs_key), ips, config.interval, len(config.domains))
@@ -96,44 +94,31 @@ class Monitor:
         self.cycles_run += 1
         self.tracker.new_cycle()
         seen: list[Observation] = []
-        for start in range(0, len(ips), IP_CHUNK):  # a chunk at a time: memory stays bounded by the chunk
-            chunk = await observe_ips(resolver, ips[start : start + IP_CHUNK], due)
+        looks = self.looks
+        assert looks is not None, "a monitor that runs cycles asks DNS"
+        chunks = [ips[start : start + IP_CHUNK] for start in range(0, len(ips), IP_CHUNK)]  # memory stays bounded by a chunk
+        async for chunk in looks.ips(chunks, due):
             for observation in chunk:
                 events += self._record(observation, now)
             seen += [o for o in chunk if o.state != CLEAN_STATE]  # what the status needs; clean answers are counted
             self.answers += len(chunk)
-        for start in range(0, len(ips), IP_CHUNK):
-            for reverse in await observe_rdns(resolver, ips[start : start + IP_CHUNK]):
+        async for reverses in looks.rdns(chunks):
+            for reverse in reverses:
                 if reverse.state != UNKNOWN_STATE:  # an answer that failed changes nothing
                     events += self.tracker.problem(
                         reverse.ip, "rdns", f"The reverse DNS of {reverse.ip} is broken: {reverse.detail}",
                         {"fix": f"Ask the owner of {reverse.ip} for a PTR naming your mail host, with a matching A/AAAA record."},
                         now, holds=reverse.state != "ok", kind="rdns",
                     )  # fmt: skip
-        gate = asyncio.Semaphore(DOMAINS_AT_ONCE)
-
-        async def look_at(domain: str) -> list[Event]:
-            async with gate:
-                before = await asyncio.to_thread(self.store.snapshot, domain)
-                known = sorted((before or {}).get("dkim", {}))
-                probe = Probe(config.probe_port, config.cafile) if config.probe else None
-                look = await observe_domain(resolver, domain, known, config.blocklists, config.spamhaus_dqs_key, probe)
-                found = [self.tracker.changed(change, now) for change in changes(domain, before, look)]
-                merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
-                await asyncio.to_thread(self.store.save_snapshot, domain, merged, now)
-                for observation in look.listings:
-                    found += self._record(observation, now)
-                for host, not_after in look.certificates:
-                    days = (datetime.datetime.fromisoformat(not_after).timestamp() - now) / 86400
-                    found += self.tracker.problem(
-                        domain, f"cert:{host}", f"The certificate of {host} ({domain}'s MX) expires in {days:.0f} days ({not_after[:10]})",
-                        {"fix": "Renew it (certbot renew, or your provider's panel) and reload the mail server."},
-                        now, holds=days < config.cert_warning_days, kind="cert",
-                    )  # fmt: skip
-                return found
-
-        for found in await asyncio.gather(*(look_at(d) for d in config.domains)):
-            events += found
+        options = DomainOptions(
+            config.blocklists, config.spamhaus_dqs_key, Probe(config.probe_port, config.cafile) if config.probe else None
+        )
+        for start in range(0, len(config.domains), DOMAIN_BATCH):
+            batch = config.domains[start : start + DOMAIN_BATCH]
+            before = await asyncio.to_thread(self._snapshots, batch)
+            asks = [DomainAsk(d, sorted((before[d] or {}).get("dkim", {}))) for d in batch]
+            async for look in looks.domains(asks, options):
+                events += await self._domain_looked(look, before[look.domain], now)
         for pool in config.pools:
             relay, healthy = self.relay_for(pool)
             for each in pool.relays:
@@ -166,9 +151,29 @@ class Monitor:
             "untrusted": untrusted,
             "events": len(events),
             "undelivered": failed,
+            "looked_on": looks.where,
         }
         await asyncio.to_thread(self.store.save_snapshot, LAST_CYCLE, {"cycle": self.last_cycle, "targets": self.targets()}, now)
         return events
+
+    def _snapshots(self, domains: tuple[str, ...]) -> dict[str, dict[str, Any] | None]:
+        return {d: self.store.snapshot(d) for d in domains}
+
+    async def _domain_looked(self, look: DomainLook, before: dict[str, Any] | None, now: float) -> list[Event]:
+        domain = look.domain
+        found = [self.tracker.changed(change, now) for change in changes(domain, before, look)]
+        merged = {**(before or {}), **{area: look.snapshot[area] for area in look.checked}}
+        await asyncio.to_thread(self.store.save_snapshot, domain, merged, now)
+        for observation in look.listings:
+            found += self._record(observation, now)
+        for host, not_after in look.certificates:
+            days = (datetime.datetime.fromisoformat(not_after).timestamp() - now) / 86400
+            found += self.tracker.problem(
+                domain, f"cert:{host}", f"The certificate of {host} ({domain}'s MX) expires in {days:.0f} days ({not_after[:10]})",
+                {"fix": "Renew it (certbot renew, or your provider's panel) and reload the mail server."},
+                now, holds=days < self.config.cert_warning_days, kind="cert",
+            )  # fmt: skip
+        return found
 
     def _record(self, observation: Observation, now: float) -> list[Event]:
         """One answer: tracked, and in the metrics while it is a listing (a series per listing,

@@ -1,32 +1,31 @@
-"""A scan on a Dask cluster: each partition a task that a worker audits and writes (the output
-folder is one every worker reaches); a partition whose worker died is retried on another. The
-scheduler is Dask's; nothing of ours schedules."""
+"""A scan on a Dask cluster: each partition a task that a worker audits and writes (the output is
+a folder or URL every worker reaches); a partition whose worker died is given to another by the
+scheduler (up to its allowed-failures, 3 by default), one that raised is retried RETRIES times.
+The scheduler is Dask's; nothing of ours schedules."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from distributed import Client, as_completed
 
 from maildoctor.dns.spec import ResolverSpec
+from maildoctor.scan.parquet import absolute
 from maildoctor.scan.run import PARTITION, pending, scan_partition
 
-RETRIES = 3  # times a partition is given to another worker when its worker is lost
+RETRIES = 3  # times a partition whose audit raised is run again
 
 
 def scan_on_cluster(
-    address: str, domains: list[str], out: Path, spec: ResolverSpec, size: int = PARTITION, progress: Callable[[int], None] | None = None
+    address: str, domains: list[str], out: str, spec: ResolverSpec, size: int = PARTITION, progress: Callable[[int], None] | None = None
 ) -> int:
     """Every partition not yet written, on the cluster; the domains audited."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = absolute(out)
     todo = pending(domains, out, size)
     audited = 0
     with Client(address) as client:
         futures = {
-            client.submit(
-                scan_partition, str(out.resolve()), index, chunk, spec, key=f"maildoctor-scan-{index}", retries=RETRIES, pure=False
-            ): len(chunk)
+            client.submit(scan_partition, out, index, chunk, spec, key=f"maildoctor-scan-{index}", retries=RETRIES, pure=False): len(chunk)
             for index, chunk in todo
         }
         for future in as_completed(futures):

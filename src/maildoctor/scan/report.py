@@ -8,35 +8,45 @@ import html
 import io
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from maildoctor.scan.parquet import DOMAINS, FINDINGS, read_scan
+from maildoctor.scan.parquet import DOMAINS, FINDINGS, read_partitions
 
 AREAS = ("spf", "dkim", "dmarc", "mx", "rdns", "mtasts", "tlsrpt", "dnssec", "bimi")
 
 
-def statistics(out: Path) -> dict[str, Any]:
-    domains = read_scan(out, DOMAINS).to_pylist()
-    findings = read_scan(out, FINDINGS).to_pylist()
-    total = len(domains)
-    areas = {}
-    for area in AREAS:
-        states = Counter(str(d.get(f"area_{area}")) for d in domains)
-        areas[area] = {state: n for state, n in states.most_common() if state != "None"}
+def statistics(out: str) -> dict[str, Any]:
+    """Counted a partition at a time, from the columns needed: memory stays that of one partition."""
+    total = complete = 0
+    areas: dict[str, Counter[str]] = {area: Counter() for area in AREAS}
+    policies: Counter[str] = Counter()
+    lookups: Counter[int] = Counter()
+    providers: Counter[str] = Counter()
+    columns = ["complete", "dmarc_policy", "spf_lookups", "mx_provider", *(f"area_{area}" for area in AREAS)]
+    for table in read_partitions(out, DOMAINS, columns):
+        part = table.to_pydict()
+        total += table.num_rows
+        complete += sum(1 for c in part["complete"] if c)
+        for area in AREAS:
+            areas[area].update(state for state in part[f"area_{area}"] if state is not None)
+        policies.update(p or "no record" for p in part["dmarc_policy"])
+        lookups.update(n for n in part["spf_lookups"] if n is not None)
+        providers.update(p or "no MX" for p in part["mx_provider"])
+    errors: Counter[str] = Counter()
+    for table in read_partitions(out, FINDINGS, ["id", "severity"]):
+        part = table.to_pydict()
+        errors.update(i for i, severity in zip(part["id"], part["severity"], strict=True) if severity in ("error", "critical"))
     return {
         "domains": total,
-        "complete": sum(1 for d in domains if d["complete"]),
-        "areas": areas,
+        "complete": complete,
+        "areas": {area: dict(states.most_common()) for area, states in areas.items()},
         "pass_share": {area: round(areas[area].get("pass", 0) / total, 4) if total else 0.0 for area in AREAS},
-        "dmarc_policies": dict(Counter(d["dmarc_policy"] or "no record" for d in domains).most_common()),
-        "spf_lookups": dict(sorted(Counter(d["spf_lookups"] for d in domains if d["spf_lookups"] is not None).items())),
-        "providers": dict(Counter(d["mx_provider"] or "no MX" for d in domains).most_common()),
-        "top_findings": [
-            {"id": i, "domains": n} for i, n in Counter(f["id"] for f in findings if f["severity"] in ("error", "critical")).most_common(15)
-        ],
+        "dmarc_policies": dict(policies.most_common()),
+        "spf_lookups": dict(sorted(lookups.items())),
+        "providers": dict(providers.most_common()),
+        "top_findings": [{"id": i, "domains": n} for i, n in errors.most_common(15)],
     }
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 from maildoctor import aio
 from maildoctor.bulk import audit_many
 from maildoctor.dns.spec import ResolverSpec
-from maildoctor.findings import Report
-from maildoctor.scan.parquet import done, write_partition
+from maildoctor.scan.parquet import PartitionRows, absolute, done, write_partition
 from maildoctor.target import Target, parse_domain
 
 PARTITION = 1000  # domains a partition
@@ -41,7 +40,7 @@ def read_domains(path: Path) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), bad
 
 
-def pending(domains: list[str], out: Path, size: int) -> list[tuple[int, list[str]]]:
+def pending(domains: list[str], out: str, size: int) -> list[tuple[int, list[str]]]:
     """The partitions not written yet."""
     return [(i, chunk) for i, chunk in partitions(domains, size) if not done(out, i)]
 
@@ -49,34 +48,32 @@ def pending(domains: list[str], out: Path, size: int) -> list[tuple[int, list[st
 def scan_partition(out: str, index: int, domains: list[str], spec: ResolverSpec) -> int:
     """Audit one partition and write it; the domains audited (a process of its own can run it)."""
 
-    async def run() -> list[Report]:
+    async def run() -> PartitionRows:
         resolver = spec.build()
-        kept = []
+        rows = PartitionRows()
         async for report in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY):
-            report.queries = []  # the trace of every question: not in the Parquet, and most of a report's memory
-            kept.append(report)
-        return kept
+            rows.add(report)
+        return rows
 
-    reports = aio.run(run())
-    write_partition(Path(out), index, reports)
-    return len(reports)
+    write_partition(out, index, aio.run(run()))
+    return len(domains)
 
 
 def scan(
-    domains: list[str], out: Path, spec: ResolverSpec, jobs: int = 1, size: int = PARTITION, progress: Callable[[int], None] | None = None
+    domains: list[str], out: str, spec: ResolverSpec, jobs: int = 1, size: int = PARTITION, progress: Callable[[int], None] | None = None
 ) -> int:
     """Every partition not yet written; the domains audited in this run."""
-    out.mkdir(parents=True, exist_ok=True)
+    out = absolute(out)
     todo = pending(domains, out, size)
     audited = 0
     if jobs <= 1:
         for index, chunk in todo:
-            audited += scan_partition(str(out), index, chunk, spec)
+            audited += scan_partition(out, index, chunk, spec)
             if progress:
                 progress(len(chunk))
         return audited
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(scan_partition, str(out), i, chunk, spec): len(chunk) for i, chunk in todo}
+        futures = {pool.submit(scan_partition, out, i, chunk, spec): len(chunk) for i, chunk in todo}
         for future in as_completed(futures):
             audited += future.result()
             if progress:
