@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/reports.py --peer parsedmarc
 	$(BIN)/python bench/bounces.py --peer sisimai
+	$(BIN)/python bench/scan.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

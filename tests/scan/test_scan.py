@@ -153,3 +153,15 @@ def test_a_scan_killed_resumes_with_nothing_lost_or_doubled(dns_server: TestDnsS
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith(f"{len(DOMAINS_LIST) - 2 * kept} domains audited ({2 * kept} already written)")
     assert rows(tmp_path / "one") == rows(out) and rows(tmp_path / "one", FINDINGS) == rows(out, FINDINGS)
+
+
+def test_the_output_can_be_a_url_fsspec_understands(tmp_path: Path) -> None:
+    one, _ = scan(tmp_path, "one")
+    target = f"file://{tmp_path / 'by-url'}"
+    done = run("scan", str(tmp_path / "domains.txt"), "--out", target, "--zone", str(ZONES), "--partition", "3")
+    assert done.returncode == 0, done.stderr
+    assert rows(one) == rows(tmp_path / "by-url") and rows(one) == rows(target)
+    report = run("scan", "report", target, "--format", "json")
+    assert report.returncode == 0 and f'"domains": {len(DOMAINS_LIST)}' in report.stdout
+    unknown = run("scan", str(tmp_path / "domains.txt"), "--out", "nosuch://bucket/scan", "--zone", str(ZONES))
+    assert unknown.returncode == 2 and "nosuch" in unknown.stderr and "Traceback" not in unknown.stderr
