@@ -30,3 +30,12 @@ class ResolverSpec:
         if not zone_set.zones:
             raise ValueError(f"no zone files (*.zone) found in {', '.join(self.zones)}")
         return ZonesThenResolver(zone_set, live) if live else ZoneResolver(zone_set)
+
+
+def close_resolver(resolver: Resolver) -> None:
+    """Close the sockets of a resolver that spec.build() made (a live one, alone or behind zones):
+    a process that builds one per batch would otherwise keep every batch's sockets, and with them
+    the event loop each was made on."""
+    live = resolver.fallback if isinstance(resolver, ZonesThenResolver) else resolver
+    if isinstance(live, LiveResolver):
+        live.close()

@@ -3,6 +3,8 @@ processes with --jobs) and written; with resume, the partitions already written 
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from itertools import islice
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from maildoctor import aio
 from maildoctor.bulk import audit_many
-from maildoctor.dns.spec import ResolverSpec
+from maildoctor.dns.spec import ResolverSpec, close_resolver
 from maildoctor.scan.parquet import PartitionRows, absolute, done, write_partition
 from maildoctor.target import Target, parse_domain
 
@@ -51,11 +53,18 @@ def scan_partition(out: str, index: int, domains: list[str], spec: ResolverSpec)
     async def run() -> PartitionRows:
         resolver = spec.build()
         rows = PartitionRows()
-        async for report in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY):
-            rows.add(report)
+        try:
+            async for report in audit_many((Target(domain=d) for d in domains), resolver, CONCURRENCY):
+                rows.add(report)
+        finally:
+            close_resolver(resolver)
         return rows
 
     write_partition(out, index, aio.run(run()))
+    # With the collector tuned for audits (maildoctor.aio) the oldest generation is collected so
+    # seldom that a long scan's cyclic garbage grew a worker by some 9 MB a partition (1 GB at
+    # 100,000 domains); a full collection per partition costs a few milliseconds and keeps it flat.
+    gc.collect()
     return len(domains)
 
 
@@ -72,7 +81,8 @@ def scan(
             if progress:
                 progress(len(chunk))
         return audited
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # spawned, not forked: a child forked from a process with threads (the progress bar's) can hang
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(scan_partition, out, i, chunk, spec): len(chunk) for i, chunk in todo}
         for future in as_completed(futures):
             audited += future.result()
