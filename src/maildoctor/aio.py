@@ -39,3 +39,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     except ImportError:
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+def run_batch(coro: Coroutine[Any, Any, T]) -> T:
+    """run(), in a process that runs batch after batch (a scan's partitions, a cluster's tasks),
+    with a full collection after each: tuned as above, the collector reaches the oldest
+    generation so seldom that a 100,000-domain scan grew a worker by 9 MB a partition, to 1 GB.
+    After the freeze a full collection costs well under a millisecond."""
+    try:
+        return run(coro)
+    finally:
+        gc.collect()

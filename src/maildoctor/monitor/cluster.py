@@ -22,18 +22,18 @@ DOMAINS_A_TASK = DOMAINS_AT_ONCE  # one task keeps its worker's event loop busy 
 
 
 def ips_task(spec: ResolverSpec, ips: list[str], lists: list[Blocklist]) -> list[Observation]:
-    return aio.run(observe_ips(spec.build(), ips, lists))
+    return aio.run_batch(observe_ips(spec.build(), ips, lists))
 
 
 def rdns_task(spec: ResolverSpec, ips: list[str]) -> list[ReverseDns]:
-    return aio.run(observe_rdns(spec.build(), ips))
+    return aio.run_batch(observe_rdns(spec.build(), ips))
 
 
 def domains_task(spec: ResolverSpec, asks: list[DomainAsk], options: DomainOptions) -> list[DomainLook]:
     async def run() -> list[DomainLook]:
         return [look async for look in look_at_domains(spec.build(), asks, options)]
 
-    return aio.run(run())
+    return aio.run_batch(run())
 
 
 class DaskLooks:
