@@ -133,6 +133,7 @@ def test_the_cycles_checks_run_on_a_dask_cluster(zones: Zones, dns_watch: TestDn
         with running_monitor(config, port, "--dask", cluster.scheduler_address):
             until(lambda: cycles(port) > 0, 30, "a first cycle")
             assert json.loads(get(port, "/api/status"))["last_cycle"]["looked_on"] == cluster.scheduler_address
+            assert f"its checks ran on the Dask cluster {cluster.scheduler_address}" in get(port, "/")
             zones.list_ip(IP)
             until(lambda: any(e["alert"]["target"] == IP for e in hook.events("opened")), 10, "the listing alert")
             zones.remove("default._domainkey.watched.test")

@@ -39,6 +39,7 @@ Examples:
   maildoctor scan domains.txt --out scan/ --jobs 4 --nameserver 127.0.0.1:53
   maildoctor scan domains.txt --out scan/ --resume          # after a scan was cut off
   maildoctor scan domains.txt --out /shared/scan --dask tcp://scheduler:8786
+  maildoctor scan domains.txt --out s3://bucket/scan --dask tcp://scheduler:8786   # with s3fs installed
 \b
 The output: domains-NNNNN.parquet (a row per domain: score, complete, incomplete, findings, each
 area's state) and findings-NNNNN.parquet (a row per finding), one pair per partition.""",
