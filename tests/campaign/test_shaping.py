@@ -51,7 +51,11 @@ def test_postfix_accepts_the_output_and_keeps_the_concurrency(tmp_path: Path) ->
     transport = tmp_path / "transport"
     # the sink stands in for Orange's MX: the same transport, a fixed next hop
     transport.write_text(shaped.transport.replace("orange.lab md_orange:", f"orange.lab md_orange:[127.0.0.1]:{controller.port}"))
-    subprocess.run(["/usr/sbin/postmap", f"hash:{transport}"], check=True)
+    # postmap reads a main.cf; a machine whose Postfix was installed unconfigured has none in /etc/postfix
+    own_conf = tmp_path / "postmap"
+    own_conf.mkdir()
+    (own_conf / "main.cf").write_text("compatibility_level = 3.6\n")
+    subprocess.run(["/usr/sbin/postmap", "-c", str(own_conf), f"hash:{transport}"], check=True)
     main = [
         line.replace("hash:/etc/postfix/transport", f"hash:{transport}")
         for line in shaped.main_cf.splitlines()
