@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from maildoctor import aio
 from maildoctor.dns.answer import Resolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
@@ -84,7 +86,7 @@ class Finished:
         data = document(report)
         top = data["findings"][0] if data["findings"] else None  # findings come worst first
         return cls(
-            json.dumps(data, ensure_ascii=False),
+            json_line(data),
             report.target,
             data["score"],
             len(data["findings"]),
@@ -92,6 +94,16 @@ class Finished:
             tuple(data["incomplete"]),
             tuple(a["area"] for a in data["areas"] if a["state"] == "fail"),
         )
+
+
+def json_line(data: dict[str, Any]) -> str:
+    """A document as one line of JSON. orjson writes a 20 KB report in a quarter of the time the
+    standard library takes (0.1 against 0.37 ms, a twentieth of an audit's CPU); what it cannot
+    write (an integer over 64 bits, a key that is not a string) the standard library does."""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, ensure_ascii=False)
 
 
 # A worker process takes about half a second to start (imports, the Public Suffix List). Measured on
