@@ -40,7 +40,7 @@ def jsonable(value: Any) -> Any:
 
 
 @functools.cache
-def _keys(kind: type) -> tuple[tuple[str, str], ...]:
+def _keys(kind: Any) -> tuple[tuple[str, str], ...]:
     """A dataclass's (JSON key, attribute) pairs: read once per class, not once per object (a
     bulk audit renders some fifty facts a domain)."""
     return tuple((json_name(f), f.name) for f in dataclasses.fields(kind))
