@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -39,11 +38,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-@functools.cache
+_KEYS: dict[Any, tuple[tuple[str, str], ...]] = {}
+
+
 def _keys(kind: Any) -> tuple[tuple[str, str], ...]:
     """A dataclass's (JSON key, attribute) pairs: read once per class, not once per object (a
     bulk audit renders some fifty facts a domain)."""
-    return tuple((json_name(f), f.name) for f in dataclasses.fields(kind))
+    keys = _KEYS.get(kind)
+    if keys is None:
+        keys = _KEYS[kind] = tuple((json_name(f), f.name) for f in dataclasses.fields(kind))
+    return keys
 
 
 @dataclass
