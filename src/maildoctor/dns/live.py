@@ -489,13 +489,21 @@ class LiveResolver:
         sent = await self._send_all(server, asking, edns)
         answers: list[Answer] = []
         without_edns: list[int] = []
+        read = 0  # the futures whose outcome was taken, in order
         try:
             for waiting, item in zip(sent, asking):
-                reply, failure = await self._reply(waiting, server, item)
-                if failure is not None:
-                    answers.append(failure)
+                future = waiting.future
+                try:  # a reply already in needs no suspension of the task (most of a batch's)
+                    reply = future.result() if future.done() else await future
+                except TimeoutError:
+                    read += 1
+                    answers.append(self._no_reply(waiting, server, item))
                     continue
-                assert reply is not None
+                except OSError as exc:
+                    read += 1
+                    answers.append(Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{server.address.host}: {exc.strerror or exc}"))
+                    continue
+                read += 1
                 if edns and reply.rcode in _NO_EDNS_RCODES:
                     server.edns = False
                     self._no_edns.add(server.address)
@@ -508,7 +516,7 @@ class LiveResolver:
                     else await self._over_tcp(server, item, edns)
                 )
         finally:  # also when cancelled half-way: nothing may be left waiting
-            for waiting in sent:
+            for waiting in sent[read:]:
                 future = waiting.future
                 if not future.done():
                     waiting.channel.forget(waiting)
@@ -517,6 +525,7 @@ class LiveResolver:
                     waiting.channel.forget(waiting)
                 else:
                     future.exception()  # an error nobody will read: not worth a warning
+            for waiting in sent:
                 waiting.future = None  # type: ignore[assignment]  # the deadline queue keeps the entry, not its reply
         if without_edns:
             again = await self._ask_many(server, [asking[i] for i in without_edns], edns=False)
@@ -578,17 +587,11 @@ class LiveResolver:
                 waiting.channel.forget(waiting)
         self._sweeper = self._loop.call_later(SWEEP, self._sweep) if deadlines else None
 
-    async def _reply(self, waiting: _InFlight, server: _Server, item: _Asked) -> tuple[Reply | None, Answer | None]:
-        """The question's reply, or the Answer that says why none came."""
-        host = server.address.host
-        try:
-            return await waiting.future, None
-        except TimeoutError:
-            if waiting.note:
-                return None, Answer(item.asked, item.rdtype, Outcome.MALFORMED, detail=waiting.note)
-            return None, Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{host} did not answer in {self.timeout:g}s")
-        except OSError as exc:
-            return None, Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{host}: {exc.strerror or exc}")
+    def _no_reply(self, waiting: _InFlight, server: _Server, item: _Asked) -> Answer:
+        """The Answer of a question whose deadline passed: malformed when only a malformed reply came."""
+        if waiting.note:
+            return Answer(item.asked, item.rdtype, Outcome.MALFORMED, detail=waiting.note)
+        return Answer(item.asked, item.rdtype, Outcome.TIMEOUT, detail=f"{server.address.host} did not answer in {self.timeout:g}s")
 
     async def _over_tcp(self, server: _Server, item: _Asked, edns: bool) -> Answer:
         """A question whose reply came back truncated, asked again over TCP."""
