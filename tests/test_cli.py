@@ -101,7 +101,9 @@ def test_every_command_has_help_with_examples() -> None:
 
     def commands(group: click.Group, path: list[str]) -> list[list[str]]:
         found = [path]
-        for name, command in group.commands.items():
+        context = click.Context(group)
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
             found += commands(command, [*path, name]) if isinstance(command, click.Group) else [[*path, name]]
         return found
 

@@ -16,10 +16,8 @@ import orjson
 from maildoctor import aio
 from maildoctor.dns.answer import Resolver
 from maildoctor.engine import CHECK_BUDGET, run_audit
-from maildoctor.feedback.ingest import selectors_seen
 from maildoctor.findings import Report, crashed_report
 from maildoctor.render.json import document
-from maildoctor.store.database import connect
 from maildoctor.target import Target
 
 
@@ -123,6 +121,10 @@ def _audit_in_child(
         resolver = spec.build()
         selectors = None
         if database is not None:  # the DKIM selectors the domains' DMARC reports have shown
+            # imported here: SQLAlchemy is a third of a worker's start, and most runs have no database
+            from maildoctor.feedback.ingest import selectors_seen
+            from maildoctor.store.database import connect
+
             engine = connect(database)
             selectors = functools.partial(selectors_seen, engine)
         targets = (Target(domain=d, probe=probe, cafile=cafile) for d in domains)

@@ -3,32 +3,56 @@ command group; this one makes the `maildoctor` group of them all."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from maildoctor import __version__
-from maildoctor.cli.audience import audience
-from maildoctor.cli.audit import check
-from maildoctor.cli.blocklists import blocklists
-from maildoctor.cli.bounces import bounces
-from maildoctor.cli.build import bimi, dmarc, mta_sts
 from maildoctor.cli.common import CONTEXT
-from maildoctor.cli.compliance import compliance_command
-from maildoctor.cli.dkim import dkim
-from maildoctor.cli.fix import fix
-from maildoctor.cli.message import message
-from maildoctor.cli.monitor import monitor
-from maildoctor.cli.plan import plan
-from maildoctor.cli.reports import reports
-from maildoctor.cli.reports_summary import reports_summary
-from maildoctor.cli.scan import scan_group
-from maildoctor.cli.serve import serve
-from maildoctor.cli.shape import shape
-from maildoctor.cli.spf import spf
-from maildoctor.cli.suppressions import suppressions
-from maildoctor.cli.zone import zone
+
+# Each command's module, imported only when the command runs (or --help lists them all): a
+# command starts without loading what the others need (SQLAlchemy, httpx, Dask, matplotlib),
+# which took a second of CPU at every start, and a --jobs worker, which imports the main
+# module again, with it.
+COMMANDS = {
+    "audience": "maildoctor.cli.audience:audience",
+    "bimi": "maildoctor.cli.build:bimi",
+    "blocklists": "maildoctor.cli.blocklists:blocklists",
+    "bounces": "maildoctor.cli.bounces:bounces",
+    "check": "maildoctor.cli.audit:check",
+    "compliance": "maildoctor.cli.compliance:compliance_command",
+    "dkim": "maildoctor.cli.dkim:dkim",
+    "dmarc": "maildoctor.cli.build:dmarc",
+    "fix": "maildoctor.cli.fix:fix",
+    "message": "maildoctor.cli.message:message",
+    "monitor": "maildoctor.cli.monitor:monitor",
+    "mta-sts": "maildoctor.cli.build:mta_sts",
+    "plan": "maildoctor.cli.plan:plan",
+    "reports": "maildoctor.cli.reports:reports",
+    "scan": "maildoctor.cli.scan:scan_group",
+    "serve": "maildoctor.cli.serve:serve",
+    "shape": "maildoctor.cli.shape:shape",
+    "spf": "maildoctor.cli.spf:spf",
+    "suppressions": "maildoctor.cli.suppressions:suppressions",
+    "zone": "maildoctor.cli.zone:zone",
+}
+
+
+class LazyGroup(click.Group):
+    """The top-level group: its commands are named in COMMANDS and imported when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, name = COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 @click.group(
+    cls=LazyGroup,
     context_settings=CONTEXT,
     epilog="""\b
 Examples:
@@ -43,29 +67,3 @@ Run 'maildoctor COMMAND --help' for each command's options.""",
 def main() -> None:
     """Why do my mails end up in spam? maildoctor audits a sending domain, its DNS and its
     zone file, and says exactly what to change."""
-
-
-reports.add_command(reports_summary)
-for command in (
-    audience,
-    bimi,
-    blocklists,
-    bounces,
-    check,
-    compliance_command,
-    dkim,
-    dmarc,
-    fix,
-    message,
-    monitor,
-    mta_sts,
-    plan,
-    reports,
-    scan_group,
-    serve,
-    shape,
-    spf,
-    suppressions,
-    zone,
-):
-    main.add_command(command)

@@ -15,6 +15,7 @@ from maildoctor.cli.common import (
     open_database,
     storage_options,
 )
+from maildoctor.cli.reports_summary import reports_summary
 from maildoctor.render.json import dumps, versioned
 
 
@@ -109,3 +110,6 @@ def reports_ingest(
         for where, warning in result.warnings:
             click.echo(f"  warning {where}: {warning}")
     finish(1 if result.rejected else 0)
+
+
+reports.add_command(reports_summary)
