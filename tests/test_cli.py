@@ -315,3 +315,18 @@ def test_a_zone_audit_checks_the_ptr_of_ip_in_a_given_reverse_zone(tmp_path: Pat
     broken.write_text("this is no zone\n")
     bad = run("zone", zone, "--ip", ip, "--reverse-zone", str(broken))
     assert bad.returncode == 2 and "--reverse-zone" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_command_loads_only_what_it_needs() -> None:
+    # every command's module was imported at each start: SQLAlchemy, Dask, matplotlib, pyarrow
+    # and Starlette for a `check`, a second of CPU, and again in each --jobs worker
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from maildoctor.cli import main\n"
+        "assert CliRunner().invoke(main, ['check', '--help']).exit_code == 0\n"
+        "print(' '.join(m for m in ('sqlalchemy', 'dask', 'distributed', 'matplotlib', 'pyarrow', 'starlette') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == ""
