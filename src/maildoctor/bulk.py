@@ -100,7 +100,7 @@ def json_line(data: dict[str, Any]) -> str:
     write (an integer over 64 bits, a key that is not a string) the standard library does."""
     try:
         return orjson.dumps(data).decode()
-    except TypeError:  # orjson.JSONEncodeError
+    except orjson.JSONEncodeError:
         return json.dumps(data, ensure_ascii=False)
 
 

@@ -493,17 +493,17 @@ class LiveResolver:
         try:
             for waiting, item in zip(sent, asking):
                 future = waiting.future
+                failure = None
                 try:  # a reply already in needs no suspension of the task (most of a batch's)
                     reply = future.result() if future.done() else await future
                 except TimeoutError:
-                    read += 1
-                    answers.append(self._no_reply(waiting, server, item))
-                    continue
+                    failure = self._no_reply(waiting, server, item)
                 except OSError as exc:
-                    read += 1
-                    answers.append(Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{server.address.host}: {exc.strerror or exc}"))
-                    continue
+                    failure = Answer(item.asked, item.rdtype, Outcome.ERROR, detail=f"{server.address.host}: {exc.strerror or exc}")
                 read += 1
+                if failure is not None:
+                    answers.append(failure)
+                    continue
                 if edns and reply.rcode in _NO_EDNS_RCODES:
                     server.edns = False
                     self._no_edns.add(server.address)
