@@ -57,7 +57,7 @@ Exit status: 0 nothing at or above --fail-on, 1 something was found, 2 bad input
     "--jobs",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes for --domains-file. [default: one per core, at most one per 200 domains]",
+    help="Worker processes for --domains-file. [default: one per core, at most one per 50 domains]",
 )
 @click.option("--ip", "ips", multiple=True, metavar="IP", help="A sending IP address, IPv4 or IPv6 (repeatable).")
 @click.option("--dkim-selector", "-s", "selectors", multiple=True, metavar="SELECTOR", help="A DKIM selector in use (repeatable).")
@@ -203,11 +203,12 @@ def check_many(
         from maildoctor.bulk import audit_many_processes
 
         worst = 0
+        finished = audit_many_processes(
+            [t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs, concurrency, probe, cafile, database
+        )
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Auditing", total=len(targets))
-            for done in audit_many_processes(
-                [t.domain for t in targets], resolver_spec(nameservers, zones, timeout), jobs, concurrency, probe, cafile, database
-            ):
+            for done in finished:
                 progress.advance(task)
                 worst = max(worst, show(done))
         finish(max(status, worst))
