@@ -165,6 +165,7 @@ CANARY_RETRY_SECONDS = 30.0  # after a test entry got no answer
 # Per list, two canaries (RFC 5782 §5): its test entry must be listed, and 127.0.0.1 must not be
 # (for IPv4 lists): a resolver that answers every name with 127.0.0.2 passes the first, not the second.
 TEST, CONTROL = "test entry", "127.0.0.1"
+_CONTROL_SUBJECT = Subject(CONTROL, "ipv4")
 CanaryKey = tuple[str, str]  # (zone, TEST or CONTROL)
 _canaries: weakref.WeakKeyDictionary[Any, dict[CanaryKey, tuple[float, Result]]] = weakref.WeakKeyDictionary()
 
@@ -217,9 +218,12 @@ async def check_all(
     remembered = _remembered(resolver)
     now = time.monotonic()
     used = {b.query_zone: b for _, b in pairs}
-    wanted = [((zone, TEST), Subject.test_entry(b), b) for zone, b in used.items() if b.test]
-    wanted += [((zone, CONTROL), Subject(CONTROL, "ipv4"), b) for zone, b in used.items() if "ipv4" in b.kinds]
-    ask = [(key, subject, b) for key, subject, b in wanted if remembered.get(key, (0.0,))[0] <= now]
+    due = [(key, b) for zone, b in used.items() for key in ((zone, TEST), (zone, CONTROL)) if remembered.get(key, (0.0,))[0] <= now]
+    ask = [
+        (key, Subject.test_entry(b) if key[1] == TEST else _CONTROL_SUBJECT, b)
+        for key, b in due
+        if (b.test if key[1] == TEST else "ipv4" in b.kinds)
+    ]
     found = await _check_pairs(resolver, pairs + [(s, b) for _, s, b in ask], deadline, in_flight, eager_reasons, len(pairs))
     results = found[: len(pairs)]
     for (key, _, _), canary in zip(ask, found[len(pairs) :]):  # a failure is asked again sooner: it may pass
