@@ -202,3 +202,38 @@ def test_a_list_that_lists_127_0_0_1_lists_everything_and_proves_nothing(server:
         uce = results[(target, EVERYTHING)]
         assert uce.status == "unavailable" and "lists 127.0.0.1" in uce.detail
     assert results[("192.0.2.99", "zen.spamhaus.org")].status == "listed"  # the other lists still count
+
+
+def test_a_list_that_refused_its_test_entry_is_not_asked_again_until_its_canary_is() -> None:
+    """Two audits through one client, as in a bulk run: a list that refused its test entry (by its
+    refusal code, or by the server's REFUSED) is not asked about the second target, and says why;
+    a list whose test entry only timed out is asked still."""
+    import dns.message
+
+    zones = [blocklist_zone(b) for b in shipped_catalog() if b.zone != "zen.spamhaus.org"]
+    zones.append(load_zone_text("$ORIGIN zen.spamhaus.org.\n$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\n* IN A 127.255.255.254\n", None))
+    asked: list[str] = []
+    with TestDnsServer(ZoneSet(zones)) as other:
+        for name in ("2.0.0.127.bl.spamcop.net", "1.2.0.192.bl.spamcop.net", "2.2.0.192.bl.spamcop.net"):
+            other.faults.set(name, "refused")
+        other.faults.set("2.0.0.127.psbl.surriel.com", "timeout")
+        other.on_udp_question = lambda wire, _: asked.append(str(dns.message.from_wire(wire).question[0].name).rstrip(".").lower())
+
+        async def go() -> list[list[Result]]:
+            resolver = LiveResolver([Nameserver.parse(other.address)], timeout=0.3)
+            try:
+                return [await check_all(resolver, [Subject.parse(ip)], list(shipped_catalog()), 5.0) for ip in ("192.0.2.1", "192.0.2.2")]
+            finally:
+                resolver.close()
+
+        first, second = ({r.blocklist.zone: r for r in results} for results in asyncio.run(go()))
+    assert first["zen.spamhaus.org"].status == "refused" and "not asked" not in first["zen.spamhaus.org"].detail
+    assert first["bl.spamcop.net"].status == "unavailable" and "not asked" not in first["bl.spamcop.net"].detail
+    assert "2.2.0.192.zen.spamhaus.org" not in asked and "2.2.0.192.bl.spamcop.net" not in asked
+    zen, spamcop = second["zen.spamhaus.org"], second["bl.spamcop.net"]
+    assert zen.status == "refused" and zen.detail.startswith("not asked") and zen.reading.refused
+    assert spamcop.status == "unavailable" and spamcop.detail.startswith("not asked") and "refused" in spamcop.detail
+    assert (
+        "2.2.0.192.psbl.surriel.com" in asked and second["psbl.surriel.com"].status == "unavailable"
+    )  # asked; its silence still not trusted
+    assert second["cbl.abuseat.org"].status == "clean" and "2.2.0.192.cbl.abuseat.org" in asked

@@ -61,6 +61,7 @@ class Result:
     detail: str = ""  # why refused or unavailable
     ms: float = 0.0
     canary: str = ""  # the status of the canary that made this answer unavailable (the test entry's, or LISTED for 127.0.0.1)
+    dns_outcome: str = ""  # the outcome of the A question (answer, nxdomain, refused, timeout, ...)
 
     @property
     def shown_query(self) -> str:
@@ -118,7 +119,7 @@ async def check_one(
 
 def _read(subject: Subject, blocklist: Blocklist, name: str, answer: Answer) -> Result:
     """What a list's A answer says of a subject (the TXT reason is asked separately)."""
-    result = Result(subject, blocklist, CLEAN, name)
+    result = Result(subject, blocklist, CLEAN, name, dns_outcome=answer.outcome.value)
     if answer.outcome.is_temporary:
         result.status, result.detail = UNAVAILABLE, f"{answer.outcome.value}{': ' + answer.detail if answer.detail else ''}"
     elif answer.ok:
@@ -218,23 +219,52 @@ async def check_all(
     remembered = _remembered(resolver)
     now = time.monotonic()
     used = {b.query_zone: b for _, b in pairs}
+    shut = {zone: canary for zone in used if (canary := _standing_refusal(remembered, zone, now)) is not None}
+    asked = [(s, b) for s, b in pairs if b.query_zone not in shut] if shut else pairs
     due = [(key, b) for zone, b in used.items() for key in ((zone, TEST), (zone, CONTROL)) if remembered.get(key, (0.0,))[0] <= now]
     ask = [
         (key, Subject.test_entry(b) if key[1] == TEST else _CONTROL_SUBJECT, b)
         for key, b in due
         if (b.test if key[1] == TEST else "ipv4" in b.kinds)
     ]
-    found = await _check_pairs(resolver, pairs + [(s, b) for _, s, b in ask], deadline, in_flight, eager_reasons, len(pairs))
-    results = found[: len(pairs)]
-    for (key, _, _), canary in zip(ask, found[len(pairs) :]):  # a failure is asked again sooner: it may pass
+    found = await _check_pairs(resolver, asked + [(s, b) for _, s, b in ask], deadline, in_flight, eager_reasons, len(asked))
+    for (key, _, _), canary in zip(ask, found[len(asked) :]):  # a failure is asked again sooner: it may pass
         remembered[key] = (now + (CANARY_SECONDS if canary.status != UNAVAILABLE else CANARY_RETRY_SECONDS), canary)
-    for result in results:
+    for result in found[: len(asked)]:
         test, control = (remembered.get((result.blocklist.query_zone, which), (0.0, None))[1] for which in (TEST, CONTROL))
         if control is not None and control.status == LISTED:
             _distrusted(result, control)
         elif result.status == CLEAN and test is not None and test.status != LISTED:
             _distrusted(result, test)
-    return results
+    if not shut:
+        return found[: len(pairs)]
+    answers = iter(found)
+    return [_not_asked(s, b, shut[b.query_zone]) if b.query_zone in shut else next(answers) for s, b in pairs]
+
+
+def _standing_refusal(remembered: dict[CanaryKey, tuple[float, Result]], zone: str, now: float) -> Result | None:
+    """The canary, still fresh, that says nothing this list answers through this resolver counts:
+    it refused the test entry (its refusal code, or the server's REFUSED), or it lists 127.0.0.1.
+    Such a list is not asked again until its canary is (Spamhaus, for one, asks a refused
+    resolver to stop). A test entry that timed out is no such proof: the list is asked still."""
+    control = remembered.get((zone, CONTROL))
+    if control is not None and control[0] > now and control[1].status == LISTED:
+        return control[1]
+    test = remembered.get((zone, TEST))
+    if test is not None and test[0] > now and (test[1].status == REFUSED or test[1].dns_outcome == Outcome.REFUSED.value):
+        return test[1]
+    return None
+
+
+def _not_asked(subject: Subject, blocklist: Blocklist, canary: Result) -> Result:
+    """What a list that refuses this resolver would say of the subject, without asking it."""
+    name = subject.query_name(blocklist.query_zone)
+    if canary.status == REFUSED:
+        detail = f"not asked: it refused its test entry {canary.subject.text} through this resolver ({canary.detail})"
+        return Result(subject, blocklist, REFUSED, name, reading=canary.reading, detail=detail, canary=REFUSED)
+    result = _distrusted(Result(subject, blocklist, UNAVAILABLE, name), canary)
+    result.detail = f"not asked: {result.detail}"
+    return result
 
 
 async def _check_pairs(
