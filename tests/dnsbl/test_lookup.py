@@ -233,7 +233,6 @@ def test_a_list_that_refused_its_test_entry_is_not_asked_again_until_its_canary_
     zen, spamcop = second["zen.spamhaus.org"], second["bl.spamcop.net"]
     assert zen.status == "refused" and zen.detail.startswith("not asked") and zen.reading.refused
     assert spamcop.status == "unavailable" and spamcop.detail.startswith("not asked") and "refused" in spamcop.detail
-    assert (
-        "2.2.0.192.psbl.surriel.com" in asked and second["psbl.surriel.com"].status == "unavailable"
-    )  # asked; its silence still not trusted
+    # a test entry that timed out: the list is asked, and its silence still not trusted
+    assert "2.2.0.192.psbl.surriel.com" in asked and second["psbl.surriel.com"].status == "unavailable"
     assert second["cbl.abuseat.org"].status == "clean" and "2.2.0.192.cbl.abuseat.org" in asked
