@@ -1,9 +1,11 @@
-"""Generated benchmark domains: each with MX, SPF with an include, DMARC and a DKIM key."""
+"""Generated benchmark domains: each with MX, SPF with an include, DMARC and a DKIM key; and the
+domain blocklists an audit asks, each listing only its own test entry."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 PROVIDER = "provider.example"
@@ -57,10 +59,40 @@ def reverse_zones(count: int) -> dict[str, str]:
     return {"0.127.in-addr.arpa": "\n".join(v4) + "\n", "ip6.arpa": "\n".join(v6) + "\n"}
 
 
+def _test_entry_name(test: str, zone: str) -> str:
+    """RFC 5782: an address's octets (or nibbles) reversed, a name as it is."""
+    try:
+        return ipaddress.ip_address(test).reverse_pointer.rsplit(".", 2)[0] + "." + zone
+    except ValueError:
+        return f"{test.lower()}.{zone}"
+
+
+def blocklist_zones() -> dict[str, str]:
+    """Every domain blocklist of the shipped catalog, listing its own test entry and nothing else:
+    lists that answer, as through a resolver that reaches them (NSD alone refuses what it does
+    not serve, and a list that refuses is not asked again, which would flatter the figures)."""
+    from maildoctor.checks.dnsbl import shipped_catalog
+
+    zones = {}
+    for blocklist in shipped_catalog():
+        if not blocklist.serves("domain") or not blocklist.test:
+            continue
+        if blocklist.bitmask:
+            listed = f"127.0.0.{sum(int(c.answer) for c in blocklist.codes if c.answer.isdigit()) & 255}"
+        else:
+            listed = next((c.answer for c in blocklist.codes if c.severity != "none"), "127.0.0.2")
+        owner = _test_entry_name(blocklist.test, blocklist.query_zone)
+        zones[blocklist.query_zone] = (
+            f"$ORIGIN {blocklist.query_zone}.\n$TTL 300\n@ IN SOA ns1.{PROVIDER}. hostmaster.{PROVIDER}. 1 3600 600 86400 300\n"
+            f"@ IN NS ns1.{PROVIDER}.\n{owner}. IN A {listed}\n"
+        )
+    return zones
+
+
 def write_zones(directory: Path, count: int) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{PROVIDER}.zone").write_text(provider_zone())
-    for origin, text in reverse_zones(count).items():
+    for origin, text in {**reverse_zones(count), **blocklist_zones()}.items():
         (directory / f"{origin}.zone").write_text(text)
     domains = []
     for i in range(count):
