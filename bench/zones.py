@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 from pathlib import Path
 
 PROVIDER = "provider.example"
@@ -59,19 +58,12 @@ def reverse_zones(count: int) -> dict[str, str]:
     return {"0.127.in-addr.arpa": "\n".join(v4) + "\n", "ip6.arpa": "\n".join(v6) + "\n"}
 
 
-def _test_entry_name(test: str, zone: str) -> str:
-    """RFC 5782: an address's octets (or nibbles) reversed, a name as it is."""
-    try:
-        return ipaddress.ip_address(test).reverse_pointer.rsplit(".", 2)[0] + "." + zone
-    except ValueError:
-        return f"{test.lower()}.{zone}"
-
-
 def blocklist_zones() -> dict[str, str]:
     """Every domain blocklist of the shipped catalog, listing its own test entry and nothing else:
     lists that answer, as through a resolver that reaches them (NSD alone refuses what it does
     not serve, and a list that refuses is not asked again, which would flatter the figures)."""
     from maildoctor.checks.dnsbl import shipped_catalog
+    from maildoctor.dnsbl.lookup import Subject
 
     zones = {}
     for blocklist in shipped_catalog():
@@ -81,7 +73,7 @@ def blocklist_zones() -> dict[str, str]:
             listed = f"127.0.0.{sum(int(c.answer) for c in blocklist.codes if c.answer.isdigit()) & 255}"
         else:
             listed = next((c.answer for c in blocklist.codes if c.severity != "none"), "127.0.0.2")
-        owner = _test_entry_name(blocklist.test, blocklist.query_zone)
+        owner = Subject.test_entry(blocklist).query_name(blocklist.query_zone)
         zones[blocklist.query_zone] = (
             f"$ORIGIN {blocklist.query_zone}.\n$TTL 300\n@ IN SOA ns1.{PROVIDER}. hostmaster.{PROVIDER}. 1 3600 600 86400 300\n"
             f"@ IN NS ns1.{PROVIDER}.\n{owner}. IN A {listed}\n"

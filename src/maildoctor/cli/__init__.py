@@ -12,8 +12,7 @@ from maildoctor.cli.common import CONTEXT
 
 # Each command's module, imported only when the command runs (or --help lists them all): a
 # command starts without loading what the others need (SQLAlchemy, httpx, Dask, matplotlib),
-# which took a second of CPU at every start, and a --jobs worker, which imports the main
-# module again, with it.
+# which took a second of CPU at every start.
 COMMANDS = {
     "audience": "maildoctor.cli.audience:audience",
     "bimi": "maildoctor.cli.build:bimi",

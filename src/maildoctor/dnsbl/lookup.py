@@ -243,10 +243,11 @@ async def check_all(
 
 
 def _standing_refusal(remembered: dict[CanaryKey, tuple[float, Result]], zone: str, now: float) -> Result | None:
-    """The canary, still fresh, that says nothing this list answers through this resolver counts:
-    it refused the test entry (its refusal code, or the server's REFUSED), or it lists 127.0.0.1.
-    Such a list is not asked again until its canary is (Spamhaus, for one, asks a refused
-    resolver to stop). A test entry that timed out is no such proof: the list is asked still."""
+    """The list's fresh canary, when it shows that no answer of this list through this resolver
+    can count: the list refused its test entry (its refusal code, or the server's REFUSED), or it
+    lists 127.0.0.1. Such a list is not asked again until its canary is (Spamhaus, for one, asks
+    refused resolvers to stop). A test entry that timed out proves no such thing: the list is
+    still asked."""
     control = remembered.get((zone, CONTROL))
     if control is not None and control[0] > now and control[1].status == LISTED:
         return control[1]
