@@ -13,6 +13,7 @@ from typing import Any
 
 from maildoctor import catalog
 from maildoctor.facts import Facts
+from maildoctor.frozen import quick_init
 from maildoctor.records.change import Change
 
 
@@ -46,6 +47,7 @@ def area_of(finding_id: str) -> str:
     return prefix
 
 
+@quick_init
 @dataclass(frozen=True)
 class Finding:
     id: str
@@ -139,6 +141,7 @@ def catalog_finding(
     return make_finding(check_id, title, detail, evidence=evidence, fix=fix, severity=severity, refs=refs, changes=changes)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CheckRun:
     """How one check of an audit went: ran; skipped (why: not asked, offline, not applicable);
@@ -185,6 +188,7 @@ def _titles(found: list[Finding], shown: int = 3) -> str:
     return "; ".join(titles[:shown]) + more
 
 
+@quick_init
 @dataclass(frozen=True)
 class AreaResult:
     """One area of a report: its state, why (for every state but pass), the points its findings

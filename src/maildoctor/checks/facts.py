@@ -9,16 +9,19 @@ from dataclasses import dataclass, field
 from maildoctor.dnsbl.lookup import Result as BlocklistResult
 from maildoctor.facts import Facts
 from maildoctor.findings import Report
+from maildoctor.frozen import quick_init
 from maildoctor.spf.evaluator import SpfEvaluation
 from maildoctor.spf.tree import SpfNode
 
 
+@quick_init
 @dataclass(frozen=True)
 class MxHost:
     preference: int
     host: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class DkimKey:
     """A DKIM key record as read at <selector>._domainkey.<domain>."""
@@ -33,12 +36,14 @@ class DkimKey:
     valid: bool  # the record has no problem
 
 
+@quick_init
 @dataclass(frozen=True)
 class DkimDiscovery:
     providers: list[str]  # mail providers the domain's records point to
     selectors: list[str]  # the selectors tried
 
 
+@quick_init
 @dataclass(frozen=True)
 class Dnssec:
     ds: bool  # the parent zone holds a DS for the domain
@@ -47,6 +52,7 @@ class Dnssec:
     unknown: bool  # the DS or DNSKEY question failed
 
 
+@quick_init
 @dataclass(frozen=True)
 class Certificate:
     subject: str
@@ -56,6 +62,7 @@ class Certificate:
     self_signed: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class SmtpSession:
     """What one connection to a mail server showed."""

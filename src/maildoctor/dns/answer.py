@@ -14,6 +14,8 @@ import dns.name
 import dns.rdata
 import dns.rdatatype
 
+from maildoctor.frozen import quick_init
+
 
 class computed_once:  # noqa: N801  (used as a decorator, like functools.cached_property)
     """functools.cached_property without its lock (Python 3.11 takes one on every first access,
@@ -62,6 +64,7 @@ class Outcome(str, enum.Enum):
 TEMPORARY = frozenset((Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.MALFORMED))
 
 
+@quick_init
 @dataclass(frozen=True)
 class Answer:
     name: str  # as asked, lower case, no trailing dot
@@ -169,6 +172,7 @@ def rdtype_of(rdtype: str) -> dns.rdatatype.RdataType:
     return dns.rdatatype.from_text(rdtype.upper())
 
 
+@quick_init
 @dataclass(frozen=True)
 class QueryRecord:
     """One DNS question as evidence: what was asked, what came back, how long it took.

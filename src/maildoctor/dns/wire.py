@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import socket
 import struct
-from dataclasses import dataclass
 
 import dns.exception
 import dns.name
@@ -100,13 +99,17 @@ class MxData:
 Data = AddressData | TextData | NameData | MxData | dns.rdata.Rdata
 
 
-@dataclass(frozen=True)
 class Reply:
-    qid: int
-    flags: int
-    rcode: int
-    records: tuple[tuple[Labels, int, int, Data], ...]  # owner (lower case), type, TTL, data
-    edns: bool = False  # the reply carried an OPT record
+    """A reply's header and answer records (a plain class: one is built per datagram read)."""
+
+    __slots__ = ("qid", "flags", "rcode", "records", "edns")
+
+    def __init__(self, qid: int, flags: int, rcode: int, records: tuple[tuple[Labels, int, int, Data], ...], edns: bool = False) -> None:
+        self.qid = qid
+        self.flags = flags
+        self.rcode = rcode  # with the OPT record's extended bits
+        self.records = records  # owner (lower case), type, TTL, data
+        self.edns = edns  # the reply carried an OPT record
 
     @property
     def truncated(self) -> bool:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from maildoctor.frozen import quick_init
+
 KINDS = ("ipv4", "ipv6", "domain")
 LISTING_SEVERITIES = ("critical", "error", "warning", "notice", "none")
 GENERIC_REFUSALS = frozenset(f"127.255.255.{n}" for n in range(252, 256))
@@ -21,6 +23,7 @@ class CatalogError(ValueError):
     """The catalog file is not valid; the message says where and why."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class Code:
     answer: str  # "127.0.0.2", or the bit value for bitmask lists ("8")
@@ -28,6 +31,7 @@ class Code:
     severity: str  # a LISTING_SEVERITIES word; "none" = this answer is not a listing
 
 
+@quick_init
 @dataclass(frozen=True)
 class Blocklist:
     zone: str

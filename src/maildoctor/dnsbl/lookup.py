@@ -14,6 +14,7 @@ from typing import Any
 
 from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.dnsbl.catalog import Blocklist, Reading, interpret
+from maildoctor.frozen import quick_init
 from maildoctor.target import parse_domain
 
 DEFAULT_DEADLINE = 10.0
@@ -23,6 +24,7 @@ EAGER_REASONS_UP_TO = 256  # (target, list) pairs; beyond that, TXT only for lis
 LISTED, CLEAN, REFUSED, UNAVAILABLE = "listed", "clean", "refused", "unavailable"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Subject:
     """What is looked up: an IP address (v4 or v6) or a domain name."""

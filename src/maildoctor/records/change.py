@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maildoctor.frozen import quick_init
+
 OPERATIONS = ("add", "replace", "remove")
 
 
+@quick_init
 @dataclass(frozen=True)
 class RecordChange:
     op: str  # add, replace, remove
@@ -52,6 +55,7 @@ def remove(name: str, rdtype: str, data: str) -> RecordChange:
 SOFTWARE = {"postfix": "main.cf", "opendkim": "opendkim.conf", "exim": "exim4.conf"}
 
 
+@quick_init
 @dataclass(frozen=True)
 class SettingChange:
     """One parameter of an MTA's configuration set to a value (`postconf -e 'setting = value'`)."""

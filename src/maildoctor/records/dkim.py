@@ -11,6 +11,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from maildoctor.frozen import quick_init
 from maildoctor.records.problems import Problem
 from maildoctor.records.taglist import split_tags
 
@@ -20,6 +21,7 @@ _WHITESPACE = re.compile(r"\s+")
 _RSA_OID = bytes.fromhex("06092a864886f70d010101")  # rsaEncryption, inside a SubjectPublicKeyInfo
 
 
+@quick_init
 @dataclass(frozen=True)
 class KeyInfo:
     kind: str  # "rsa" or "ed25519"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from maildoctor.frozen import quick_init
 from maildoctor.records.problems import Problem
 from maildoctor.records.taglist import split_tags
 
@@ -23,6 +24,7 @@ def is_dmarc_record(text: str) -> bool:
     return re.match(r"^v\s*=\s*DMARC1\s*(;|$)", text) is not None
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReportUri:
     uri: str

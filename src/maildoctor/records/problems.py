@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maildoctor.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class Problem:
     check_id: str  # the finding id this problem is reported under

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from maildoctor.frozen import quick_init
 from maildoctor.records.problems import Problem
 
 QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
@@ -29,6 +30,7 @@ _DUAL_CIDR = re.compile(r"^(.*?)(?:/(0|[1-9][0-9]{0,2}))?(?://(0|[1-9][0-9]{0,2}
 SYNTAX = "spf.syntax_error"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Macro:
     """One piece of a macro-string: a literal, or a %{...} expansion."""
@@ -41,6 +43,7 @@ class Macro:
     url_escape: bool = False  # the letter was written in upper case
 
 
+@quick_init
 @dataclass(frozen=True)
 class MacroString:
     text: str
@@ -51,6 +54,7 @@ class MacroString:
         return any(p.letter for p in self.parts)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Mechanism:
     qualifier: str  # "+", "-", "~", "?"
@@ -71,6 +75,7 @@ class Mechanism:
         return self.kind in DNS_MECHANISMS
 
 
+@quick_init
 @dataclass(frozen=True)
 class Modifier:
     name: str  # lower case
@@ -79,6 +84,7 @@ class Modifier:
     position: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class SpfRecord:
     text: str

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from maildoctor.frozen import quick_init
+
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Tag:
     index: int  # position among the non-empty parts

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from maildoctor.frozen import quick_init
 from maildoctor.records.spf import MacroString
 
 
+@quick_init
 @dataclass(frozen=True)
 class MacroContext:
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -5,6 +5,7 @@ address ranges each branch authorizes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -13,6 +14,10 @@ from maildoctor.records.spf import SpfRecord, is_spf_record, parse_spf
 
 MAX_DEPTH = 12
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+# ipaddress writes a network out anew each time it is asked (an IPv6 one slowly); the ranges of
+# shared includes recur in every report of a bulk run.
+_network_text = functools.lru_cache(maxsize=4096)(str)
 
 
 @dataclass
@@ -59,7 +64,7 @@ class SpfNode:
             "lookups": self.own_lookups,
             "total_lookups": self.total_lookups,
             "void_lookups": self.voids,
-            "networks": [str(n) for n in self.networks],
+            "networks": [_network_text(n) for n in self.networks],
             "unresolved": self.unresolved,
             "children": [c.to_json() for c in self.children],
         }
@@ -125,9 +130,9 @@ async def build_tree(resolver: Resolver, domain: str, via: str = "", path: tuple
     return node
 
 
-async def _addresses(resolver: Resolver, host: str) -> tuple[list[str], bool]:
+async def _addresses(resolver: Resolver, host: str) -> tuple[list[IP], bool]:
     a, aaaa = await ask_all(resolver, [(host, "A"), (host, "AAAA")])
-    return a.addresses() + aaaa.addresses(), not a.ok and not aaaa.ok
+    return [*a.ip_objects, *aaaa.ip_objects], not a.ok and not aaaa.ok
 
 
 async def _resolve(resolver: Resolver, node: SpfNode, kind: str, target: str, cidr4: int | None, cidr6: int | None, term: str) -> None:
@@ -138,16 +143,15 @@ async def _resolve(resolver: Resolver, node: SpfNode, kind: str, target: str, ci
         if not mx.ok:
             node.voids.append(f"{term}: {target} has no MX ({mx.outcome.value})")
             return
-        hosts = [r.exchange.to_text().rstrip(".") for r in mx.records if r.exchange.to_text() != "."]
+        hosts = [host for _, host in mx.mx_hosts if host != "."]
     found = await asyncio.gather(*(_addresses(resolver, h) for h in hosts))
     if kind == "a" and found and found[0][1]:
         node.voids.append(f"{term}: {target} has no address")
     for addresses, _ in found:
-        for address in addresses:
-            ip = ipaddress.ip_address(address)
+        for ip in addresses:
             prefix = cidr4 if ip.version == 4 else cidr6
-            prefix = prefix if prefix is not None else (32 if ip.version == 4 else 128)
-            node.networks.append(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+            prefix = prefix if prefix is not None else ip.max_prefixlen
+            node.networks.append(ipaddress.ip_network((ip, prefix), strict=False))
 
 
 async def _exists(resolver: Resolver, node: SpfNode, target: str, term: str) -> None:
