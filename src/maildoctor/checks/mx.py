@@ -46,8 +46,7 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
     if not answer.ok:
         return [await _missing(ctx, answer)]
 
-    records = sorted(answer.records, key=lambda r: (r.preference, r.exchange.to_text()))
-    hosts = [(r.preference, r.exchange.to_text().rstrip(".").lower()) for r in records]
+    hosts = sorted(answer.mx_hosts)  # (preference, host), a null MX's host "."
     evidence = [answer.describe()]
     null = [h for h in hosts if h[1] in ("", ".")]
     if null:

@@ -188,7 +188,7 @@ def _reverse_zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
 
 
 def _ptr_names(ptr: Answer) -> list[str]:
-    return [rd.target.to_text().rstrip(".").lower() for rd in ptr.records]
+    return [getattr(rd, "host", None) or rd.target.to_text().rstrip(".").lower() for rd in ptr.records]
 
 
 def _sending_as(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[change.SettingChange, ...]:

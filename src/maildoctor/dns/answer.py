@@ -61,6 +61,9 @@ class Outcome(str, enum.Enum):
         return self in (Outcome.NXDOMAIN, Outcome.NODATA)
 
 
+# An enum member's .value is a descriptor written in Python: the text of each, read from a dict
+# where it is read per question (every question of a report is rendered as evidence).
+_OUTCOME_TEXT = {outcome: outcome.value for outcome in Outcome}
 TEMPORARY = frozenset((Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.MALFORMED))
 
 
@@ -185,11 +188,12 @@ class QueryRecord:
     ms: float = 0.0
 
     def to_json(self) -> dict[str, object]:
+        answer = self.answer
         return {
-            "name": self.answer.name,
-            "type": self.answer.rdtype,
-            "outcome": self.answer.outcome.value,
-            "records": list(self.answer.record_texts),
-            "cnames": list(self.answer.cnames),
+            "name": answer.name,
+            "type": answer.rdtype,
+            "outcome": _OUTCOME_TEXT[answer.outcome],
+            "records": list(answer.record_texts),
+            "cnames": list(answer.cnames),
             "ms": round(self.ms, 2),
         }

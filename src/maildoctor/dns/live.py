@@ -49,6 +49,8 @@ _ASK_AGAIN = frozenset((Outcome.TIMEOUT, Outcome.ERROR, Outcome.SERVFAIL, Outcom
 # A server that does not know EDNS answers FORMERR or NOTIMP (RFC 6891 §7), or BADVERS to a version it lacks.
 _NO_EDNS_RCODES = frozenset((dns.rcode.FORMERR, dns.rcode.NOTIMP, dns.rcode.BADVERS))
 
+_TC = 0x0200  # the header's truncated flag
+
 POOL_SIZE = 32  # sockets per name server, each on its own random port
 USES_PER_SOCKET = 1000  # questions before a socket is replaced by one on a new port (opening one costs ~0.5 ms)
 MAX_SOCKET_AGE = 30.0  # seconds; a long-running `serve` keeps moving its ports too
@@ -512,7 +514,7 @@ class LiveResolver:
                     continue
                 answers.append(
                     interpret(reply, item.question, item.asked, item.rdtype)
-                    if not reply.truncated
+                    if not reply.flags & _TC
                     else await self._over_tcp(server, item, edns)
                 )
         finally:  # also when cancelled half-way: nothing may be left waiting
@@ -618,7 +620,7 @@ def interpret(reply: Reply, question: Question, asked: str, rdtype: str) -> Answ
     rcode = reply.rcode
     authenticated = bool(reply.flags & 0x0020)
     targets, records, ttl = reply.chain(question.labels, question.rdtype) if reply.records else ([], [], 0)
-    cnames = tuple(normalize_name(t) for t in targets)
+    cnames = tuple([normalize_name(t) for t in targets]) if targets else ()
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(asked, rdtype, Outcome.NXDOMAIN, cnames=cnames, authenticated=authenticated)
     if rcode == dns.rcode.SERVFAIL:

@@ -65,7 +65,7 @@ class TracingResolver:
         except BaseException as exc:
             self._failed([key], exc)
             raise
-        self._answered(key, answer, started)
+        self._answered(key, answer, (time.perf_counter() - started) * 1000)
         if answer.outcome in TEMPORARY:
             note_failures((answer,))
         return answer
@@ -94,8 +94,9 @@ class TracingResolver:
             except BaseException as exc:
                 self._failed(to_ask, exc)
                 raise
+            ms = (time.perf_counter() - started) * 1000
             for key, answer in zip(to_ask, answers):
-                self._answered(key, answer, started)
+                self._answered(key, answer, ms)
                 found[key] = answer
         for key, waiter in waiting.items():
             found[key] = await waiter
@@ -104,14 +105,14 @@ class TracingResolver:
             note_failures(answers)
         return answers
 
-    def _answered(self, key: Key, answer: Answer, started: float) -> None:
+    def _answered(self, key: Key, answer: Answer, ms: float) -> None:
         waiters = self._answers[key]
         self._answers[key] = answer
         assert isinstance(waiters, list)
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(answer)
-        self.trace.append(QueryRecord(answer, (time.perf_counter() - started) * 1000))
+        self.trace.append(QueryRecord(answer, ms))
 
     def _failed(self, keys: list[Key], exc: BaseException) -> None:
         for key in keys:

@@ -60,14 +60,23 @@ _PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but " 
 _ESCAPED = [("\\" + chr(b)) if chr(b) in '"\\' else chr(b) if 0x20 <= b < 0x7F else f"\\{b:03d}" for b in range(256)]
 
 
+def _plain_host(labels: Labels) -> str | None:
+    """The name as checks compare it (lower case, no trailing dot), written without dnspython's
+    escaping pass when every label is letters, digits, hyphens and underscores; else None."""
+    if labels and all(label.isascii() and label.replace(b"-", b"").replace(b"_", b"").isalnum() for label in labels):
+        return b".".join(labels).decode().lower()
+    return None
+
+
 class NameData:
     """CNAME, PTR and NS data: the target name."""
 
-    __slots__ = ("target", "labels")
+    __slots__ = ("target", "labels", "host")
 
     def __init__(self, labels: Labels) -> None:
         self.labels = labels
         self.target = dns.name.Name(labels + (b"",))
+        self.host = _plain_host(labels)
 
     def to_text(self) -> str:
         return self.target.to_text()
@@ -80,10 +89,7 @@ class MxData:
         self.preference = preference
         self.labels = exchange
         self._exchange: dns.name.Name | None = None
-        # the host as checks compare it (lower case, no trailing dot), without dnspython's escaping
-        # pass when every label is plain
-        plain = all(label.isascii() and label.replace(b"-", b"").replace(b"_", b"").isalnum() for label in exchange)
-        self.host = b".".join(exchange).decode().lower() if plain and exchange else None
+        self.host = _plain_host(exchange)
 
     @property
     def exchange(self) -> dns.name.Name:
