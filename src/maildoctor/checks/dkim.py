@@ -50,11 +50,6 @@ def discovery_list(domain: str, hosts: Sequence[str] = ()) -> tuple[list[str], l
     return list(dict.fromkeys(selectors)), [p.name for p in used]
 
 
-async def _provider_hosts(ctx: AuditContext) -> list[str]:
-    mx, tree = await asyncio.gather(mx_records(ctx), spf_tree(ctx))
-    return [h for _, h in mx.mx_hosts] + [node.domain for node in tree.walk()]
-
-
 @dataclass
 class SelectorResult:
     selector: str
@@ -77,7 +72,8 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         domain = ctx.target.domain
         given = list(dict.fromkeys(s.lower() for s in ctx.target.dkim_selectors))
         known = [s for s in dict.fromkeys(s.lower() for s in ctx.target.known_selectors) if s not in given]
-        parent, hosts = await asyncio.gather(ctx.dns.query(f"_domainkey.{domain}", "TXT"), _provider_hosts(ctx))
+        parent, mx, tree = await asyncio.gather(ctx.dns.query(f"_domainkey.{domain}", "TXT"), mx_records(ctx), spf_tree(ctx))
+        hosts = [h for _, h in mx.mx_hosts] + [node.domain for node in tree.walk()]  # whose providers' selectors to try
         candidates, providers = discovery_list(domain, hosts)
         ctx.facts.dkim_discovery = DkimDiscovery(providers, candidates)
         # RFC 8020: NXDOMAIN for _domainkey means no name exists below it, so nothing to discover.

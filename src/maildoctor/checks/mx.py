@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 
 from maildoctor.checks.common import lookup_failed, zone_line
@@ -16,11 +15,6 @@ from maildoctor.target import is_ip_literal
 
 async def mx_records(ctx: AuditContext) -> Answer:
     return await ctx.shared("mx", lambda: ctx.dns.query(ctx.target.domain, "MX"))
-
-
-async def mx_host_addresses(ctx: AuditContext, host: str) -> tuple[Answer, Answer]:
-    a, aaaa = await ask_all(ctx.dns, [(host, "A"), (host, "AAAA")])
-    return a, aaaa
 
 
 @check(
@@ -114,7 +108,8 @@ async def check_mx(ctx: AuditContext) -> list[Finding]:
         )
 
     names = [h for _, h in hosts if h not in literal]
-    resolved = await asyncio.gather(*(mx_host_addresses(ctx, h) for h in names))
+    found = await ask_all(ctx.dns, [(host, rdtype) for host in names for rdtype in ("A", "AAAA")])
+    resolved = list(zip(found[::2], found[1::2]))  # (A, AAAA) per host
     addresses: dict[str, list[str]] = {}
     any_v4 = any_v6 = False
     for host, (a, aaaa) in zip(names, resolved):

@@ -78,8 +78,8 @@ class NameData:
         self.target = dns.name.Name(labels + (b"",))
         self.host = _plain_host(labels)
 
-    def to_text(self) -> str:
-        return self.target.to_text()
+    def to_text(self) -> str:  # a plain name needs none of dnspython's escaping
+        return b".".join(self.labels).decode() + "." if self.host is not None else self.target.to_text()
 
 
 class MxData:
@@ -99,7 +99,8 @@ class MxData:
         return self._exchange
 
     def to_text(self) -> str:
-        return f"{self.preference} {self.exchange.to_text()}"
+        exchange = b".".join(self.labels).decode() + "." if self.host is not None else self.exchange.to_text()
+        return f"{self.preference} {exchange}"
 
 
 Data = AddressData | TextData | NameData | MxData | dns.rdata.Rdata

@@ -130,11 +130,6 @@ async def build_tree(resolver: Resolver, domain: str, via: str = "", path: tuple
     return node
 
 
-async def _addresses(resolver: Resolver, host: str) -> tuple[list[IP], bool]:
-    a, aaaa = await ask_all(resolver, [(host, "A"), (host, "AAAA")])
-    return [*a.ip_objects, *aaaa.ip_objects], not a.ok and not aaaa.ok
-
-
 async def _resolve(resolver: Resolver, node: SpfNode, kind: str, target: str, cidr4: int | None, cidr6: int | None, term: str) -> None:
     if kind == "a":
         hosts = [target]
@@ -144,11 +139,11 @@ async def _resolve(resolver: Resolver, node: SpfNode, kind: str, target: str, ci
             node.voids.append(f"{term}: {target} has no MX ({mx.outcome.value})")
             return
         hosts = [host for _, host in mx.mx_hosts if host != "."]
-    found = await asyncio.gather(*(_addresses(resolver, h) for h in hosts))
-    if kind == "a" and found and found[0][1]:
+    answers = await ask_all(resolver, [(host, rdtype) for host in hosts for rdtype in ("A", "AAAA")])
+    if kind == "a" and answers and not answers[0].ok and not answers[1].ok:
         node.voids.append(f"{term}: {target} has no address")
-    for addresses, _ in found:
-        for ip in addresses:
+    for answer in answers:
+        for ip in answer.ip_objects:
             prefix = cidr4 if ip.version == 4 else cidr6
             prefix = prefix if prefix is not None else ip.max_prefixlen
             node.networks.append(ipaddress.ip_network((ip, prefix), strict=False))
