@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildoctor.dns.wire import Question, parse_reply
+from maildoctor.dns.wire import MxData, NameData, Question, parse_reply
 
 QNAME = dns.name.from_text("www.example.com.")
 Q_A = Question.of("www.example.com", dns.rdatatype.A)
@@ -240,3 +240,20 @@ def test_a_question_of_another_class_or_opcode_is_not_ours() -> None:
     assert parse_reply(other_class, Q_A) is None
     wire[2] |= 0x28  # opcode 5, UPDATE
     assert parse_reply(bytes(wire), Q_A) is None
+
+
+@given(st.lists(st.binary(min_size=1, max_size=12), min_size=0, max_size=4))
+def test_names_in_records_are_written_as_dnspython_writes_them(labels: list[bytes]) -> None:
+    """Plain names take a short way to text; every name must come out as dnspython writes it."""
+    expected = dns.name.Name((*labels, b"")).to_text()
+    assert NameData(tuple(labels)).to_text() == expected
+    assert MxData(10, tuple(labels)).to_text() == f"10 {expected}"
+    host = NameData(tuple(labels)).host
+    if host is not None:
+        assert host == expected.rstrip(".").lower()
+
+
+def test_a_plain_name_keeps_its_case_in_text_and_is_lowered_as_a_host() -> None:
+    record = NameData((b"Mail", b"Example", b"com"))
+    assert (record.to_text(), record.host) == ("Mail.Example.com.", "mail.example.com")
+    assert NameData((b"a b", b"com")).host is None
