@@ -1,12 +1,13 @@
 """The resolver backends against a real DNS server on loopback, and against the same zones offline."""
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
 
 from maildoctor.dns.answer import Answer, Outcome, ask_all
-from maildoctor.dns.live import POOL_SIZE, USES_PER_SOCKET, LiveResolver, Nameserver
+from maildoctor.dns.live import POOL_SIZE, USES_PER_SOCKET, LiveResolver, Nameserver, _Channel
 from maildoctor.dns.tracing import TracingResolver
 from maildoctor.dns.zonedata import ZoneSet
 from maildoctor.dns.zoneresolver import ZoneResolver
@@ -292,3 +293,36 @@ def test_sockets_are_renewed_while_questions_keep_coming(server: TestDnsServer) 
     answers, opened, pending = asyncio.run(run())
     assert [a.outcome for a in answers if not a.ok] == [] and pending == 0
     assert opened >= 4000 // USES_PER_SOCKET  # ports kept moving
+
+
+def test_datagrams_the_kernel_has_no_room_for_are_sent_in_order_once_it_has() -> None:
+    """A socket whose send buffer is full keeps the rest of a burst and sends it when writable.
+    (A UNIX datagram pair fills up when its reader falls behind; UDP on loopback hardly ever does.)"""
+
+    async def run() -> tuple[int, bool]:
+        resolver = LiveResolver([Nameserver("127.0.0.1", 53)])
+        resolver._bind_to_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ours.setblocking(False)
+        channel = _Channel(resolver, resolver._servers[0], 0.0, ours)
+        burst = [i.to_bytes(4, "big") * 64 for i in range(2000)]
+        for datagram in burst:
+            channel.send(datagram)
+        held_back = len(channel.backlog)
+        received: list[bytes] = []
+        theirs.setblocking(False)
+        for _ in range(2000):  # bounded: each round reads what arrived, then lets the loop send more
+            while True:
+                try:
+                    received.append(theirs.recv(4096))
+                except BlockingIOError:
+                    break
+            if len(received) == len(burst):
+                break
+            await asyncio.sleep(0.001)
+        channel.close()
+        theirs.close()
+        return held_back, received == burst
+
+    held_back, in_order = asyncio.run(run())
+    assert held_back > 0 and in_order
