@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 from collections.abc import Sequence
@@ -30,8 +31,16 @@ class Provider:
     spf: tuple[str, ...]
     selectors: tuple[str, ...]
 
-    def used_by(self, hosts: list[str]) -> bool:
-        return any(h == s or h.endswith("." + s) for h in hosts for s in self.mx + self.spf)
+    @functools.cached_property
+    def _names(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Its MX and SPF host names, and the same as suffixes of subdomains."""
+        names = self.mx + self.spf
+        return frozenset(names), tuple("." + name for name in names)
+
+    def used_by(self, hosts: Sequence[str]) -> bool:
+        """Whether any of these host names (lower case, no trailing dot) is the provider's or below it."""
+        names, suffixes = self._names
+        return any(h in names or h.endswith(suffixes) for h in hosts)
 
 
 @cache
@@ -45,7 +54,8 @@ def discovery_list(domain: str, hosts: Sequence[str] = ()) -> tuple[list[str], l
     """The selectors to try, and the providers they came from: the generic ones for every domain,
     plus those of each provider the domain's MX hosts or SPF includes (hosts) point at."""
     generic, providers = selector_data()
-    used = [p for p in providers if p.used_by([h.lower().rstrip(".") for h in hosts])]
+    lowered = [h.lower().rstrip(".") for h in hosts]
+    used = [p for p in providers if p.used_by(lowered)]
     selectors = list(generic) + [s.format(domain_dashes=domain.replace(".", "-")) for p in used for s in p.selectors]
     return list(dict.fromkeys(selectors)), [p.name for p in used]
 

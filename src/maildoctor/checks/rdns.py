@@ -3,6 +3,7 @@ names a host, and that host resolving back to the IP (forward-confirmed reverse 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -70,9 +71,12 @@ async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
         raise NotChecked("not applicable: no sending IP given and no MX host address found")
     # Every PTR at once, then every name they give at once; _check_ip then reads the answers from
     # the audit's resolver, which asks each question only once.
-    ips = [ipaddress.ip_address(ip) for ip, _ in targets]
-    ptrs = await ask_all(ctx.dns, [(ip.reverse_pointer, "PTR") for ip in ips])
-    await ask_all(ctx.dns, [(name, "AAAA" if ip.version == 6 else "A") for ip, ptr in zip(ips, ptrs) if ptr.ok for name in _ptr_names(ptr)])
+    addresses = [_address(ip) for ip, _ in targets]
+    ptrs = await ask_all(ctx.dns, [(reverse, "PTR") for _, _, reverse in addresses])
+    await ask_all(
+        ctx.dns,
+        [(name, "AAAA" if ip.version == 6 else "A") for (ip, _, _), ptr in zip(addresses, ptrs) if ptr.ok for name in _ptr_names(ptr)],
+    )
     # in turn, not in tasks: every answer they read is in already
     results = [await _check_ip(ctx, ip, source) for ip, source in targets]
     if len(ctx.facts.rdns_not_checked or ()) == len(targets):
@@ -81,19 +85,19 @@ async def check_reverse_dns(ctx: AuditContext) -> list[Finding]:
 
 
 async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Finding]:
-    ip = ipaddress.ip_address(ip_text)
+    ip, shown, reverse = _address(ip_text)
     domain = ctx.target.domain
-    ptr = await ctx.dns.query(ip.reverse_pointer, "PTR")
+    ptr = await ctx.dns.query(reverse, "PTR")
     if ptr.detail == OUTSIDE_ZONES:
-        ctx.facts.rdns_not_checked = [*(ctx.facts.rdns_not_checked or []), f"{ip}: its reverse zone is not among the zone files"]
-        why = f"{ip} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files"
+        ctx.facts.rdns_not_checked = [*(ctx.facts.rdns_not_checked or []), f"{shown}: its reverse zone is not among the zone files"]
+        why = f"{shown} ({source}): not checked, its reverse zone ({_reverse_zone(ip)}) is not among the zone files"
         if source == SENDING_IP:
             ctx.not_checked_part("rdns", why + " (add that reverse zone file to check its PTR)")
         else:
             ctx.verified("rdns", why)
         return []
     if ptr.outcome.is_temporary:
-        return [lookup_failed("rdns", ptr, f"the PTR record of {ip}")]
+        return [lookup_failed("rdns", ptr, f"the PTR record of {shown}")]
     suggested = f"mail.{domain}"
     if not ptr.ok:
         ipv6_note = (
@@ -104,15 +108,15 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         return [
             make_finding(
                 "rdns.ptr_missing",
-                f"{ip} ({source}) has no reverse DNS (PTR)",
-                f"{ip.reverse_pointer} has no PTR record ({ptr.outcome.value}).{ipv6_note}",
+                f"{shown} ({source}) has no reverse DNS (PTR)",
+                f"{reverse} has no PTR record ({ptr.outcome.value}).{ipv6_note}",
                 evidence=[ptr.describe()],
-                fix=f"Ask the owner of {ip} (your hosting provider or ISP; often a setting in their panel) for a"
-                f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(ip.reverse_pointer, 3600, 'PTR', suggested + '.')}\n"
-                f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', str(ip))}",
+                fix=f"Ask the owner of {shown} (your hosting provider or ISP; often a setting in their panel) for a"
+                f" PTR naming your mail host, and make that name resolve back:\n  {zone_line(reverse, 3600, 'PTR', suggested + '.')}\n"
+                f"  {zone_line(suggested, 3600, 'AAAA' if ip.version == 6 else 'A', shown)}",
                 changes=[
-                    change.add(ip.reverse_pointer, 3600, "PTR", suggested + "."),
-                    change.add(suggested, 3600, "AAAA" if ip.version == 6 else "A", str(ip)),
+                    change.add(reverse, 3600, "PTR", suggested + "."),
+                    change.add(suggested, 3600, "AAAA" if ip.version == 6 else "A", shown),
                     *_sending_as(suggested, ip),
                 ],
             )
@@ -123,7 +127,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         findings.append(
             make_finding(
                 "rdns.multiple_ptr",
-                f"{ip} has {len(names)} PTR records",
+                f"{shown} has {len(names)} PTR records",
                 f"Receivers pick one of {', '.join(names)} and may compare the wrong one with your HELO name.",
                 evidence=[ptr.describe()],
                 fix=f"Keep one PTR, the name your server uses in HELO (e.g. {names[0]}).",
@@ -134,7 +138,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
     confirmed = [n for n, f in zip(names, forwards) if ip in f.ip_objects]
     for name, forward in zip(names, forwards):
         back = "resolves back to it" if name in confirmed else f"resolves to {', '.join(forward.addresses()) or forward.outcome.value}"
-        ctx.verified("rdns", f"{ip} ({source}): PTR {name}, which {back}")
+        ctx.verified("rdns", f"{shown} ({source}): PTR {name}, which {back}")
     failed = [f for f in forwards if f.outcome.is_temporary]
     if not confirmed and failed:
         findings.append(lookup_failed("rdns", failed[0], f"the address of {names[0]}"))
@@ -142,14 +146,14 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         findings.append(
             make_finding(
                 "rdns.fcrdns_mismatch",
-                f"The PTR of {ip} ({names[0]}) does not resolve back to it",
-                f"{ip} points to {names[0]}, but {names[0]} resolves to "
+                f"The PTR of {shown} ({names[0]}) does not resolve back to it",
+                f"{shown} points to {names[0]}, but {names[0]} resolves to "
                 f"{', '.join(forwards[0].addresses()) or 'nothing (' + forwards[0].outcome.value + ')'}."
                 " Receivers check that both directions agree (forward-confirmed reverse DNS, 'iprev');"
                 " when they do not, the PTR counts as missing.",
                 evidence=[ptr.describe()] + [f.describe() for f in forwards],
-                fix=f"Add the address to the name, or change the PTR to a name that has it:\n  {zone_line(names[0], 3600, rdtype, str(ip))}",
-                changes=[change.add(names[0], 3600, rdtype, str(ip))],
+                fix=f"Add the address to the name, or change the PTR to a name that has it:\n  {zone_line(names[0], 3600, rdtype, shown)}",
+                changes=[change.add(names[0], 3600, rdtype, shown)],
             )
         )
     name = (confirmed or names)[0]
@@ -157,11 +161,11 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         findings.append(
             make_finding(
                 "rdns.generic_ptr",
-                f"The PTR of {ip} looks generic: {name}",
+                f"The PTR of {shown} looks generic: {name}",
                 "Names built from the address or with words like dyn, dsl, pool or client are what ISPs give"
                 " to end-user ranges. Spam filters score them as 'dynamic IP' and some receivers refuse them.",
                 evidence=[ptr.describe()],
-                fix=f"Ask the owner of {ip} to set the PTR to your mail host's name (e.g. {suggested}), with a matching A/AAAA.",
+                fix=f"Ask the owner of {shown} to set the PTR to your mail host's name (e.g. {suggested}), with a matching A/AAAA.",
                 changes=list(_sending_as(suggested, ip)),
             )
         )
@@ -171,7 +175,7 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
         findings.append(
             make_finding(
                 "rdns.unrelated_domain",
-                f"The PTR of {ip} is in another domain: {name}",
+                f"The PTR of {shown} is in another domain: {name}",
                 f"{name} is not in {domain} nor in the MX hosts' domains. That is normal on shared hosting,"
                 " but a name in your own domain is a stronger signal to receivers.",
                 evidence=[ptr.describe()],
@@ -179,6 +183,14 @@ async def _check_ip(ctx: AuditContext, ip_text: str, source: str) -> list[Findin
             )
         )
     return findings
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, str, str]:
+    """An address, as written in reports, and its reverse-DNS name: worked out once per address
+    (the ipaddress module writes an IPv6 address or its reverse name in microseconds, each time)."""
+    ip = ipaddress.ip_address(text)
+    return ip, str(ip), ip.reverse_pointer
 
 
 def _reverse_zone(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

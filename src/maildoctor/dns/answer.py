@@ -193,7 +193,7 @@ class QueryRecord:
             "name": answer.name,
             "type": answer.rdtype,
             "outcome": _OUTCOME_TEXT[answer.outcome],
-            "records": list(answer.record_texts),
+            "records": list(answer.record_texts) if answer.records else [],  # most questions of an audit have none
             "cnames": list(answer.cnames),
             "ms": round(self.ms, 2),
         }

@@ -9,6 +9,7 @@ we asked, so a reply to another question is never taken for ours.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import struct
@@ -197,6 +198,12 @@ def _data(wire: bytes, kind: int, start: int, end: int) -> Data:
         return dns.rdata.from_wire_parser(dns.rdataclass.IN, dns.rdatatype.RdataType.make(kind), parser)
 
 
+@functools.lru_cache(maxsize=256)
+def _question_tail(rdtype: int) -> bytes:
+    """The root label, QTYPE and QCLASS=IN that end a question section (a few types are asked)."""
+    return b"\x00" + struct.pack("!HH", rdtype, 1)
+
+
 class Question:
     """A question in wire form, built once per query: its bytes go out in the query and are
     compared with the reply's question section, so a name is parsed only when records need it."""
@@ -207,7 +214,7 @@ class Question:
         self.labels = labels  # lower case, without the root label
         self.rdtype = rdtype
         # QNAME QTYPE QCLASS=IN, as in the query
-        self.section = b"".join([_LENGTH[len(label)] + label for label in labels]) + b"\x00" + struct.pack("!HH", rdtype, 1)
+        self.section = b"".join([_LENGTH[len(label)] + label for label in labels]) + _question_tail(rdtype)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Question) and (self.labels, self.rdtype) == (other.labels, other.rdtype)
