@@ -8,7 +8,7 @@ import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import dns.name
 import dns.rdata
@@ -175,10 +175,9 @@ def rdtype_of(rdtype: str) -> dns.rdatatype.RdataType:
     return dns.rdatatype.from_text(rdtype.upper())
 
 
-@quick_init
-@dataclass(frozen=True)
-class QueryRecord:
-    """One DNS question as evidence: what was asked, what came back, how long it took.
+class QueryRecord(NamedTuple):
+    """One DNS question as evidence: what was asked, what came back, how long it took (a tuple:
+    one is made per question).
 
     The answer is rendered as text only when a report asks for it: most questions of a busy
     service are never shown.

@@ -73,20 +73,19 @@ class TracingResolver:
     async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
         """As query() for each, with the questions not yet asked sent to the inner resolver as one
         batch. Each is traced with the time the batch took."""
+        known = self._answers
         keys = [(normalize_name(name), rdtype.upper()) for name, rdtype in questions]
-        found: dict[Key, Answer] = {}
-        waiting: dict[Key, asyncio.Future[Answer]] = {}  # asked by another caller, not answered yet
         to_ask: list[Key] = []
+        waiting: list[asyncio.Future[Answer]] = []  # questions asked by another caller, not answered yet
         for key in dict.fromkeys(keys):
-            known = self._answers.get(key)
-            if isinstance(known, Answer):
-                found[key] = known
-            elif known is not None:  # join now: the answer may come while this batch is out
-                waiting[key] = asyncio.get_running_loop().create_future()
-                known.append(waiting[key])
-            else:
-                self._answers[key] = []
+            entry = known.get(key)
+            if entry is None:
+                known[key] = []
                 to_ask.append(key)
+            elif entry.__class__ is list:  # join now: the answer may come while this batch is out
+                waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+                entry.append(waiter)
+                waiting.append(waiter)
         if to_ask:
             started = time.perf_counter()
             try:
@@ -97,13 +96,14 @@ class TracingResolver:
             ms = (time.perf_counter() - started) * 1000
             for key, answer in zip(to_ask, answers):
                 self._answered(key, answer, ms)
-                found[key] = answer
-        for key, waiter in waiting.items():
-            found[key] = await waiter
-        answers = [found[key] for key in keys]
-        if any(a.outcome in TEMPORARY for a in answers):
-            note_failures(answers)
-        return answers
+        for waiter in waiting:
+            await waiter  # the answer is in `known` once the other caller has it; its failure is ours
+        found: list[Answer] = [known[key] for key in keys]  # type: ignore[misc]
+        for answer in found:
+            if answer.outcome in TEMPORARY:
+                note_failures(found)
+                break
+        return found
 
     def _answered(self, key: Key, answer: Answer, ms: float) -> None:
         waiters = self._answers[key]
