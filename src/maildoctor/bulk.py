@@ -16,7 +16,7 @@ import orjson
 
 from maildoctor import aio
 from maildoctor.dns.answer import Resolver
-from maildoctor.engine import CHECK_BUDGET, run_audit
+from maildoctor.engine import CHECK_BUDGET, load_data, run_audit
 from maildoctor.findings import Report, crashed_report
 from maildoctor.render.json import document
 from maildoctor.target import Target
@@ -178,6 +178,9 @@ def audit_many_processes(
     database URL, already migrated), for the DKIM selectors they have shown. The workers start
     now, not at the first read: before the caller starts threads of its own (a progress bar)."""
     context = _worker_context()
+    if context.get_start_method() == "fork":  # what the workers inherit, they need not do again each
+        load_data()
+        aio.tune_garbage_collector()
     out: Any = context.Queue(maxsize=1000)
     shares = [domains[i::jobs] for i in range(jobs)]
     workers = [

@@ -16,7 +16,10 @@ from typing import Any
 
 import maildoctor.checks  # noqa: F401  (importing the package registers every area's checks)
 from maildoctor import findings as findings_module
+from maildoctor.checks.dkim import selector_data
+from maildoctor.checks.dnsbl import shipped_catalog
 from maildoctor.checks.registry import REGISTRY, AuditContext, CheckContext, CheckSpec, NotChecked
+from maildoctor.dmarc.orgdomain import organizational_domain
 from maildoctor.dns.answer import Answer, Resolver
 from maildoctor.dns.tracing import TracingResolver, failures_seen
 from maildoctor.findings import (
@@ -58,6 +61,16 @@ IMPLIED_BY_NXDOMAIN = frozenset(
 
 def load_checks() -> list[CheckSpec]:
     return REGISTRY  # filled as maildoctor.checks imported each area's module
+
+
+def load_data() -> None:
+    """Read now the data every audit reads on first use (the finding catalog, the blocklists, the
+    DKIM selectors, the Public Suffix List): worker processes forked after this share it, where
+    each would otherwise read it again (the Public Suffix List alone is 0.2 s of CPU)."""
+    findings_module.area_order()
+    shipped_catalog()
+    selector_data()
+    organizational_domain("example.com")
 
 
 async def run_audit(
