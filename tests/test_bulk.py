@@ -46,3 +46,41 @@ def test_workers_are_forked_from_a_single_threaded_parent_and_come_from_a_fork_s
     finished = list(audit_many_processes(domains, ResolverSpec((dns_server.address,), (), 1.0), 2, 10))
     assert sorted(f.target for f in finished) == sorted(domains)
     assert {f.target: f.findings for f in finished}["good.test"] == 0
+
+
+def test_workers_take_the_domains_chunk_by_chunk_and_audit_each_exactly_once(dns_server: TestDnsServer) -> None:
+    """Workers take chunks from a shared counter as they are ready: a count that is no multiple of
+    the chunk size nor of the workers loses none and doubles none."""
+    from collections import Counter
+
+    from maildoctor.bulk import CHUNK, audit_many_processes
+    from maildoctor.dns.spec import ResolverSpec
+
+    names = ["good.test", "dmarcnone.test", "mxdup.test", "spfok.test", "nxdomain-here.test"]
+    domains = [names[i % len(names)] for i in range(3 * CHUNK + 7)]
+    finished = list(audit_many_processes(domains, ResolverSpec((dns_server.address,), (), 1.0), 3, 5))
+    assert Counter(f.target for f in finished) == Counter(domains)
+
+
+def test_a_worker_killed_mid_run_leaves_its_domains_as_crashed_audits_not_a_hang(dns_server: TestDnsServer) -> None:
+    """Killed (here with SIGKILL, as the kernel's out-of-memory killer does), a worker never says it
+    is done: the run still ends, and every domain it had not reported is a crashed audit."""
+    import multiprocessing
+    import os
+    import signal
+    from collections import Counter
+
+    from maildoctor.bulk import audit_many_processes
+    from maildoctor.dns.spec import ResolverSpec
+
+    dns_server.faults.delay = 0.05  # every answer late: the run lasts long enough to kill a worker in it
+    domains = [f"{name}" for name in ("good.test", "spfok.test", "mxdup.test") for _ in range(20)]
+    finished = []
+    for done in audit_many_processes(domains, ResolverSpec((dns_server.address,), (), 1.0), 2, 2):
+        if not finished:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        finished.append(done)
+    assert Counter(f.target for f in finished) == Counter(domains)
+    crashed = [f for f in finished if f.worst is not None and f.worst[1] == "engine.check_crashed"]
+    assert crashed and all("stopped" in f.line for f in crashed)

@@ -5,8 +5,10 @@ measured: for distinct domains it cost more CPU than it saved.)"""
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import json
+import queue
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -108,6 +110,8 @@ def json_line(data: dict[str, Any]) -> str:
 # A worker sends its finished audits to the command a few at a time: each send wakes the queue's
 # feeder thread, which then takes the interpreter from the worker's event loop.
 SEND_BATCH = 32
+CHUNK = 16  # domains a worker takes at a time
+WORKER_CHECK_SECONDS = 1.0  # how often a wait for the workers' results looks whether they are still alive
 SEND_INTERVAL = 0.2  # seconds: a slow run still shows its progress
 
 # A forked worker starts in milliseconds. Measured on two cores (bench/audit.py): two workers audit
@@ -120,8 +124,21 @@ def workers_for(domains: int, cores: int) -> int:
     return max(1, min(cores, domains // DOMAINS_PER_WORKER))
 
 
+def _taken(domains: list[str], next_start: Any) -> Iterator[str]:
+    """The domains a worker audits: chunk after chunk, each taken from the shared counter when the
+    worker is ready for more, so that workers slowed by others (the name server on their core)
+    take fewer and all finish together; with fixed shares the last of a run went on one core."""
+    while True:
+        with next_start.get_lock():
+            start = next_start.value
+            next_start.value = start + CHUNK
+        if start >= len(domains):
+            return
+        yield from domains[start : start + CHUNK]
+
+
 def _audit_in_child(
-    domains: list[str], spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None, database: str | None
+    domains: list[str], next_start: Any, spec: Any, concurrency: int, out: Any, probe: bool, cafile: str | None, database: str | None
 ) -> None:
     async def run() -> None:
         resolver = spec.build()
@@ -133,7 +150,7 @@ def _audit_in_child(
 
             engine = connect(database)
             selectors = functools.partial(selectors_seen, engine)
-        targets = (Target(domain=d, probe=probe, cafile=cafile) for d in domains)
+        targets = (Target(domain=d, probe=probe, cafile=cafile) for d in _taken(domains, next_start))
         batch: list[Finished] = []
         sent = time.monotonic()
         try:
@@ -182,27 +199,48 @@ def audit_many_processes(
         load_data()
         aio.tune_garbage_collector()
     out: Any = context.Queue(maxsize=1000)
-    shares = [domains[i::jobs] for i in range(jobs)]
+    next_start = context.Value("q", 0)  # the first domain not yet taken by a worker
     workers = [
-        context.Process(target=_audit_in_child, args=(share, spec, concurrency, out, probe, cafile, database), daemon=True)
-        for share in shares
-        if share
+        context.Process(target=_audit_in_child, args=(domains, next_start, spec, concurrency, out, probe, cafile, database), daemon=True)
+        for _ in range(min(jobs, (len(domains) + CHUNK - 1) // CHUNK))
     ]
     for worker in workers:
         worker.start()
-    return _collect(out, workers)
+    return _collect(out, workers, domains, next_start)
 
 
-def _collect(out: Any, workers: list[Any]) -> Iterator[Finished]:
+def _collect(out: Any, workers: list[Any], domains: list[str], shared: Any) -> Iterator[Finished]:
+    """The workers' audits as they come. A worker that dies without saying it is done (killed, out
+    of memory) ends the wait once the others are done too: each domain with no report is then a
+    crashed audit, never a silent gap. shared: what the workers were given that must outlive
+    their start (a fork server's children open the shared counter's lock after we return)."""
     running = len(workers)
+    reported: collections.Counter[str] = collections.Counter()
     try:
         while running:
-            item = out.get()
+            try:
+                item = out.get(timeout=WORKER_CHECK_SECONDS)
+            except queue.Empty:
+                if any(worker.is_alive() for worker in workers):
+                    continue
+                try:  # all have exited: what the last of them sent may still be on its way
+                    item = out.get(timeout=WORKER_CHECK_SECONDS)
+                except queue.Empty:
+                    break
             if item is None:
                 running -= 1
-            else:
-                yield from item
+                continue
+            for done in item:
+                reported[done.target] += 1
+                yield done
+        if running:
+            codes = ", ".join(str(worker.exitcode) for worker in workers if worker.exitcode)
+            died = RuntimeError(f"the worker process auditing it stopped (exit status {codes or 'unknown'})")
+            for domain, count in (collections.Counter(domains) - reported).items():
+                for _ in range(count):
+                    yield Finished.of(crashed_report(domain, "domain", "audit", died))
     finally:
+        del shared
         for worker in workers:
             worker.join(5)
             if worker.is_alive():
