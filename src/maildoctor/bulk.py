@@ -110,9 +110,9 @@ def json_line(data: dict[str, Any]) -> str:
 # A worker sends its finished audits to the command a few at a time: each send wakes the queue's
 # feeder thread, which then takes the interpreter from the worker's event loop.
 SEND_BATCH = 32
+SEND_INTERVAL = 0.2  # seconds: a slow run still shows its progress
 CHUNK = 16  # domains a worker takes at a time
 WORKER_CHECK_SECONDS = 1.0  # how often a wait for the workers' results looks whether they are still alive
-SEND_INTERVAL = 0.2  # seconds: a slow run still shows its progress
 
 # A forked worker starts in milliseconds. Measured on two cores (bench/audit.py): two workers audit
 # 50 domains 30-80% faster than one process, 100 domains 80% faster.
@@ -195,9 +195,8 @@ def audit_many_processes(
     database URL, already migrated), for the DKIM selectors they have shown. The workers start
     now, not at the first read: before the caller starts threads of its own (a progress bar)."""
     context = _worker_context()
-    if context.get_start_method() == "fork":  # what the workers inherit, they need not do again each
+    if context.get_start_method() == "fork":  # what the workers inherit, they need not read again each
         load_data()
-        aio.tune_garbage_collector()
     out: Any = context.Queue(maxsize=1000)
     next_start = context.Value("q", 0)  # the first domain not yet taken by a worker
     workers = [

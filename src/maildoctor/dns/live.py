@@ -194,9 +194,9 @@ class _InFlight:
 
 class _Channel:
     """One UDP socket bound to a random port and connected to one name server, read by the loop
-    whenever it is readable: every datagram waiting is read in one wake-up (the loop's datagram
-    transport cost a Python call, an address tuple and a wake-up per datagram, and twice the CPU
-    of the rest of a question)."""
+    whenever it is readable, every datagram waiting in one wake-up. (With uvloop's datagram
+    transport, sending a loop turn's questions from its end left the loop idle half the time:
+    157 against 331 domains/s in one process; each datagram also cost a Python call there.)"""
 
     __slots__ = ("owner", "server", "host", "port", "sock", "fileno", "pending", "uses", "born", "retired", "backlog", "closed")
 
