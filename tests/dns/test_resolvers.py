@@ -3,6 +3,7 @@
 import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,6 +152,50 @@ def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsSer
     finally:
         server.faults.by_name.clear()
     assert all(a.ok for a in answers) and 0 < peak <= 3 and left == 0
+
+
+def test_a_batch_that_finds_the_bound_full_waits_as_one_without_a_task_per_question(server: TestDnsServer) -> None:
+    slow_names = [f"slow{i}.wild.res.test" for i in range(8)]
+    for name in slow_names:
+        server.faults.set(name, "timeout")
+
+    async def run() -> tuple[list[Answer], list[Answer], int, int, int]:
+        resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.3, attempts=1, max_in_flight=10)
+        loop = asyncio.get_running_loop()
+        tasks = 0
+
+        def counting(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            nonlocal tasks
+            tasks += 1
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            for _ in range(300):
+                peak = max(peak, resolver.pending)
+                await asyncio.sleep(0.002)
+
+        watcher = asyncio.ensure_future(watch())
+        slow = asyncio.ensure_future(resolver.query_many([(name, "TXT") for name in slow_names]))
+        await asyncio.sleep(0.02)  # 8 of 10 places taken until the slow ones time out
+        loop.set_task_factory(counting)
+        batch = await resolver.query_many([(f"b{i}.wild.res.test", "TXT") for i in range(5)])
+        loop.set_task_factory(None)
+        waited = await slow
+        watcher.cancel()
+        left = resolver._in_flight
+        resolver.close()
+        return batch, waited, tasks, peak, left
+
+    try:
+        batch, waited, tasks, peak, left = asyncio.run(run())
+    finally:
+        server.faults.by_name.clear()
+    assert all(a.ok for a in batch) and len(batch) == 5
+    assert [a.outcome for a in waited] == [Outcome.TIMEOUT] * 8  # the batch went out only once they gave up
+    assert tasks == 0 and 0 < peak <= 10 and left == 0
 
 
 @pytest.mark.parametrize(

@@ -358,7 +358,7 @@ class LiveResolver:
         self._servers: list[_Server] = []
         self._max_in_flight = max_in_flight
         self._in_flight = 0
-        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waiting: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()  # (turn, places wanted)
         # Every question has the same timeout, so deadlines come in the order questions were sent:
         # one sweep every SWEEP seconds pops what is overdue (a timer per question cost 5% of it).
         self._deadlines: collections.deque[_InFlight] = collections.deque()
@@ -395,30 +395,40 @@ class LiveResolver:
         """Questions on the wire now."""
         return sum(len(c.pending) for server in self._servers for c in server.pool if c is not None)
 
-    async def _slot(self) -> None:
-        """One of max_in_flight places for a question. A plain counter while there is room (an
-        asyncio.Semaphore cost more than the rest of a question's bookkeeping); a queue when full,
-        where a finished question hands its place to the next."""
-        if self._in_flight < self._max_in_flight:
-            self._in_flight += 1
+    async def _places(self, count: int) -> None:
+        """count of the max_in_flight places for questions (count <= max_in_flight). A plain counter
+        while there is room (an asyncio.Semaphore cost more than the rest of a question's
+        bookkeeping); when full, a queue in which a batch waits as one, first come first served, for
+        the places finished questions hand on."""
+        waiting = self._waiting
+        while waiting and waiting[0][0].done():  # cancelled while waiting
+            waiting.popleft()
+        if not waiting and self._in_flight + count <= self._max_in_flight:
+            self._in_flight += count
             return
         assert self._loop is not None
         turn: asyncio.Future[None] = self._loop.create_future()
-        self._waiting.append(turn)
+        waiting.append((turn, count))
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
-                self._free_slot()  # handed a place just as we were cancelled: pass it on
+                self._free(count)  # handed places just as we were cancelled: pass them on
             raise
 
-    def _free_slot(self) -> None:
-        while self._waiting:
-            turn = self._waiting.popleft()
-            if not turn.done():
+    def _free(self, count: int) -> None:
+        self._in_flight -= count
+        waiting = self._waiting
+        while waiting:
+            turn, wanted = waiting[0]
+            if turn.done():
+                waiting.popleft()
+            elif self._in_flight + wanted <= self._max_in_flight:
+                waiting.popleft()
+                self._in_flight += wanted
                 turn.set_result(None)
+            else:
                 return
-        self._in_flight -= 1
 
     def _unreachable(self, server: _Server, exc: OSError) -> None:
         """The kernel reported an ICMP error for a socket of this server. Every question out to it
@@ -465,10 +475,10 @@ class LiveResolver:
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         self._bind_to_running_loop()
-        if self._in_flight < self._max_in_flight:  # the usual case, without a coroutine to await
+        if not self._waiting and self._in_flight < self._max_in_flight:  # the usual case, without a coroutine to await
             self._in_flight += 1
         else:
-            await self._slot()
+            await self._places(1)
         last = None
         try:
             for attempt in range(self.attempts):
@@ -478,7 +488,7 @@ class LiveResolver:
                     return last
                 self.retries += 1
         finally:
-            self._free_slot()
+            self._free(1)
         return last or Answer(asked, rdtype.upper(), Outcome.TIMEOUT, detail="no answer")
 
     async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
@@ -493,13 +503,16 @@ class LiveResolver:
             except (dns.exception.DNSException, ValueError) as exc:
                 answers[index] = Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         self._bind_to_running_loop()
-        if self._in_flight + len(asking) > self._max_in_flight:  # no room for the batch: queue each question
+        taken = len(asking)
+        if taken > self._max_in_flight:  # more than may ever be out at once: each question queues on its own
             found = await asyncio.gather(*(self.query(*questions[item.index]) for item in asking))
             for item, answer in zip(asking, found):
                 answers[item.index] = answer
             return answers  # type: ignore[return-value]
-        taken = len(asking)
-        self._in_flight += taken
+        if not self._waiting and self._in_flight + taken <= self._max_in_flight:
+            self._in_flight += taken
+        else:  # the batch waits for room as one (a task per question cost more than its answer)
+            await self._places(taken)
         try:
             for attempt in range(self.attempts):
                 if not asking:
@@ -514,8 +527,7 @@ class LiveResolver:
                 self.retries += len(again)
                 asking = again
         finally:
-            for _ in range(taken):
-                self._free_slot()
+            self._free(taken)
         return answers  # type: ignore[return-value]
 
     async def _ask_many(self, server: _Server, asking: list[_Asked], edns: bool | None = None) -> list[Answer]:
