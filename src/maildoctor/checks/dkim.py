@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import itertools
 import json
 from collections.abc import Sequence
@@ -11,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from maildoctor.aio import concurrently
 from maildoctor.checks.common import lookup_failed, quote_txt, zone_line
 from maildoctor.checks.facts import DkimDiscovery, DkimKey
 from maildoctor.checks.mx import mx_records
@@ -31,17 +30,6 @@ class Provider:
     spf: tuple[str, ...]
     selectors: tuple[str, ...]
 
-    @functools.cached_property
-    def _names(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """Its MX and SPF host names, and the same as suffixes of subdomains."""
-        names = self.mx + self.spf
-        return frozenset(names), tuple("." + name for name in names)
-
-    def used_by(self, hosts: Sequence[str]) -> bool:
-        """Whether any of these host names (lower case, no trailing dot) is the provider's or below it."""
-        names, suffixes = self._names
-        return any(h in names or h.endswith(suffixes) for h in hosts)
-
 
 @cache
 def selector_data() -> tuple[tuple[str, ...], tuple[Provider, ...]]:
@@ -50,12 +38,28 @@ def selector_data() -> tuple[tuple[str, ...], tuple[Provider, ...]]:
     return tuple(data["generic"]), providers
 
 
+@cache
+def _providers_by_host() -> dict[str, tuple[int, ...]]:
+    """Each MX or SPF host name of a provider (lower case, no trailing dot): the providers' places."""
+    places: dict[str, list[int]] = {}
+    for i, provider in enumerate(selector_data()[1]):
+        for name in dict.fromkeys(provider.mx + provider.spf):
+            places.setdefault(name, []).append(i)
+    return {name: tuple(found) for name, found in places.items()}
+
+
 def discovery_list(domain: str, hosts: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """The selectors to try, and the providers they came from: the generic ones for every domain,
     plus those of each provider the domain's MX hosts or SPF includes (hosts) point at."""
     generic, providers = selector_data()
-    lowered = [h.lower().rstrip(".") for h in hosts]
-    used = [p for p in providers if p.used_by(lowered)]
+    by_host = _providers_by_host()
+    found: set[int] = set()
+    for host in hosts:  # the host and each domain above it, looked up among the providers' names
+        name = host.lower().rstrip(".")
+        while name:
+            found.update(by_host.get(name, ()))
+            name = name.partition(".")[2]
+    used = [p for i, p in enumerate(providers) if i in found]
     selectors = list(generic) + [s.format(domain_dashes=domain.replace(".", "-")) for p in used for s in p.selectors]
     return list(dict.fromkeys(selectors)), [p.name for p in used]
 
@@ -82,7 +86,7 @@ async def selector_results(ctx: AuditContext) -> list[SelectorResult]:
         domain = ctx.target.domain
         given = list(dict.fromkeys(s.lower() for s in ctx.target.dkim_selectors))
         known = [s for s in dict.fromkeys(s.lower() for s in ctx.target.known_selectors) if s not in given]
-        parent, mx, tree = await asyncio.gather(ctx.dns.query(f"_domainkey.{domain}", "TXT"), mx_records(ctx), spf_tree(ctx))
+        parent, mx, tree = await concurrently(ctx.dns.query(f"_domainkey.{domain}", "TXT"), mx_records(ctx), spf_tree(ctx))
         hosts = [h for _, h in mx.mx_hosts] + [node.domain for node in tree.walk()]  # whose providers' selectors to try
         candidates, providers = discovery_list(domain, hosts)
         ctx.facts.dkim_discovery = DkimDiscovery(providers, candidates)

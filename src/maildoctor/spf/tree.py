@@ -4,11 +4,11 @@ address ranges each branch authorizes."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
 from dataclasses import dataclass, field
 
+from maildoctor.aio import concurrently
 from maildoctor.dns.answer import Answer, Outcome, Resolver, ask_all
 from maildoctor.records.spf import SpfRecord, is_spf_record, parse_spf
 
@@ -125,7 +125,7 @@ async def build_tree(resolver: Resolver, domain: str, via: str = "", path: tuple
             node.unresolved.append(redirect.text)
         else:
             branches.append(build_tree(resolver, redirect.value.text.rstrip("."), redirect.text, inner_path))
-    results = await asyncio.gather(*branches, *resolutions)
+    results = await concurrently(*branches, *resolutions)
     node.children = [r for r in results[: len(branches)] if isinstance(r, SpfNode)]
     return node
 
