@@ -2,7 +2,7 @@
 # Each creates .venv and installs what it needs, Debian packages included.
 # The venv is made from Debian's CPython when it is 3.11 or newer: Debian builds it with
 # profile-guided and link-time optimisation, the interpreter linked into the program, and audits
-# run 15% faster on it than on a build without them (pyenv's default; bench/audit.py, README).
+# run 10-15% faster on it than on a build without them (pyenv's default; bench/audit.py, README).
 # Any other python3 otherwise; PYTHON=... chooses.
 DEBIAN_PYTHON := $(shell /usr/bin/python3 -c 'import sys; print(sys.version_info >= (3, 11))' 2>/dev/null)
 PYTHON ?= $(if $(filter True,$(DEBIAN_PYTHON)),/usr/bin/python3,python3)

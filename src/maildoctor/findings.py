@@ -246,14 +246,12 @@ def area_results(runs: list[CheckRun], findings: list[Finding], verified: dict[s
     for area in sorted(areas, key=lambda a: order.get(a, len(order))):
         mine = runs_of.get(area, [])
         if area not in problems and len(mine) == 1 and mine[0].state == RAN:  # most areas: one check, which ran
-            out.append(AreaResult(area, PASS, _titles(notes[area]) if area in notes else "", round(lost.get(area, 0.0), 1), tuple(verified.get(area, ()))))
-            continue
-        incomplete = [r for r in mine if r.state in INCOMPLETE_STATES]
-        if area in problems:
+            state, reason = PASS, _titles(notes[area]) if area in notes else ""
+        elif area in problems:
             state, reason = FAIL, _titles(problems[area])
-            if incomplete:
+            if incomplete := [r for r in mine if r.state in INCOMPLETE_STATES]:
                 reason += "; not checked to the end: " + "; ".join(dict.fromkeys(r.reason for r in incomplete))
-        elif incomplete:
+        elif incomplete := [r for r in mine if r.state in INCOMPLETE_STATES]:
             state, reason = UNAVAILABLE, "; ".join(dict.fromkeys(r.reason for r in incomplete))
         elif mine and all(r.state == SKIPPED for r in mine):
             state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine))

@@ -124,28 +124,33 @@ def test_many_questions_in_flight_leave_from_many_random_ports_and_ids(server: T
     assert len(ids) > 290  # 16 random bits each: a handful of collisions at most
 
 
+class _PeakWatch:
+    """The most questions a resolver had on the wire, looked at every 2 ms (looks times at most)."""
+
+    def __init__(self, resolver: LiveResolver, looks: int) -> None:
+        self.peak = 0
+        self.task = asyncio.ensure_future(self._watch(resolver, looks))
+
+    async def _watch(self, resolver: LiveResolver, looks: int) -> None:
+        for _ in range(looks):
+            self.peak = max(self.peak, resolver.pending)
+            await asyncio.sleep(0.002)
+
+
 def test_questions_beyond_the_in_flight_bound_wait_their_turn(server: TestDnsServer) -> None:
     server.faults.set("slow.wild.res.test", "timeout")
 
     async def run() -> tuple[list[Answer], int, int]:
         resolver = LiveResolver([Nameserver.parse(server.address)], timeout=0.3, attempts=1, max_in_flight=3)
-        peak = 0
-
-        async def watch() -> None:
-            nonlocal peak
-            for _ in range(200):
-                peak = max(peak, resolver.pending)
-                await asyncio.sleep(0.002)
-
-        watcher = asyncio.ensure_future(watch())
+        watcher = _PeakWatch(resolver, looks=200)
         stuck = asyncio.ensure_future(resolver.query("slow.wild.res.test", "TXT"))  # holds a place, then is cancelled
         await asyncio.sleep(0.05)
         stuck.cancel()
         answers = await asyncio.gather(*(resolver.query(f"n{i}.wild.res.test", "TXT") for i in range(40)))
-        watcher.cancel()
+        watcher.task.cancel()
         left = resolver._in_flight
         resolver.close()
-        return answers, peak, left
+        return answers, watcher.peak, left
 
     try:
         answers, peak, left = asyncio.run(run())
@@ -169,25 +174,17 @@ def test_a_batch_that_finds_the_bound_full_waits_as_one_without_a_task_per_quest
             tasks += 1
             return asyncio.Task(coro, loop=loop, **kwargs)
 
-        peak = 0
-
-        async def watch() -> None:
-            nonlocal peak
-            for _ in range(300):
-                peak = max(peak, resolver.pending)
-                await asyncio.sleep(0.002)
-
-        watcher = asyncio.ensure_future(watch())
+        watcher = _PeakWatch(resolver, looks=300)
         slow = asyncio.ensure_future(resolver.query_many([(name, "TXT") for name in slow_names]))
         await asyncio.sleep(0.02)  # 8 of 10 places taken until the slow ones time out
         loop.set_task_factory(counting)
         batch = await resolver.query_many([(f"b{i}.wild.res.test", "TXT") for i in range(5)])
         loop.set_task_factory(None)
         waited = await slow
-        watcher.cancel()
+        watcher.task.cancel()
         left = resolver._in_flight
         resolver.close()
-        return batch, waited, tasks, peak, left
+        return batch, waited, tasks, watcher.peak, left
 
     try:
         batch, waited, tasks, peak, left = asyncio.run(run())
