@@ -247,20 +247,27 @@ def area_results(runs: list[CheckRun], findings: list[Finding], verified: dict[s
         mine = runs_of.get(area, [])
         if area not in problems and len(mine) == 1 and mine[0].state == RAN:  # most areas: one check, which ran
             state, reason = PASS, _titles(notes[area]) if area in notes else ""
-        elif area in problems:
-            state, reason = FAIL, _titles(problems[area])
-            if incomplete := [r for r in mine if r.state in INCOMPLETE_STATES]:
-                reason += "; not checked to the end: " + "; ".join(dict.fromkeys(r.reason for r in incomplete))
-        elif incomplete := [r for r in mine if r.state in INCOMPLETE_STATES]:
-            state, reason = UNAVAILABLE, "; ".join(dict.fromkeys(r.reason for r in incomplete))
-        elif mine and all(r.state == SKIPPED for r in mine):
-            state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine))
-        elif any(r.state == PARTIAL for r in mine):
-            state, reason = NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine if r.state == PARTIAL))
-        else:  # a pass may still carry notices: said, and their points shown
-            state, reason = PASS, _titles(notes.get(area, []))
+        else:
+            state, reason = _area_state(mine, problems.get(area), notes.get(area, []))
         out.append(AreaResult(area, state, reason, round(lost.get(area, 0.0), 1), tuple(verified.get(area, ()))))
     return out
+
+
+def _area_state(mine: list[CheckRun], problems: list[Finding] | None, notes: list[Finding]) -> tuple[str, str]:
+    """An area's state and why, from its check runs and the problems and notices found there."""
+    incomplete = [r for r in mine if r.state in INCOMPLETE_STATES]
+    if problems:
+        reason = _titles(problems)
+        if incomplete:
+            reason += "; not checked to the end: " + "; ".join(dict.fromkeys(r.reason for r in incomplete))
+        return FAIL, reason
+    if incomplete:
+        return UNAVAILABLE, "; ".join(dict.fromkeys(r.reason for r in incomplete))
+    if mine and all(r.state == SKIPPED for r in mine):
+        return NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine))
+    if any(r.state == PARTIAL for r in mine):
+        return NOT_CHECKED, "; ".join(dict.fromkeys(r.reason for r in mine if r.state == PARTIAL))
+    return PASS, _titles(notes)  # a pass may still carry notices: said, and their points shown
 
 
 def fold_under(findings: list[Finding], cause_id: str, implied: frozenset[str]) -> list[Finding]:

@@ -395,20 +395,23 @@ class LiveResolver:
         """Questions on the wire now."""
         return sum(len(c.pending) for server in self._servers for c in server.pool if c is not None)
 
-    async def _places(self, count: int) -> None:
-        """count of the max_in_flight places for questions (count <= max_in_flight). A plain counter
-        while there is room (an asyncio.Semaphore cost more than the rest of a question's
-        bookkeeping); when full, a queue in which a batch waits as one, first come first served, for
-        the places finished questions hand on."""
+    def _take(self, count: int) -> bool:
+        """count of the max_in_flight places for questions, if they are free now and nobody waits
+        for places (an asyncio.Semaphore cost more than the rest of a question's bookkeeping)."""
         waiting = self._waiting
         while waiting and waiting[0][0].done():  # cancelled while waiting
             waiting.popleft()
-        if not waiting and self._in_flight + count <= self._max_in_flight:
-            self._in_flight += count
-            return
+        if waiting or self._in_flight + count > self._max_in_flight:
+            return False
+        self._in_flight += count
+        return True
+
+    async def _wait_for_places(self, count: int) -> None:
+        """count places (count <= max_in_flight), once finished questions have handed them on: a
+        batch waits as one, first come first served."""
         assert self._loop is not None
         turn: asyncio.Future[None] = self._loop.create_future()
-        waiting.append((turn, count))
+        self._waiting.append((turn, count))
         try:
             await turn
         except asyncio.CancelledError:
@@ -475,10 +478,8 @@ class LiveResolver:
         except (dns.exception.DNSException, ValueError) as exc:
             return Answer(asked, rdtype.upper(), Outcome.ERROR, detail=f"not a valid question: {exc}")
         self._bind_to_running_loop()
-        if not self._waiting and self._in_flight < self._max_in_flight:  # the usual case, without a coroutine to await
-            self._in_flight += 1
-        else:
-            await self._places(1)
+        if not self._take(1):
+            await self._wait_for_places(1)
         last = None
         try:
             for attempt in range(self.attempts):
@@ -509,10 +510,8 @@ class LiveResolver:
             for item, answer in zip(asking, found):
                 answers[item.index] = answer
             return answers  # type: ignore[return-value]
-        if not self._waiting and self._in_flight + taken <= self._max_in_flight:
-            self._in_flight += taken
-        else:  # the batch waits for room as one (a task per question cost more than its answer)
-            await self._places(taken)
+        if not self._take(taken):  # the batch waits for room as one (a task per question cost more than its answer)
+            await self._wait_for_places(taken)
         try:
             for attempt in range(self.attempts):
                 if not asking:

@@ -28,7 +28,6 @@ def note_failures(answers: Sequence[Answer]) -> None:
 class TracingResolver:
     def __init__(self, inner: Resolver) -> None:
         self.inner = inner
-        self._ask_many = getattr(inner, "query_many", None)  # ask_all()'s choice, made once: one coroutine less per batch
         # an Answer once known; while in flight, the futures of those waiting for the same question
         self._answers: dict[Key, Answer | list[asyncio.Future[Answer]]] = {}
         self.trace: list[QueryRecord] = []
@@ -90,7 +89,7 @@ class TracingResolver:
         if to_ask:
             started = time.perf_counter()
             try:
-                answers = await (self._ask_many(to_ask) if self._ask_many is not None else ask_all(self.inner, to_ask))
+                answers = await ask_all(self.inner, to_ask)
             except BaseException as exc:
                 self._failed(to_ask, exc)
                 raise
